@@ -1,0 +1,3 @@
+from deepresearch_local.cli.main import main
+
+raise SystemExit(main())

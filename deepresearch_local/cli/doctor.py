@@ -1,0 +1,47 @@
+"""``deepresearch doctor``: what this machine has, and what it should run."""
+
+from __future__ import annotations
+
+import argparse
+
+from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.hardware.probe import Hardware, probe
+from deepresearch_local.hardware.recommend import Recommendation, recommend
+from deepresearch_local.paths import get_paths
+
+
+def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
+    out = hw.to_dict()
+    out["recommended"] = rec.to_dict()
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    hw = probe(get_paths().models_dir)
+    rec = recommend(hw)
+    if args.json:
+        print_json(report(hw, rec))
+        return 0
+    cores = f"{hw.cpu_cores_physical or '?'} cores / {hw.cpu_cores_logical} threads"
+    rows = [
+        ("system", f"{hw.os} {hw.os_version} ({hw.arch})"),
+        ("cpu", f"{hw.cpu}, {cores}"),
+        ("memory", f"{human_bytes(hw.ram_total_bytes)} total, {human_bytes(hw.ram_available_bytes)} available"
+         + (" (unified)" if hw.unified_memory else "")),
+    ]
+    for gpu in hw.gpus:
+        rows.append(("gpu", f"{gpu.name}, {human_bytes(gpu.memory_total_bytes)}"))
+    if not hw.gpus:
+        rows.append(("gpu", "none found"))
+    for b in hw.backends:
+        state = f"yes, {b.device}" if b.available else "no"
+        rows.append((b.name, f"{state}: {b.reason}"))
+    rows.append(("models folder", f"{hw.models_dir} ({human_bytes(hw.disk_free_bytes)} free)"))
+    print(table(rows))
+    print()
+    variant = rec.variant or "(none local)"
+    print(f"Recommended: {rec.backend}, {variant}, {rec.context_tokens} tokens of context")
+    print(f"Why: {rec.why}")
+    for fix in rec.fixes:
+        print(f"\nTo use your GPU, reinstall llama-cpp-python with GPU support:\n  {fix}")
+    return 0

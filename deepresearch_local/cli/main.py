@@ -1,0 +1,128 @@
+"""The ``deepresearch`` command tree.
+
+Start-up must stay instant: this module imports only the standard library and our light
+modules; every command imports what it needs inside its handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from deepresearch_local import __version__
+from deepresearch_local.errors import DeepResearchError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _not_yet(name: str, issue: int) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        print(
+            f"`deepresearch {name}` is not built yet (tracked in issue #{issue}). "
+            "Available now: paths, doctor, chat, bench engine.",
+            file=sys.stderr,
+        )
+        return 1
+
+    return handler
+
+
+def _lazy(module: str, function: str) -> Handler:
+    """A handler that imports its module only when the command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        result: int = getattr(importlib.import_module(module), function)(args)
+        return result
+
+    return handler
+
+
+def _engine_options(p: argparse.ArgumentParser, model_required: bool = False) -> None:
+    p.add_argument("--model", required=model_required, help="a .gguf file, an MLX folder, or a server model id")
+    p.add_argument("--backend", choices=["llama.cpp", "mlx", "openai"], help="default: from the model")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
+    p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
+    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], default="f16", help="KV cache type")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepresearch",
+        description="Deep research on your own machine with Tongyi DeepResearch. "
+        "Run without a command to open the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"deepresearch-local {__version__}")
+    parser.set_defaults(handler=_not_yet("(the terminal app)", 6))
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("paths", help="print every folder and file the app uses")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_lazy("deepresearch_local.cli.paths_cmd", "run"))
+
+    p = sub.add_parser("doctor", help="probe this machine and recommend a backend, model and context")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_lazy("deepresearch_local.cli.doctor", "run"))
+
+    p = sub.add_parser("chat", help="a plain terminal chat, to try a model")
+    _engine_options(p)
+    p.add_argument("--system", default="You are a helpful assistant.", help="system message")
+    p.add_argument("--max-tokens", type=int, default=1024)
+    p.add_argument("--temperature", type=float, default=0.6)
+    p.add_argument("--no-think", action="store_true", help="ask the template to skip thinking")
+    p.set_defaults(handler=_lazy("deepresearch_local.cli.chat", "run"))
+
+    p = sub.add_parser("ask", help="research a question headlessly and print the report")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--json", action="store_true", help="print events as JSON lines")
+    p.set_defaults(handler=_not_yet("ask", 3))
+
+    for name, issue, text in (
+        ("sessions", 3, "list, show, export, resume and remove research sessions"),
+        ("docs", 4, "manage the local document library"),
+        ("models", 5, "list, download, import and verify model weights"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("action", nargs="?")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(handler=_not_yet(name, issue))
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bench.set_defaults(handler=lambda args: (bench.print_help(), 2)[1])
+    bench_sub = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    p = bench_sub.add_parser("engine", help="prefill/decode tokens/s: our engine vs the raw library")
+    _engine_options(p, model_required=True)
+    p.add_argument("--prompt-tokens", type=int, default=512)
+    p.add_argument("--gen-tokens", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of raw and ours")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_lazy("deepresearch_local.bench.engine", "run"))
+    for name, issue in (("context", 8), ("library", 4), ("memory", 8), ("startup", 8), ("research", 8)):
+        p = bench_sub.add_parser(name, help=f"not built yet (issue #{issue})")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(handler=_not_yet(f"bench {name}", issue))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except DeepResearchError as exc:
+        print(f"{exc.title}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

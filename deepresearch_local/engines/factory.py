@@ -1,0 +1,80 @@
+"""Pick and build an engine. Each backend module is imported only when it is chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepresearch_local.engines.base import Engine
+from deepresearch_local.errors import ModelError, UsageError
+
+BACKENDS = ("llama.cpp", "mlx", "openai", "scripted")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What the user asked for; missing values are filled from the model and the machine."""
+
+    model: str | None = None
+    """A .gguf file, an MLX folder, or (openai) the server's model id."""
+    backend: str | None = None
+    context_tokens: int | None = None
+    base_url: str | None = None
+    gpu_layers: int | None = None
+    kv_type: str = "f16"
+
+
+def guess_backend(spec: EngineSpec) -> str:
+    if spec.backend:
+        if spec.backend not in BACKENDS:
+            raise UsageError(f"Unknown backend {spec.backend!r}: choose one of {', '.join(BACKENDS)}.")
+        return spec.backend
+    if spec.base_url:
+        return "openai"
+    if spec.model is None:
+        raise UsageError("No model given: pass --model PATH (a .gguf file or an MLX folder).")
+    path = Path(spec.model).expanduser()
+    if path.is_dir():
+        return "mlx"
+    if path.suffix.lower() == ".gguf" or path.is_file():
+        return "llama.cpp"
+    raise ModelError(f"No model at {path}: pass a .gguf file, an MLX folder, or --base-url for a server.")
+
+
+def auto_context(model: Path, backend: str, kv_type: str, gpu_layers: int | None) -> tuple[int, int]:
+    """(context, gpu_layers) from the memory-fit calculator for this machine."""
+    import psutil
+
+    from deepresearch_local.hardware.fit import MemoryBudget, fit
+    from deepresearch_local.hardware.modelinfo import read_shape
+
+    shape = read_shape(model)
+    budget = MemoryBudget.for_machine(psutil.virtual_memory().total, unified=backend == "mlx")
+    result = fit(shape, budget, kv_type=kv_type, backend=backend)
+    context = min(result.max_context_tokens or 4096, 32768, shape.n_ctx_train or 32768)
+    return max(context, 2048), gpu_layers if gpu_layers is not None else result.gpu_layers
+
+
+def open_engine(spec: EngineSpec) -> Engine:
+    """Build (not yet load) the engine for ``spec``."""
+    backend = guess_backend(spec)
+    if backend == "openai":
+        from deepresearch_local.engines.openai import OpenAIEngine
+
+        if not spec.base_url:
+            raise UsageError("The openai backend needs --base-url (e.g. http://127.0.0.1:8080/v1).")
+        return OpenAIEngine(spec.base_url, model=spec.model, context_tokens=spec.context_tokens)
+    assert spec.model is not None
+    path = Path(spec.model).expanduser()
+    if backend == "mlx":
+        from deepresearch_local.engines.mlx import MLXEngine
+
+        return MLXEngine(path, context_tokens=spec.context_tokens)
+    if backend == "llama.cpp":
+        from deepresearch_local.engines.llamacpp import LlamaCppEngine
+
+        context, layers = (spec.context_tokens, spec.gpu_layers or 0)
+        if context is None:
+            context, layers = auto_context(path, backend, spec.kv_type, spec.gpu_layers)
+        return LlamaCppEngine(path, context_tokens=context, gpu_layers=layers, kv_type=spec.kv_type)  # type: ignore[arg-type]
+    raise UsageError("The scripted backend is for tests: build ScriptedEngine directly.")

@@ -1,0 +1,287 @@
+"""llama.cpp backend (llama-cpp-python): GGUF weights on CUDA, Metal, Vulkan or the CPU.
+
+Prompts are rendered with the GGUF's own chat template (``templates.render_chat``) and sent as
+token ids to ``create_completion``, so the KV cache prefix left by the previous call is reused
+automatically; we report how many prompt tokens were reused. One ``Llama`` is one context:
+calls are serialised with a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from deepresearch_local.engines.base import (
+    CancelToken,
+    EngineEvent,
+    EngineInfo,
+    Finished,
+    GenerationRequest,
+    Message,
+    PromptProcessed,
+    StopScanner,
+    TextDelta,
+    ToolSchema,
+    common_prefix_len,
+)
+from deepresearch_local.engines.memory import peak_rss_bytes
+from deepresearch_local.engines.templates import builtin_template, render_chat
+from deepresearch_local.errors import BackendUnavailable, ContextOverflow, ModelError
+
+KvType = Literal["f32", "f16", "q8_0", "q4_0"]
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise BackendUnavailable(
+            "llama-cpp-python is not installed. Install it with: pip install llama-cpp-python "
+            "(see `deepresearch doctor` for GPU builds)."
+        ) from exc
+    return llama_cpp
+
+
+def default_threads() -> int:
+    """Physical cores (llama.cpp's own advice); llama-cpp-python's default of half the logical
+    cores leaves small machines at one thread."""
+    import os
+
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False)
+    except ImportError:  # pragma: no cover
+        physical = None
+    return max(physical or os.cpu_count() or 1, 1)
+
+
+class LlamaCppEngine:
+    """A GGUF model in llama.cpp with a fixed, really allocated context."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        context_tokens: int = 8192,
+        gpu_layers: int = 0,
+        flash_attn: bool | None = None,
+        kv_type: KvType = "f16",
+        n_threads: int | None = None,
+        n_batch: int = 512,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.requested_context = context_tokens
+        self.gpu_layers = gpu_layers
+        self.kv_type = kv_type
+        # Flash attention keeps the compute buffer flat in the context and is required for a
+        # quantized V cache; llama.cpp falls back where a device lacks it.
+        self.flash_attn = flash_attn if flash_attn is not None else True
+        self.n_threads = n_threads or default_threads()
+        self.n_batch = n_batch
+        self._llm: Any = None
+        self._lock = threading.Lock()
+        self._template: str | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def load(self) -> None:
+        if self._llm is not None:
+            return
+        if not self.model_path.is_file():
+            raise ModelError(
+                f"No model file at {self.model_path}. Check the path, or run `deepresearch models list`."
+            )
+        llama_cpp = _import_llama_cpp()
+        kv = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.requested_context,
+                n_gpu_layers=self.gpu_layers,
+                n_batch=self.n_batch,
+                n_ubatch=self.n_batch,
+                n_threads=self.n_threads,
+                flash_attn=self.flash_attn,
+                type_k=kv[self.kv_type],
+                type_v=kv[self.kv_type],
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {self.model_path.name}: {exc}. The file may be incomplete "
+                "or not a GGUF (try `deepresearch models verify`), or there is not enough memory for a "
+                f"{self.requested_context}-token context (try a smaller --context)."
+            ) from exc
+        self._template = self._llm.metadata.get("tokenizer.chat_template") or builtin_template()
+
+    def unload(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+
+    @property
+    def llm(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (loads on first use)."""
+        self.load()
+        return self._llm
+
+    # ------------------------------------------------------------ facts
+
+    def context_size(self) -> int:
+        return int(self.llm.n_ctx())
+
+    @property
+    def info(self) -> EngineInfo:
+        llama_cpp = _import_llama_cpp()
+        gpu = bool(llama_cpp.llama_supports_gpu_offload()) and self.gpu_layers != 0
+        return EngineInfo(
+            backend="llama.cpp",
+            model=self.model_path.name,
+            device="gpu" if gpu else "cpu",
+            context_tokens=self.context_size() if self._llm is not None else None,
+            details={
+                "gpu_layers": self.gpu_layers,
+                "kv_type": self.kv_type,
+                "flash_attn": self.flash_attn,
+                "llama_cpp_version": llama_cpp.__version__,
+                "architecture": self._llm.metadata.get("general.architecture") if self._llm else None,
+            },
+        )
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids for ``text``; special-token text (``<|im_start|>``) maps to the special ids."""
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def render(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSchema] | None = None,
+        enable_thinking: bool = True,
+        add_generation_prompt: bool = True,
+    ) -> str:
+        llm = self.llm
+        assert self._template is not None
+        return render_chat(
+            self._template,
+            messages,
+            tools=tools,
+            enable_thinking=enable_thinking,
+            add_generation_prompt=add_generation_prompt,
+            bos_token=self._token_text(llm.token_bos()),
+            eos_token=self._token_text(llm.token_eos()),
+        )
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+
+    # ------------------------------------------------------------ generation
+
+    def generate(self, request: GenerationRequest, cancel: CancelToken | None = None) -> Iterator[EngineEvent]:
+        prompt = request.prompt
+        if prompt is None:
+            assert request.messages is not None
+            prompt = self.render(request.messages, tools=request.tools, enable_thinking=request.enable_thinking)
+        with self._lock:
+            yield from self._generate_locked(prompt, request, cancel)
+
+    def _generate_locked(
+        self, prompt: str, request: GenerationRequest, cancel: CancelToken | None
+    ) -> Iterator[EngineEvent]:
+        llm = self.llm
+        llama_cpp = _import_llama_cpp()
+        tokens = self.tokenize(prompt)
+        n_ctx = self.context_size()
+        if len(tokens) >= n_ctx:
+            raise ContextOverflow(
+                f"The prompt has {len(tokens)} tokens but the model's context holds {n_ctx}. "
+                "Shorten the input or load the model with a larger context."
+            )
+        reused = self._reusable_prefix(tokens)
+        max_tokens = max(1, min(request.max_tokens, n_ctx - len(tokens)))
+        s = request.sampling
+        llama_cpp.llama_perf_context_reset(llm.ctx)
+        start = time.perf_counter()
+        stream = llm.create_completion(
+            prompt=tokens,
+            max_tokens=max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            min_p=s.min_p,
+            presence_penalty=s.presence_penalty,
+            repeat_penalty=s.repeat_penalty,
+            seed=s.seed,
+            stream=True,
+        )
+        scanner = StopScanner(request.stop)
+        parts: list[str] = []
+        n_out = 0
+        first_at: float | None = None
+        reason: Literal["stop", "length", "cancelled"] = "stop"
+        try:
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                if choice.get("finish_reason") is None:
+                    n_out += 1
+                if first_at is None:
+                    first_at = time.perf_counter()
+                    yield PromptProcessed(len(tokens), reused, first_at - start)
+                if cancel is not None and cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                if choice.get("finish_reason") == "length":
+                    reason = "length"
+                text = scanner.feed(choice["text"])
+                if text:
+                    parts.append(text)
+                    span = time.perf_counter() - first_at
+                    yield TextDelta(text, n_out, (n_out - 1) / span if span > 0 else 0.0)
+                if scanner.stopped is not None:
+                    reason = "stop"
+                    break
+        finally:
+            stream.close()
+        tail = scanner.flush()
+        if tail and reason != "cancelled":
+            parts.append(tail)
+            yield TextDelta(tail, n_out, 0.0)
+        if first_at is None:
+            first_at = time.perf_counter()
+            yield PromptProcessed(len(tokens), reused, first_at - start)
+        perf = llama_cpp.llama_perf_context(llm.ctx)
+        prefill_tps = perf.n_p_eval * 1000.0 / perf.t_p_eval_ms if perf.t_p_eval_ms > 0 else 0.0
+        decode_tps = perf.n_eval * 1000.0 / perf.t_eval_ms if perf.t_eval_ms > 0 else 0.0
+        yield Finished(
+            reason=reason,
+            text="".join(parts),
+            prompt_tokens=len(tokens),
+            reused_tokens=reused,
+            completion_tokens=n_out,
+            prefill_tps=prefill_tps,
+            decode_tps=decode_tps,
+            elapsed_seconds=time.perf_counter() - start,
+            peak_memory_bytes=peak_rss_bytes(),
+            stop_string=scanner.stopped,
+        )
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """Prompt tokens llama-cpp-python will keep from the KV cache (mirrors ``Llama.generate``)."""
+        llm = self._llm
+        if llm is None or llm.n_tokens == 0:
+            return 0
+        prefix = common_prefix_len(list(llm._input_ids), tokens)
+        if prefix == len(tokens):
+            # The whole prompt is cached: one token is replayed to refresh the logits.
+            return max(prefix - 1, 0)
+        return prefix

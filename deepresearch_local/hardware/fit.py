@@ -1,0 +1,226 @@
+"""The memory-fit calculator: will this model, with this context, run on this machine?
+
+Memory for a run = weights + KV cache + compute buffers + a runtime overhead. The KV cache grows
+linearly with the context: layers × KV heads × (key + value length) × bytes per element per
+token. The constants below were measured with llama.cpp on the CPU (see
+``deepresearch bench memory`` and the fit tests, which check predictions against measured RSS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from deepresearch_local.hardware.modelinfo import ModelShape
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+KvType = Literal["f32", "f16", "q8_0", "q4_0"]
+KV_BYTES_PER_ELEMENT: dict[str, float] = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+
+RUNTIME_BASE_BYTES = 60 * MiB
+"""Python, our package and the engine library, before any model is loaded (measured ~45-60 MiB)."""
+CONTEXT_OVERHEAD_BYTES = 52 * MiB
+"""llama.cpp's per-context fixed cost beyond weights and KV (measured 51-52 MiB, two models)."""
+FFN_ACTIVATION_FACTOR = 4.5
+"""Resident compute memory per batch token ≈ this × FFN width × 4 bytes (measured on two models)."""
+MIN_AGENT_CONTEXT = 8192
+"""Below this the research agent cannot hold a system prompt, a report and one page."""
+FITS_HEADROOM = 0.85
+"""A run that needs more than this share of the budget is called "tight"."""
+
+Verdict = Literal["fits", "tight", "no"]
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """Memory a model may use on a machine."""
+
+    ram_bytes: int
+    """RAM the model may take (total RAM minus what the OS and other apps keep)."""
+    vram_bytes: int = 0
+    """Discrete GPU memory usable for offloaded layers (0 without a GPU)."""
+    unified: bool = False
+    """Apple Silicon: RAM and GPU memory are the same pool; ``ram_bytes`` is the GPU's share."""
+
+    @classmethod
+    def for_machine(cls, ram_total: int, vram_total: int = 0, unified: bool = False) -> MemoryBudget:
+        """Budget from totals: keeps room for the OS and everyday apps."""
+        if unified:
+            # Metal may wire about 2/3 of RAM on machines up to 36 GB and 3/4 above.
+            share = 0.75 if ram_total > 36 * GiB else 2 / 3
+            return cls(ram_bytes=int(ram_total * share), unified=True)
+        reserve = max(3 * GiB, int(ram_total * 0.15))
+        usable_vram = max(vram_total - 600 * MiB, 0) if vram_total else 0  # CUDA context, display
+        return cls(ram_bytes=max(ram_total - reserve, 0), vram_bytes=usable_vram)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Predicted memory for one configuration, in bytes."""
+
+    context_tokens: int
+    kv_type: str
+    gpu_layers: int
+    weights: int
+    kv_cache: int
+    compute: int
+    overhead: int
+    cpu_repack: int
+    """Repacked copies on the CPU (their mapped originals stay as reclaimable page cache)."""
+    ram: int
+    """Needed in RAM."""
+    vram: int
+    """Needed in GPU memory."""
+    expected_peak_rss: int
+    """What a process-memory monitor will show at peak on the CPU path."""
+
+    @property
+    def total(self) -> int:
+        return self.ram + self.vram
+
+
+@dataclass(frozen=True)
+class FitResult:
+    verdict: Verdict
+    context_tokens: int
+    """The context the answer is for (the largest that fits when none was asked)."""
+    max_context_tokens: int
+    gpu_layers: int
+    estimate: Estimate
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["estimate"]["total"] = self.estimate.total
+        return out
+
+
+def kv_bytes_per_token(shape: ModelShape, kv_type: str = "f16") -> int:
+    """KV cache bytes per context token: layers × KV heads × (K + V length) × bytes per element."""
+    elems = shape.n_layers * shape.n_kv_heads * (shape.key_length + shape.value_length)
+    return int(elems * KV_BYTES_PER_ELEMENT[kv_type])
+
+
+def compute_bytes(shape: ModelShape, n_ubatch: int = 512, resident: bool = True) -> int:
+    """Compute buffer: what the CPU touches (``resident``) or what a GPU allocates up front."""
+    activations = int(n_ubatch * 4 * FFN_ACTIVATION_FACTOR * shape.n_ff)
+    if resident:
+        return activations
+    return activations + n_ubatch * 4 * shape.n_vocab  # worst-case logits buffer
+
+
+def estimate(
+    shape: ModelShape,
+    context_tokens: int,
+    *,
+    kv_type: str = "f16",
+    gpu_layers: int = 0,
+    n_ubatch: int = 512,
+    backend: str = "llama.cpp",
+) -> Estimate:
+    """Memory for ``shape`` at ``context_tokens`` with ``gpu_layers`` blocks on a discrete GPU."""
+    layers = max(shape.n_layers, 1)
+    gpu_layers = max(0, min(gpu_layers, layers))
+    kv = kv_bytes_per_token(shape, kv_type) * context_tokens
+    if shape.layer_bytes:
+        gpu_weights = sum(shape.layer_bytes[:gpu_layers])
+    else:
+        gpu_weights = int(shape.weight_bytes * gpu_layers / layers)
+    cpu_weights = shape.weight_bytes - gpu_weights
+    gpu_share = gpu_layers / layers
+    kv_gpu = int(kv * gpu_share)
+    on_cpu = gpu_layers < layers
+    repack = int(shape.cpu_repack_bytes * (1 - gpu_share)) if backend == "llama.cpp" else 0
+    overhead = RUNTIME_BASE_BYTES + CONTEXT_OVERHEAD_BYTES
+    compute_cpu = compute_bytes(shape, n_ubatch, resident=True) if on_cpu else 0
+    compute_gpu = compute_bytes(shape, n_ubatch, resident=False) if gpu_layers else 0
+    ram = cpu_weights + (kv - kv_gpu) + compute_cpu + overhead
+    vram = gpu_weights + kv_gpu + compute_gpu
+    return Estimate(
+        context_tokens=context_tokens,
+        kv_type=kv_type,
+        gpu_layers=gpu_layers,
+        weights=shape.weight_bytes,
+        kv_cache=kv,
+        compute=compute_cpu + compute_gpu,
+        overhead=overhead,
+        cpu_repack=repack,
+        ram=ram,
+        vram=vram,
+        expected_peak_rss=ram + repack,
+    )
+
+
+def _gpu_layers_that_fit(shape: ModelShape, context: int, vram: int, kv_type: str) -> int:
+    """Most blocks that fit in ``vram`` with their share of the KV cache and the compute buffer."""
+    if vram <= 0:
+        return 0
+    best = 0
+    for layers in range(shape.n_layers + 1):
+        if estimate(shape, context, kv_type=kv_type, gpu_layers=layers).vram <= vram:
+            best = layers
+        else:
+            break
+    return best
+
+
+def _needed(est: Estimate, budget: MemoryBudget) -> tuple[int, int]:
+    """(needed, available) for the pool that limits this configuration."""
+    if budget.unified:
+        return est.total, budget.ram_bytes
+    return est.ram, budget.ram_bytes
+
+
+def fit(
+    shape: ModelShape,
+    budget: MemoryBudget,
+    *,
+    context_tokens: int | None = None,
+    kv_type: str = "f16",
+    backend: str = "llama.cpp",
+    step: int = 1024,
+) -> FitResult:
+    """Answer fits / tight / no, with the largest context that fits and the GPU layers to offload."""
+    ctx_cap = shape.n_ctx_train or 131072
+
+    def at(ctx: int) -> tuple[Estimate, int]:
+        if budget.unified:
+            layers = shape.n_layers
+        else:
+            layers = _gpu_layers_that_fit(shape, ctx, budget.vram_bytes, kv_type)
+        return estimate(shape, ctx, kv_type=kv_type, gpu_layers=layers, backend=backend), layers
+
+    max_ctx = 0
+    ctx = step
+    while ctx <= ctx_cap:
+        est, _ = at(ctx)
+        needed, avail = _needed(est, budget)
+        if needed > avail:
+            break
+        max_ctx = ctx
+        ctx += step
+    if max_ctx == ctx_cap - ctx_cap % step and ctx_cap % step:
+        est, _ = at(ctx_cap)
+        if _needed(est, budget)[0] <= budget.ram_bytes:
+            max_ctx = ctx_cap
+    target = context_tokens or max(min(max_ctx, ctx_cap), min(MIN_AGENT_CONTEXT, ctx_cap))
+    est, layers = at(target)
+    needed, avail = _needed(est, budget)
+    pool = "unified memory for the GPU" if budget.unified else "RAM"
+    if needed > avail or (context_tokens is None and max_ctx < min(MIN_AGENT_CONTEXT, ctx_cap)):
+        verdict: Verdict = "no"
+        reason = (
+            f"needs {needed / GiB:.1f} GiB of {pool} at {target} tokens of context, "
+            f"{avail / GiB:.1f} GiB available"
+        )
+    elif needed > avail * FITS_HEADROOM:
+        verdict = "tight"
+        reason = f"uses {needed / GiB:.1f} of {avail / GiB:.1f} GiB of {pool}: little room for other apps"
+    else:
+        verdict = "fits"
+        reason = f"uses {needed / GiB:.1f} of {avail / GiB:.1f} GiB of {pool}"
+    if layers and not budget.unified:
+        reason += f"; {layers}/{shape.n_layers} layers on the GPU ({est.vram / GiB:.1f} GiB VRAM)"
+    return FitResult(verdict, target, max_ctx, layers, est, reason)

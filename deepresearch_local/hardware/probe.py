@@ -1,0 +1,277 @@
+"""Hardware facts: OS, CPU, memory, GPUs, disk, and which inference backends work here.
+
+Facts only; what to run on them is decided elsewhere. Every external command goes through a
+:class:`CommandRunner` and every file read through a :data:`FileReader`, and the platform facts
+(:class:`SystemFacts`) can be injected too, so tests can replay a Mac or a Windows PC on Linux.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.hardware import parsers
+from deepresearch_local.hardware.parsers import SmiRow
+from deepresearch_local.hardware.sources import (
+    CommandRunner,
+    FileReader,
+    SubprocessRunner,
+    SystemFacts,
+    local_system_facts,
+    nvml_rows,
+    read_text,
+    text,
+)
+
+__all__ = [
+    "BackendStatus",
+    "CommandRunner",
+    "FileReader",
+    "Gpu",
+    "Hardware",
+    "SubprocessRunner",
+    "SystemFacts",
+    "gpu_memory_bytes",
+    "probe",
+    "probe_llama_cpp",
+    "probe_mlx",
+]
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU. For Apple Silicon ``memory_total_bytes`` is the share of RAM Metal may use."""
+
+    vendor: str
+    name: str
+    memory_total_bytes: int
+    memory_free_bytes: int | None
+    driver: str | None
+    compute_capability: str | None
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """Whether an inference backend works here, and on what (cuda|metal|rocm|vulkan|sycl|gpu|cpu|none)."""
+
+    name: str
+    available: bool
+    device: str
+    version: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Everything :func:`probe` found out about this machine."""
+
+    os: str
+    os_version: str
+    arch: str
+    cpu: str
+    cpu_cores_physical: int | None
+    cpu_cores_logical: int
+    ram_total_bytes: int
+    ram_available_bytes: int
+    apple_chip: str | None
+    unified_memory: bool
+    gpus: tuple[Gpu, ...]
+    backends: tuple[BackendStatus, ...]
+    models_dir: str
+    disk_free_bytes: int
+    cpu_cores_performance: int | None = None
+    """Performance cores on Apple Silicon (``hw.perflevel0.physicalcpu``); None elsewhere."""
+
+    def backend(self, name: str) -> BackendStatus | None:
+        return next((b for b in self.backends if b.name == name), None)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: ``gpus`` a list of dicts, ``backends`` keyed by backend name."""
+        out: dict[str, object] = {k: v for k, v in asdict(self).items() if k not in ("gpus", "backends")}
+        out["gpus"] = [asdict(g) for g in self.gpus]
+        out["backends"] = {
+            b.name: {"available": b.available, "device": b.device, "version": b.version, "reason": b.reason}
+            for b in self.backends
+        }
+        return out
+
+
+def _arch(machine: str) -> str:
+    m = machine.lower()
+    return {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64", "arm64e": "arm64"}.get(m, m or "unknown")
+
+
+def _disk_free(folder: Path) -> int:
+    """Free bytes on the disk holding ``folder`` (or its nearest existing parent)."""
+    here = folder.expanduser().absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    try:
+        return shutil.disk_usage(here).free
+    except OSError:
+        return 0
+
+
+def nvidia_gpus(runner: CommandRunner, nvml: Callable[[], list[SmiRow]] | None = None) -> list[Gpu]:
+    """NVIDIA GPUs via ``nvidia-smi`` (without ``compute_cap`` on old drivers), else pynvml."""
+    fields = ["name", "memory.total", "memory.free", "driver_version", "compute_cap"]
+    for query in (fields, fields[:-1]):
+        out = runner(["nvidia-smi", f"--query-gpu={','.join(query)}", "--format=csv,noheader,nounits"])
+        if out is not None:
+            return [Gpu("nvidia", *row) for row in parsers.parse_nvidia_smi(out)]
+    return [Gpu("nvidia", *row) for row in (nvml or nvml_rows)()]
+
+
+def probe_llama_cpp(import_module: Callable[[str], Any] = importlib.import_module) -> BackendStatus:
+    """Import llama-cpp-python in-process and read which GPU backend (if any) the build offloads to."""
+    name = "llama.cpp"
+    try:
+        llama = import_module("llama_cpp")
+    except ImportError:
+        return BackendStatus(
+            name, False, "none", None, "llama-cpp-python is not installed: pip install llama-cpp-python"
+        )
+    except Exception as exc:  # e.g. a CUDA build without the CUDA runtime libraries
+        return BackendStatus(name, False, "none", None, f"llama-cpp-python failed to load: {exc}")
+    version = getattr(llama, "__version__", None)
+    try:
+        offload = bool(llama.llama_supports_gpu_offload())
+    except Exception:
+        offload = False
+    names: list[str] = []
+    if all(hasattr(llama, f"ggml_backend_reg_{f}") for f in ("count", "get", "name")):
+        try:
+            for i in range(int(llama.ggml_backend_reg_count())):
+                names.append(text(llama.ggml_backend_reg_name(llama.ggml_backend_reg_get(i))).lower())
+        except Exception:
+            names = []
+    with contextlib.suppress(Exception):
+        names += parsers.llama_backend_names(text(llama.llama_print_system_info()))
+    device = parsers.llama_device(names, offload)
+    return BackendStatus(name, True, device, version, parsers.llama_reason(version, device))
+
+
+def probe_mlx(runner: CommandRunner, apple_silicon: bool) -> BackendStatus:
+    """Check MLX and mlx-lm in a subprocess of this interpreter (importing MLX can be slow or crash)."""
+    out = runner([sys.executable, "-c", parsers.MLX_CHECK])
+    return BackendStatus("mlx", *parsers.mlx_check_result(out, apple_silicon))
+
+
+def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
+    """sysctl, vm_stat and sw_vers; on Apple Silicon also the GPU's share of unified memory."""
+
+    def sysctl(key: str) -> str | None:
+        return run(["sysctl", "-n", key])
+
+    brand = (sysctl("machdep.cpu.brand_string") or "").strip() or f.cpu_name or "unknown"
+    translated = parsers.to_int(sysctl("sysctl.proc_translated")) == 1  # Python under Rosetta 2
+    chip = brand if brand.startswith("Apple") else ("Apple Silicon" if translated else None)
+    ram = parsers.to_int(sysctl("hw.memsize")) or f.ram_total_bytes or 0
+    gpus = []
+    if chip:
+        wired_mb = parsers.to_int(sysctl("iogpu.wired_limit_mb"))
+        wired = wired_mb * parsers.MIB if wired_mb else parsers.to_int(sysctl("debug.iogpu.wired_limit"))
+        gpus.append(Gpu("apple", chip, parsers.apple_gpu_share(ram, wired), None, None, None))
+    vm_stat = run(["vm_stat"])
+    available = parsers.parse_vm_stat(vm_stat) if vm_stat else None
+    return {
+        "os": "macos",
+        "os_version": (run(["sw_vers", "-productVersion"]) or "").strip() or f.release,
+        "arch": "arm64" if chip else _arch(f.machine),
+        "cpu": brand,
+        "cpu_cores_physical": parsers.to_int(sysctl("hw.physicalcpu")) or f.cores_physical,
+        "cpu_cores_logical": parsers.to_int(sysctl("hw.logicalcpu")) or f.cores_logical or 1,
+        "cpu_cores_performance": parsers.to_int(sysctl("hw.perflevel0.physicalcpu")) if chip else None,
+        "ram_total_bytes": ram,
+        "ram_available_bytes": available or f.ram_available_bytes or 0,
+        "apple_chip": chip,
+        "gpus": gpus,
+    }
+
+
+def _linux(f: SystemFacts, run: CommandRunner, read: FileReader) -> dict[str, Any]:
+    """/proc/cpuinfo, /proc/meminfo and /etc/os-release, with psutil's answers first for core counts."""
+    cpuinfo = read("/proc/cpuinfo") or ""
+    physical, logical = parsers.parse_cpuinfo_cores(cpuinfo)
+    model = parsers.parse_cpuinfo_model(cpuinfo)
+    if model is None:
+        model = parsers.parse_lscpu_model(run(["lscpu"]) or "") or f.cpu_name or f.machine
+    memory = parsers.parse_meminfo(read("/proc/meminfo") or "")
+    total, available = memory or (f.ram_total_bytes or 0, f.ram_available_bytes or 0)
+    distro = parsers.parse_os_release(read("/etc/os-release") or "")
+    return {
+        "os": "linux",
+        "os_version": f"{distro} (kernel {f.release})" if distro else f"kernel {f.release}",
+        "arch": _arch(f.machine),
+        "cpu": model,
+        "cpu_cores_physical": f.cores_physical or physical,
+        "cpu_cores_logical": f.cores_logical or logical or 1,
+        "ram_total_bytes": total,
+        "ram_available_bytes": available,
+    }
+
+
+def _other(f: SystemFacts) -> dict[str, Any]:
+    """Windows (and anything else): platform + psutil only."""
+    return {
+        "os": "windows" if f.system == "Windows" else f.system.lower() or "unknown",
+        "os_version": f.version or f.release,
+        "arch": _arch(f.machine),
+        "cpu": f.cpu_name or f.machine or "unknown",
+        "cpu_cores_physical": f.cores_physical,
+        "cpu_cores_logical": f.cores_logical or 1,
+        "ram_total_bytes": f.ram_total_bytes or 0,
+        "ram_available_bytes": f.ram_available_bytes or 0,
+    }
+
+
+def probe(
+    models_dir: Path | None = None,
+    runner: CommandRunner | None = None,
+    *,
+    reader: FileReader | None = None,
+    facts: SystemFacts | None = None,
+    llama: Callable[[], BackendStatus] | None = None,
+    nvml: Callable[[], list[SmiRow]] | None = None,
+) -> Hardware:
+    """Gather the facts. Every argument defaults to the real machine; tests inject recordings.
+
+    ``facts`` stands in for ``platform``/``psutil``, ``llama`` for the in-process llama-cpp-python
+    check and ``nvml`` for the pynvml fallback used when ``nvidia-smi`` is missing.
+    """
+    if models_dir is None:
+        from deepresearch_local.paths import get_paths
+
+        models_dir = get_paths().models_dir
+    run = runner or SubprocessRunner()
+    f = facts or local_system_facts()
+    if f.system == "Darwin":
+        host = _macos(f, run)
+    elif f.system == "Linux":
+        host = _linux(f, run, reader or read_text)
+    else:
+        host = _other(f)
+    apple_gpus: list[Gpu] = host.pop("gpus", [])
+    chip: str | None = host.pop("apple_chip", None)
+    backends = ((llama or probe_llama_cpp)(), probe_mlx(run, chip is not None))
+    return Hardware(
+        **host,
+        apple_chip=chip,
+        unified_memory=chip is not None,
+        gpus=(*apple_gpus, *nvidia_gpus(run, nvml)),
+        backends=backends,
+        models_dir=str(models_dir),
+        disk_free_bytes=_disk_free(Path(models_dir)),
+    )
+
+
+def gpu_memory_bytes(hw: Hardware) -> int:
+    """Total NVIDIA VRAM, or else the Apple GPU's share of unified memory; 0 without a GPU."""
+    nvidia = sum(g.memory_total_bytes for g in hw.gpus if g.vendor == "nvidia")
+    return nvidia or sum(g.memory_total_bytes for g in hw.gpus if g.vendor == "apple")

@@ -1,0 +1,124 @@
+"""From the probed hardware to advice: which backend, which model variant, how much context, and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from deepresearch_local.hardware.fit import GiB, FitResult, MemoryBudget, fit
+from deepresearch_local.hardware.probe import Hardware
+from deepresearch_local.weights.catalog import Variant, load_catalog
+
+AGENT_CONTEXT = 32768
+"""Context the research agent uses when memory allows (fold mode works from 8K)."""
+
+PORTABLE_CMAKE = "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    backend: str
+    """"mlx", "llama.cpp" or "openai" (a server on a bigger machine)."""
+    variant: str | None
+    context_tokens: int
+    why: str
+    fit: FitResult | None = None
+    fixes: tuple[str, ...] = ()
+    """Commands that would make this machine do better (e.g. a CUDA build of llama.cpp)."""
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["fit"] = self.fit.to_dict() if self.fit else None
+        out["fixes"] = list(self.fixes)
+        return out
+
+
+def budget_for(hw: Hardware, use_gpu: bool = True) -> MemoryBudget:
+    """Memory the model may use: unified share on Apple Silicon, VRAM + RAM on PCs."""
+    vram = sum(g.memory_total_bytes for g in hw.gpus if g.vendor == "nvidia") if use_gpu else 0
+    return MemoryBudget.for_machine(hw.ram_total_bytes, vram_total=vram, unified=hw.unified_memory)
+
+
+def gpu_fixes(hw: Hardware) -> tuple[str, ...]:
+    """The reinstall command when a GPU exists but the llama.cpp build cannot use it."""
+    llama = hw.backend("llama.cpp")
+    if llama is None or not llama.available or llama.device not in ("cpu", "none"):
+        return ()
+    if any(g.vendor == "nvidia" for g in hw.gpus):
+        return (
+            'CMAKE_ARGS="-DGGML_CUDA=on" pipx runpip deepresearch-local install --force-reinstall '
+            "--no-cache-dir --no-binary llama-cpp-python llama-cpp-python",
+        )
+    if hw.os == "macos" and hw.arch == "arm64":
+        return (
+            'CMAKE_ARGS="-DGGML_METAL=on" pipx runpip deepresearch-local install --force-reinstall '
+            "--no-cache-dir --no-binary llama-cpp-python llama-cpp-python",
+        )
+    return ()
+
+
+PREFERENCES: tuple[tuple[str, int], ...] = (("fits", 16384), ("tight", 16384), ("fits", 8192), ("tight", 8192))
+"""Verdict and minimum context to look for, in order; within each, the highest quality wins.
+Quality beats context: fold mode keeps research going in 8-16K."""
+
+
+def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[Variant, FitResult] | None:
+    """The best-quality variant that fits comfortably with a long context, relaxing step by step."""
+    ranked = sorted(variants, key=lambda v: v.quality, reverse=True)
+    for wanted, context in PREFERENCES:
+        for variant in ranked:
+            result = fit(variant.shape, budget, context_tokens=context, backend=backend)
+            if result.verdict == wanted:
+                for longer in (AGENT_CONTEXT, 24576):  # more context, if it keeps the verdict
+                    if longer > context:
+                        bigger = fit(variant.shape, budget, context_tokens=longer, backend=backend)
+                        if bigger.verdict == wanted:
+                            return variant, bigger
+                return variant, result
+    return None
+
+
+def recommend(hw: Hardware) -> Recommendation:
+    catalog = list(load_catalog())
+    fixes = gpu_fixes(hw)
+    mlx = hw.backend("mlx")
+    llama = hw.backend("llama.cpp")
+    apple = hw.os == "macos" and hw.arch == "arm64"
+    budget = budget_for(hw, use_gpu=not fixes)
+    pool = "unified memory usable by the GPU" if budget.unified else "RAM"
+    where = f"{budget.ram_bytes / GiB:.0f} GiB of {pool}"
+    if budget.vram_bytes:
+        where += f" and {budget.vram_bytes / GiB:.0f} GiB of GPU memory"
+
+    if apple and mlx is not None and mlx.available:
+        pick = _best([v for v in catalog if v.format == "mlx"], budget, "mlx")
+        if pick:
+            variant, result = pick
+            return Recommendation(
+                "mlx", variant.id, result.context_tokens,
+                f"Apple Silicon with MLX: {variant.quant} {result.reason} at {result.context_tokens} "
+                f"tokens ({where}).", result, fixes,
+            )
+    if llama is not None and llama.available:
+        pick = _best([v for v in catalog if v.format == "gguf"], budget, "llama.cpp")
+        if pick:
+            variant, result = pick
+            device = "the CPU" if not result.gpu_layers else f"{llama.device} offload"
+            why = (
+                f"llama.cpp on {device}: {variant.quant} is the best build that fits ({result.reason}) "
+                f"with {result.context_tokens} tokens of context ({where})."
+            )
+            if fixes:
+                why += " A GPU was found but this llama.cpp build is CPU-only: see the fix below."
+            return Recommendation("llama.cpp", variant.id, result.context_tokens, why, result, fixes)
+        return Recommendation(
+            "openai", None, AGENT_CONTEXT,
+            f"No build of the 30B model fits in {where}. Run it on a bigger machine with llama-server, "
+            "Ollama, LM Studio or vLLM and connect with --backend openai --base-url URL.",
+            None, fixes,
+        )
+    return Recommendation(
+        "openai", None, AGENT_CONTEXT,
+        "No local backend is installed (llama-cpp-python or mlx-lm). Install one, or connect to an "
+        "OpenAI-compatible server with --backend openai --base-url URL.",
+        None, fixes,
+    )

@@ -1,0 +1,107 @@
+"""The model catalog: the data files in the top-level ``models/`` folder (shipped in the wheel)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.errors import ConfigError
+from deepresearch_local.hardware.modelinfo import ModelShape
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Source:
+    hub: str
+    """"hf" (Hugging Face, or the mirror in HF_ENDPOINT) or "modelscope"."""
+    repo: str
+    file: str | None = None
+    """One file for GGUF builds; None for a whole-folder (MLX) build."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    family: str
+    format: str
+    quant: str
+    approx_bytes: int
+    quality: int
+    """Higher is closer to the original weights; used to rank what fits."""
+    sources: tuple[Source, ...]
+    notes: str
+    recommended: bool
+    shape: ModelShape
+    """The architecture with this variant's approximate weight size."""
+
+
+def catalog_dir() -> Path:
+    """Inside an installed wheel the catalog is package data; in a checkout it is ``models/``."""
+    packaged = Path(__file__).resolve().parent.parent / "catalog_data"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "models"
+
+
+def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> ModelShape:
+    s = family["shape"]
+    return ModelShape(
+        name=name,
+        format=fmt,
+        architecture=s["architecture"],
+        n_layers=s["n_layers"],
+        n_heads=s["n_heads"],
+        n_kv_heads=s["n_kv_heads"],
+        key_length=s["head_dim"],
+        value_length=s["head_dim"],
+        n_embd=s["n_embd"],
+        n_ff=s["expert_ff"] * s["n_experts_used"] if s.get("n_experts") else s["n_ff"],
+        n_vocab=s["n_vocab"],
+        n_ctx_train=s["n_ctx_train"],
+        weight_bytes=approx_bytes,
+        n_experts=s.get("n_experts", 0),
+        n_experts_used=s.get("n_experts_used", 0),
+    )
+
+
+def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
+    try:
+        family = data["family"]
+        out = []
+        for v in data["variant"]:
+            out.append(
+                Variant(
+                    id=v["id"],
+                    family=family["id"],
+                    format=v["format"],
+                    quant=v["quant"],
+                    approx_bytes=int(v["approx_bytes"]),
+                    quality=int(v["quality"]),
+                    sources=tuple(Source(s["hub"], s["repo"], s.get("file")) for s in v["sources"]),
+                    notes=v.get("notes", ""),
+                    recommended=bool(v.get("recommended", False)),
+                    shape=_shape(family, int(v["approx_bytes"]), v["id"], v["format"]),
+                )
+            )
+        return out
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"Catalog file {origin} is malformed: missing or bad {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> tuple[Variant, ...]:
+    variants: list[Variant] = []
+    for path in sorted(catalog_dir().glob("*.toml")):
+        variants.extend(parse_family(tomllib.loads(path.read_text("utf-8")), path.name))
+    return tuple(variants)
+
+
+def find_variant(variant_id: str) -> Variant | None:
+    return next((v for v in load_catalog() if v.id == variant_id), None)

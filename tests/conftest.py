@@ -28,3 +28,6 @@ def qwen05b() -> Path:
 def qwen15b() -> Path:
     """Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (real weights, larger; used by slower tests)."""
     return test_models.ensure(test_models.QWEN_15B)
+
+
+from tests.support.tiny_fixtures import tiny_moe  # noqa: E402, F401  (session fixture: tiny qwen3moe weights)

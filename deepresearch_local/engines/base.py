@@ -99,6 +99,8 @@ class Finished:
     elapsed_seconds: float
     peak_memory_bytes: int | None = None
     stop_string: str | None = None
+    token_ids: tuple[int, ...] = ()
+    """The generated token ids, where the backend knows them (local engines)."""
 
 
 EngineEvent: TypeAlias = PromptProcessed | TextDelta | Finished

@@ -267,12 +267,13 @@ class LlamaCppEngine:
             text="".join(parts),
             prompt_tokens=len(tokens),
             reused_tokens=reused,
-            completion_tokens=n_out,
+            completion_tokens=perf.n_eval,
             prefill_tps=prefill_tps,
             decode_tps=decode_tps,
             elapsed_seconds=time.perf_counter() - start,
             peak_memory_bytes=peak_rss_bytes(),
             stop_string=scanner.stopped,
+            token_ids=tuple(int(t) for t in llm._input_ids[len(tokens) :]),
         )
 
     def _reusable_prefix(self, tokens: list[int]) -> int:

@@ -11,7 +11,9 @@ from tests.support import test_models
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Every test gets its own DEEPRESEARCH_HOME, so nothing touches the user's folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("DEEPRESEARCH_HOME", str(home))

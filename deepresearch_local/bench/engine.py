@@ -100,7 +100,9 @@ def _raw_mlx(engine: Engine, prompt: str, gen_tokens: int) -> Sample:
 
     model, tokenizer = engine.model, engine.tokenizer  # type: ignore[attr-defined]
     ids = tokenizer.encode(prompt, add_special_tokens=False)
-    stream = mlx_lm.stream_generate(model, tokenizer, ids, max_tokens=gen_tokens, sampler=make_sampler(temp=0.0))
+    stream = mlx_lm.stream_generate(
+        model, tokenizer, ids, max_tokens=gen_tokens, sampler=make_sampler(temp=0.0)
+    )
     ttft, decode_s, n = _time_stream(stream, lambda r: 1)
     return _sample(len(ids), ttft, decode_s, n)
 
@@ -145,7 +147,9 @@ def bench(spec: EngineSpec, prompt_tokens: int, gen_tokens: int, rounds: int) ->
         "raw": raw_s,
         "ours": our_s,
         "decode_ratio": round(our_s["decode_tps"] / raw_s["decode_tps"], 3) if raw_s["decode_tps"] else None,
-        "prefill_ratio": round(our_s["prefill_tps"] / raw_s["prefill_tps"], 3) if raw_s["prefill_tps"] else None,
+        "prefill_ratio": round(our_s["prefill_tps"] / raw_s["prefill_tps"], 3)
+        if raw_s["prefill_tps"]
+        else None,
         "machine": {
             "os": hw.os,
             "arch": hw.arch,
@@ -175,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
         for side in ("raw", "ours")
     ]
     print(table(rows, header=("", "prefill tok/s", "decode tok/s")))
-    print(f"\nours/raw: decode {result['decode_ratio']}, prefill {result['prefill_ratio']} "
-          f"({result['backend']}, {Path(result['model']).name}, {result['machine']['cpu']})")
+    print(
+        f"\nours/raw: decode {result['decode_ratio']}, prefill {result['prefill_ratio']} "
+        f"({result['backend']}, {Path(result['model']).name}, {result['machine']['cpu']})"
+    )
     return 0

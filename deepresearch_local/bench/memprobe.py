@@ -25,7 +25,9 @@ def measure(model: str, context: int, prompt_tokens: int = 600, kv_type: str = "
     text = FILLER * (prompt_tokens // 16 + 1)
     tokens = engine.tokenize(text)[: min(prompt_tokens, context - 16)]
     prompt = engine.llm.detokenize(tokens).decode("utf-8", errors="ignore")
-    done = collect(engine.generate(GenerationRequest(prompt=prompt, max_tokens=8, sampling=Sampling.greedy())))
+    done = collect(
+        engine.generate(GenerationRequest(prompt=prompt, max_tokens=8, sampling=Sampling.greedy()))
+    )
     return {
         "model": model,
         "context_tokens": engine.context_size(),

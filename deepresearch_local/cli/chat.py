@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         messages.append({"role": "assistant", "content": done.text})
         used = done.prompt_tokens + done.completion_tokens
         print(
-            f"\n[{done.completion_tokens} tokens, {done.decode_tps:.1f} tok/s, prefill {done.prefill_tps:.0f} tok/s, "
+            f"\n[{done.completion_tokens} tokens, {done.decode_tps:.1f} tok/s, "
+            f"prefill {done.prefill_tps:.0f} tok/s, "
             f"{done.reused_tokens} reused; context {used}/{info.context_tokens}; {done.reason}]",
             file=sys.stderr,
         )

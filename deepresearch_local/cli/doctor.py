@@ -26,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
     rows = [
         ("system", f"{hw.os} {hw.os_version} ({hw.arch})"),
         ("cpu", f"{hw.cpu}, {cores}"),
-        ("memory", f"{human_bytes(hw.ram_total_bytes)} total, {human_bytes(hw.ram_available_bytes)} available"
-         + (" (unified)" if hw.unified_memory else "")),
+        (
+            "memory",
+            f"{human_bytes(hw.ram_total_bytes)} total, {human_bytes(hw.ram_available_bytes)} available"
+            + (" (unified)" if hw.unified_memory else ""),
+        ),
     ]
     for gpu in hw.gpus:
         rows.append(("gpu", f"{gpu.name}, {human_bytes(gpu.memory_total_bytes)}"))

@@ -41,7 +41,9 @@ def _lazy(module: str, function: str) -> Handler:
 
 
 def _engine_options(p: argparse.ArgumentParser, model_required: bool = False) -> None:
-    p.add_argument("--model", required=model_required, help="a .gguf file, an MLX folder, or a server model id")
+    p.add_argument(
+        "--model", required=model_required, help="a .gguf file, an MLX folder, or a server model id"
+    )
     p.add_argument("--backend", choices=["llama.cpp", "mlx", "openai"], help="default: from the model")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
     p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
@@ -92,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=_not_yet(name, issue))
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.set_defaults(handler=lambda args: (bench.print_help(), 2)[1])
+
+    def bench_help(args: argparse.Namespace) -> int:
+        bench.print_help()
+        return 2
+
+    bench.set_defaults(handler=bench_help)
     bench_sub = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     p = bench_sub.add_parser("engine", help="prefill/decode tokens/s: our engine vs the raw library")
     _engine_options(p, model_required=True)

@@ -164,7 +164,9 @@ class Engine(Protocol):
     ) -> str:
         """Render messages with the model's own chat template."""
 
-    def generate(self, request: GenerationRequest, cancel: CancelToken | None = None) -> Iterator[EngineEvent]:
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[EngineEvent]:
         """Stream events; the last one is always ``Finished``."""
 
 
@@ -249,7 +251,8 @@ class Meter:
         return time.perf_counter() - self.start
 
 
-def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
+def common_prefix_len(a: Sequence[object], b: Sequence[object]) -> int:
+    """Length of the longest common prefix of two token sequences."""
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -260,8 +263,8 @@ def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
 def collect(events: Iterator[EngineEvent]) -> Finished:
     """Drain a stream and return its ``Finished`` event."""
     last: EngineEvent | None = None
-    for last in events:
-        pass
+    for event in events:
+        last = event
     if not isinstance(last, Finished):
         raise RuntimeError("engine stream ended without a Finished event")
     return last

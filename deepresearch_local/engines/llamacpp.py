@@ -96,7 +96,12 @@ class LlamaCppEngine:
                 f"No model file at {self.model_path}. Check the path, or run `deepresearch models list`."
             )
         llama_cpp = _import_llama_cpp()
-        kv = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+        kv = {
+            "f32": llama_cpp.GGML_TYPE_F32,
+            "f16": llama_cpp.GGML_TYPE_F16,
+            "q8_0": llama_cpp.GGML_TYPE_Q8_0,
+            "q4_0": llama_cpp.GGML_TYPE_Q4_0,
+        }
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model_path),
@@ -187,11 +192,15 @@ class LlamaCppEngine:
 
     # ------------------------------------------------------------ generation
 
-    def generate(self, request: GenerationRequest, cancel: CancelToken | None = None) -> Iterator[EngineEvent]:
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[EngineEvent]:
         prompt = request.prompt
         if prompt is None:
             assert request.messages is not None
-            prompt = self.render(request.messages, tools=request.tools, enable_thinking=request.enable_thinking)
+            prompt = self.render(
+                request.messages, tools=request.tools, enable_thinking=request.enable_thinking
+            )
         with self._lock:
             yield from self._generate_locked(prompt, request, cancel)
 

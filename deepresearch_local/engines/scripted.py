@@ -101,14 +101,20 @@ class ScriptedEngine:
             add_generation_prompt=add_generation_prompt,
         )
 
-    def generate(self, request: GenerationRequest, cancel: CancelToken | None = None) -> Iterator[EngineEvent]:
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[EngineEvent]:
         prompt = request.prompt
         if prompt is None:
             assert request.messages is not None
-            prompt = self.render(request.messages, tools=request.tools, enable_thinking=request.enable_thinking)
+            prompt = self.render(
+                request.messages, tools=request.tools, enable_thinking=request.enable_thinking
+            )
         tokens = self.tokens(prompt)
         if len(tokens) >= self.context_tokens:
-            raise ContextOverflow(f"prompt of {len(tokens)} tokens exceeds the context of {self.context_tokens}")
+            raise ContextOverflow(
+                f"prompt of {len(tokens)} tokens exceeds the context of {self.context_tokens}"
+            )
         self.requests.append(Recorded(prompt, request, len(tokens)))
         if not self.replies:
             raise EngineError("ScriptedEngine has no reply left for this request")

@@ -73,7 +73,9 @@ def read_gguf_shape(path: Path) -> ModelShape:
     try:
         reader = GGUFReader(str(path))
     except Exception as exc:  # gguf raises ValueError / struct errors on bad files
-        raise ModelError(f"{path.name} is not a readable GGUF file ({exc}). Re-download or verify it.") from exc
+        raise ModelError(
+            f"{path.name} is not a readable GGUF file ({exc}). Re-download or verify it."
+        ) from exc
     arch = str(_field(reader, "general.architecture") or "")
     if not arch:
         raise ModelError(f"{path.name} has no general.architecture: not a model GGUF.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from deepresearch_local.hardware.fit import GiB, FitResult, MemoryBudget, fit
+from deepresearch_local.hardware.fit import FitResult, GiB, MemoryBudget, fit
 from deepresearch_local.hardware.probe import Hardware
 from deepresearch_local.weights.catalog import Variant, load_catalog
 
@@ -56,7 +56,12 @@ def gpu_fixes(hw: Hardware) -> tuple[str, ...]:
     return ()
 
 
-PREFERENCES: tuple[tuple[str, int], ...] = (("fits", 16384), ("tight", 16384), ("fits", 8192), ("tight", 8192))
+PREFERENCES: tuple[tuple[str, int], ...] = (
+    ("fits", 16384),
+    ("tight", 16384),
+    ("fits", 8192),
+    ("tight", 8192),
+)
 """Verdict and minimum context to look for, in order; within each, the highest quality wins.
 Quality beats context: fold mode keeps research going in 8-16K."""
 
@@ -94,9 +99,13 @@ def recommend(hw: Hardware) -> Recommendation:
         if pick:
             variant, result = pick
             return Recommendation(
-                "mlx", variant.id, result.context_tokens,
+                "mlx",
+                variant.id,
+                result.context_tokens,
                 f"Apple Silicon with MLX: {variant.quant} {result.reason} at {result.context_tokens} "
-                f"tokens ({where}).", result, fixes,
+                f"tokens ({where}).",
+                result,
+                fixes,
             )
     if llama is not None and llama.available:
         pick = _best([v for v in catalog if v.format == "gguf"], budget, "llama.cpp")
@@ -111,14 +120,20 @@ def recommend(hw: Hardware) -> Recommendation:
                 why += " A GPU was found but this llama.cpp build is CPU-only: see the fix below."
             return Recommendation("llama.cpp", variant.id, result.context_tokens, why, result, fixes)
         return Recommendation(
-            "openai", None, AGENT_CONTEXT,
+            "openai",
+            None,
+            AGENT_CONTEXT,
             f"No build of the 30B model fits in {where}. Run it on a bigger machine with llama-server, "
             "Ollama, LM Studio or vLLM and connect with --backend openai --base-url URL.",
-            None, fixes,
+            None,
+            fixes,
         )
     return Recommendation(
-        "openai", None, AGENT_CONTEXT,
+        "openai",
+        None,
+        AGENT_CONTEXT,
         "No local backend is installed (llama-cpp-python or mlx-lm). Install one, or connect to an "
         "OpenAI-compatible server with --backend openai --base-url URL.",
-        None, fixes,
+        None,
+        fixes,
     )

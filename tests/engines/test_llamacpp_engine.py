@@ -119,7 +119,9 @@ def test_cancel_from_another_thread_mid_stream(engine: LlamaCppEngine) -> None:
 def test_prefix_reuse_across_calls(engine: LlamaCppEngine) -> None:
     import llama_cpp
 
-    shared = "Background notes. " + " ".join(f"Fact {i}: the value of item {i} is {i * 7}." for i in range(90))
+    shared = "Background notes. " + " ".join(
+        f"Fact {i}: the value of item {i} is {i * 7}." for i in range(90)
+    )
     first = collect(engine.generate(greedy(shared + "\nQuestion: what is item 3?", max_tokens=8)))
     assert first.prompt_tokens > 900
     prefix_tokens = engine.count_tokens(shared)
@@ -134,9 +136,13 @@ def test_prefix_reuse_across_calls(engine: LlamaCppEngine) -> None:
 def test_conversation_turns_reuse_the_previous_turn(engine: LlamaCppEngine) -> None:
     messages = [{"role": "system", "content": "You answer in one short sentence."}]
     messages.append({"role": "user", "content": "Name a colour."})
-    first = collect(engine.generate(GenerationRequest(messages=messages, max_tokens=16, sampling=Sampling.greedy())))
+    first = collect(
+        engine.generate(GenerationRequest(messages=messages, max_tokens=16, sampling=Sampling.greedy()))
+    )
     messages += [{"role": "assistant", "content": first.text}, {"role": "user", "content": "Another one."}]
-    second = collect(engine.generate(GenerationRequest(messages=messages, max_tokens=16, sampling=Sampling.greedy())))
+    second = collect(
+        engine.generate(GenerationRequest(messages=messages, max_tokens=16, sampling=Sampling.greedy()))
+    )
     assert second.reused_tokens >= first.prompt_tokens * 0.9
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from deepresearch_local.engines.base import CancelToken, Engine, Finished, GenerationRequest, TextDelta, collect
+from deepresearch_local.engines.base import (
+    CancelToken,
+    Engine,
+    Finished,
+    GenerationRequest,
+    TextDelta,
+    collect,
+)
 from deepresearch_local.engines.scripted import ScriptedEngine
 from deepresearch_local.errors import ContextOverflow, EngineError
 
@@ -24,7 +31,9 @@ def test_replays_in_order_and_records_prompts() -> None:
 
 
 def test_stop_strings_and_max_tokens() -> None:
-    eng = ScriptedEngine(["<think>x</think>\n<tool_call>{}</tool_call>\n<tool_response>fake", "a b c d e f g h"])
+    eng = ScriptedEngine(
+        ["<think>x</think>\n<tool_call>{}</tool_call>\n<tool_response>fake", "a b c d e f g h"]
+    )
     done = collect(eng.generate(GenerationRequest(prompt="p", stop=("\n<tool_response>", "<tool_response>"))))
     assert done.text == "<think>x</think>\n<tool_call>{}</tool_call>"
     assert done.stop_string == "\n<tool_response>"

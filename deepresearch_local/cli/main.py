@@ -16,7 +16,7 @@ from deepresearch_local.errors import DeepResearchError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _not_yet(name: str, issue: int) -> Handler:
+def not_yet(name: str, issue: int) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         print(
             f"`deepresearch {name}` is not built yet (tracked in issue #{issue}). "
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"deepresearch-local {__version__}")
-    parser.set_defaults(handler=_not_yet("(the terminal app)", 6))
+    parser.set_defaults(handler=not_yet("(the terminal app)", 6))
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("paths", help="print every folder and file the app uses")
@@ -77,21 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-think", action="store_true", help="ask the template to skip thinking")
     p.set_defaults(handler=_lazy("deepresearch_local.cli.chat", "run"))
 
-    p = sub.add_parser("ask", help="research a question headlessly and print the report")
-    p.add_argument("question", nargs="?")
-    p.add_argument("--json", action="store_true", help="print events as JSON lines")
-    p.set_defaults(handler=_not_yet("ask", 3))
+    # Command groups that live in their own modules (argparse only at import; work inside handlers).
+    from deepresearch_local.cli import ask_cmd, docs_cmd, models_cmd, sessions_cmd
 
-    for name, issue, text in (
-        ("sessions", 3, "list, show, export, resume and remove research sessions"),
-        ("docs", 4, "manage the local document library"),
-        ("models", 5, "list, download, import and verify model weights"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("action", nargs="?")
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        p.set_defaults(handler=_not_yet(name, issue))
+    for module in (ask_cmd, sessions_cmd, docs_cmd, models_cmd):
+        module.add_parser(sub)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
 
@@ -111,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, issue in (("context", 8), ("library", 4), ("memory", 8), ("startup", 8), ("research", 8)):
         p = bench_sub.add_parser(name, help=f"not built yet (issue #{issue})")
         p.add_argument("--json", action="store_true", help="print JSON")
-        p.set_defaults(handler=_not_yet(f"bench {name}", issue))
+        p.set_defaults(handler=not_yet(f"bench {name}", issue))
     return parser
 
 

@@ -1,17 +1,60 @@
-"""``deepresearch ask``: research a question headlessly and print the report."""
+"""``deepresearch ask``: research a question headlessly.
+
+Progress goes to stderr (one line per step); the answer and report go to stdout or ``-o``.
+``--json`` prints every event as one JSON object per line instead.
+
+Exit codes: 0 answered · 1 failed · 2 usage error · 3 no usable model · 4 stopped by a limit
+without an answer · 130 cancelled.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+EXIT_ANSWERED, EXIT_FAILED, EXIT_USAGE, EXIT_NO_MODEL, EXIT_LIMIT, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", help="a registered model id, a .gguf file or an MLX folder (default: your default model)"
+    )
+    p.add_argument("--backend", choices=["llama.cpp", "mlx", "openai"], help="default: from the model")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
+    p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
+    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], default="f16", help="KV cache type")
+    p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--docs", action="append", default=[], metavar="DIR", help="research these folders too")
+    p.add_argument("--offline", action="store_true", help="no web: only local documents and tools")
+    p.add_argument("--mode", choices=["fold", "react"], help="fold (flat context) or react (full history)")
+    p.add_argument("--max-steps", type=int, help="model calls allowed (default 40)")
+    p.add_argument("--max-minutes", type=float, help="wall-clock limit (default 60)")
+    p.add_argument("--budget", type=int, help="prompt-token budget (default: context minus output reserve)")
+    p.add_argument("--near-budget", choices=["summarize", "force_answer"], help="react mode near the budget")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
+    p.add_argument("-o", "--output", metavar="REPORT.md", help="write the report here")
+    p.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")
+
 
 def add_parser(sub: Any) -> None:
-    """Register the ``ask`` command group (not built yet: issue #3)."""
-    from deepresearch_local.cli.main import not_yet
+    p: argparse.ArgumentParser = sub.add_parser(
+        "ask",
+        help="research a question headlessly and print the report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("question", help="the question to research")
+    p.add_argument("--session", metavar="ID", help="ask a follow-up in this session")
+    add_engine_arguments(p)
+    add_run_arguments(p)
+    p.set_defaults(handler=run)
 
-    p: argparse.ArgumentParser = sub.add_parser("ask", help="research a question headlessly and print the report")
-    p.add_argument("action", nargs="?")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=not_yet("ask", 3))
+
+def run(args: argparse.Namespace) -> int:
+    from deepresearch_local.cli.research import run_question
+
+    return run_question(args)

@@ -52,8 +52,11 @@ class ScriptedEngine:
         chunk_tokens: int = 2,
         delay: float = 0.0,
         name: str = "scripted",
+        respond: Callable[[str], str] | None = None,
     ) -> None:
         self.replies: deque[Reply] = deque(replies)
+        self.respond = respond
+        """When set, answers every prompt (replies are not used): for tests that restart."""
         self.context_tokens = context_tokens
         self.chunk_tokens = chunk_tokens
         self.delay = delay
@@ -116,10 +119,13 @@ class ScriptedEngine:
                 f"prompt of {len(tokens)} tokens exceeds the context of {self.context_tokens}"
             )
         self.requests.append(Recorded(prompt, request, len(tokens)))
-        if not self.replies:
-            raise EngineError("ScriptedEngine has no reply left for this request")
-        reply = self.replies.popleft()
-        text = reply(prompt) if callable(reply) else reply
+        if self.respond is not None:
+            text = self.respond(prompt)
+        else:
+            if not self.replies:
+                raise EngineError("ScriptedEngine has no reply left for this request")
+            reply = self.replies.popleft()
+            text = reply(prompt) if callable(reply) else reply
         reused = common_prefix_len(self._cached, tokens)
         start = time.perf_counter()
         yield PromptProcessed(len(tokens), reused, 1e-6)

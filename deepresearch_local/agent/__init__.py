@@ -1,0 +1,1 @@
+"""The research agent: Tongyi's ReAct protocol, context folding, reports, resumable runs."""

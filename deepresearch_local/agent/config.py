@@ -1,0 +1,41 @@
+"""Settings of one research run. Defaults follow upstream Tongyi where a laptop allows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from deepresearch_local.engines.base import Sampling
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    mode: Literal["react", "fold"] = "fold"
+    """``fold``: rounds that carry only a report (flat context). ``react``: upstream's full history."""
+    max_llm_calls: int = 40
+    """Model calls per run (upstream: 100)."""
+    max_minutes: float = 60.0
+    """Wall-clock limit per run (upstream: 150)."""
+    budget_tokens: int | None = None
+    """Prompt-token budget; None: the engine's allocated context minus ``max_output_tokens``."""
+    max_output_tokens: int = 4096
+    """Tokens one model turn may generate (upstream: 10,000; reserved out of the context)."""
+    near_budget: Literal["summarize", "force_answer"] = "summarize"
+    """React mode near the budget: ReSum-style summarize-and-restart, or upstream's forced answer."""
+    summarize_at: float = 0.9
+    """Share of the budget at which react mode summarizes (or forces an answer)."""
+    loop_repeats: int = 2
+    """Identical consecutive tool calls before the model is told it is looping."""
+    loop_notices: int = 2
+    """Loop notices after which an answer is forced."""
+    observation_share: float = 0.45
+    """Fold mode: the largest share of the budget one observation may take."""
+    report_share: float = 0.3
+    """Fold mode: the largest share of the budget the carried report may take."""
+    enable_thinking: bool = True
+    sampling: Sampling = field(default_factory=Sampling)
+    write_report: bool = True
+    """Run the report pass after the answer."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,116 @@
+"""Fold mode: IterResearch-style rounds whose prompt stays flat however long the research runs.
+
+Each round's prompt holds only the system message, the question, the current report and the
+latest action with its (size-capped) result. The report the model rewrites every round is the
+only memory carried forward; the full trajectory stays in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from deepresearch_local.agent import prompts
+from deepresearch_local.agent.steps import Step, latest_report, model_steps
+
+EMPTY_REPORT = "(empty: nothing has been found yet)"
+
+
+def truncate_to_tokens(text: str, limit: int, count: Callable[[str], int]) -> str:
+    """The longest head of ``text`` within ``limit`` tokens, with a note saying what was cut."""
+    if limit <= 0:
+        return f"[{len(text)} characters left out: no room in the context]"
+    if count(text) <= limit:
+        return text
+    lo, hi = 0, len(text)
+    note_room = 24
+    while hi - lo > 64:
+        mid = (lo + hi) // 2
+        if count(text[:mid]) + note_room <= limit:
+            lo = mid
+        else:
+            hi = mid
+    head = text[:lo]
+    cut = head.rfind("\n")
+    if cut > lo * 0.8:
+        head = head[:cut]
+    return f"{head}\n[... truncated: {len(head)} of {len(text)} characters shown]"
+
+
+def _last_action_and_result(steps: Sequence[Step]) -> tuple[str, str, str]:
+    """(action text, observation, extra reminder) from the newest steps."""
+    action, observation, reminder = "(none yet: this is the first round)", "(none)", ""
+    for step in reversed(steps):
+        if step.kind == "model":
+            call = step.data.get("tool_call")
+            if call:
+                action = "<tool_call>\n" + _call_json(call) + "\n</tool_call>"
+            elif step.data.get("problems"):
+                action = "(your reply could not be used)"
+            break
+    for step in reversed(steps):
+        if step.kind == "tool":
+            observation = step.data["observation"]
+            break
+        if step.kind == "notice":
+            observation = step.data["text"]
+            break
+        if step.kind == "model":
+            break
+    for step in reversed(steps):
+        if step.kind == "forced":
+            reminder = step.data["text"] + "\n\n"
+            break
+        if step.kind == "model":
+            break
+    return action, observation, reminder
+
+
+def _call_json(call: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({"name": call["name"], "arguments": call["arguments"]}, ensure_ascii=False)
+
+
+def messages(
+    system: str,
+    question: str,
+    steps: Sequence[Step],
+    *,
+    budget: int,
+    max_rounds: int,
+    observation_share: float,
+    report_share: float,
+    count: Callable[[str], int],
+    fixed_overhead: int,
+) -> list[dict[str, Any]]:
+    """This round's prompt. ``fixed_overhead``: tokens of the system message with the tool schemas."""
+    report = latest_report(steps) or EMPTY_REPORT
+    report_cap = int(budget * report_share)
+    if count(report) > report_cap:
+        report = truncate_to_tokens(report, report_cap, count)
+        report += "\n(This report is too long: condense it this round, keeping every fact and source.)"
+    action, observation, reminder = _last_action_and_result(steps)
+    frame = prompts.render(
+        "fold_round",
+        question=question,
+        round=len(model_steps(steps)) + 1,
+        max_rounds=max_rounds,
+        report=report,
+        action=action,
+        observation="",
+        reminder=reminder,
+    )
+    room = budget - fixed_overhead - count(frame) - 16
+    observation = truncate_to_tokens(observation, min(room, int(budget * observation_share)), count)
+    user = prompts.render(
+        "fold_round",
+        question=question,
+        round=len(model_steps(steps)) + 1,
+        max_rounds=max_rounds,
+        report=report,
+        action=action,
+        observation=observation,
+        reminder=reminder,
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -1,0 +1,62 @@
+"""One model call for the agent: stream labelled deltas, return the text and its metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from deepresearch_local.agent.events import TokenDelta
+from deepresearch_local.agent.protocol import STOP_STRINGS
+from deepresearch_local.agent.stream import DeltaLabeler
+from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
+
+if TYPE_CHECKING:
+    from deepresearch_local.agent.runner import Researcher
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    reason: str
+    completion_tokens: int
+    reused_tokens: int
+    decode_tps: float
+    prefill_tps: float
+
+    @property
+    def cancelled(self) -> bool:
+        return self.reason == "cancelled"
+
+
+def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[TokenDelta | Generated]:
+    """Stream one turn. The prompt was rendered by the caller (with the tools in the system message)."""
+    engine = researcher.engine
+    context = engine.context_size() or 0
+    room = context - engine.count_tokens(prompt) if context else max_tokens
+    request = GenerationRequest(
+        prompt=prompt,
+        max_tokens=max(1, min(max_tokens, room)),
+        stop=STOP_STRINGS,
+        sampling=researcher.config.sampling,
+        enable_thinking=researcher.config.enable_thinking,
+    )
+    # Qwen3-style templates open <think> in the generation prompt itself.
+    labeler = DeltaLabeler("thinking" if prompt.rstrip().endswith("<think>") else "text")
+    done: Finished | None = None
+    with researcher.context.engine_lock:
+        for event in engine.generate(request, researcher.cancel):
+            if isinstance(event, TextDelta):
+                for kind, text in labeler.feed(event.text):
+                    yield TokenDelta(kind, text)
+            elif isinstance(event, Finished):
+                done = event
+    for kind, text in labeler.flush():
+        yield TokenDelta(kind, text)
+    assert done is not None
+    text = done.text
+    if prompt.rstrip().endswith("<think>") and "<think>" not in text:
+        text = "<think>" + text
+    yield Generated(
+        text, done.reason, done.completion_tokens, done.reused_tokens, done.decode_tps, done.prefill_tps
+    )

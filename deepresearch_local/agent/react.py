@@ -1,0 +1,61 @@
+"""React mode: upstream's full-history ReAct prompt, with ReSum restarts near the budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from deepresearch_local.agent import prompts
+from deepresearch_local.agent.protocol import tool_response
+from deepresearch_local.agent.steps import Step
+
+
+def history_messages(steps: Sequence[Step]) -> list[dict[str, Any]]:
+    """Assistant turns and the user turns that answered them, in order."""
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        if step.kind == "model":
+            out.append({"role": "assistant", "content": step.data["text"]})
+        elif step.kind == "tool":
+            out.append({"role": "user", "content": tool_response(step.data["observation"])})
+        elif step.kind in ("notice", "forced"):
+            out.append({"role": "user", "content": step.data["text"]})
+    return _merge_user_turns(out)
+
+
+def _merge_user_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two user turns in a row (a tool result, then a notice) become one."""
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        if merged and merged[-1]["role"] == "user" and message["role"] == "user":
+            merged[-1] = {"role": "user", "content": merged[-1]["content"] + "\n\n" + message["content"]}
+        else:
+            merged.append(message)
+    return merged
+
+
+def messages(system: str, question: str, steps: Sequence[Step]) -> list[dict[str, Any]]:
+    """The whole prompt: system, the question (or the last summary), then the turns since."""
+    start = 0
+    opening = question
+    for i, step in enumerate(steps):
+        if step.kind == "summary":
+            start = i + 1
+            opening = prompts.render("resum_restart", question=question, summary=step.data["summary"])
+    out = [{"role": "system", "content": system}, {"role": "user", "content": opening}]
+    history = history_messages(steps[start:])
+    if history and history[0]["role"] == "user":  # a notice right after the restart
+        out[-1] = {"role": "user", "content": opening + "\n\n" + history[0]["content"]}
+        history = history[1:]
+    return out + history
+
+
+def summary_request(system: str, question: str, steps: Sequence[Step]) -> list[dict[str, Any]]:
+    """The prompt that asks for a ReSum summary of the history so far."""
+    msgs = messages(system, question, steps)
+    ask = prompts.load("resum")
+    if msgs[-1]["role"] == "user":
+        msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + "\n\n" + ask}
+    else:
+        msgs.append({"role": "user", "content": ask})
+    return msgs

@@ -1,0 +1,408 @@
+"""One research run: the loop that calls the model, runs tools, commits every step, and reports.
+
+``Researcher.ask`` starts a run and ``Researcher.resume`` continues a killed one; both yield the
+typed events of ``agent.events``. The loop's state is the list of committed steps (see
+``agent.steps``), so a run killed at any moment continues from its last committed step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.agent import fold, prompts, react
+from deepresearch_local.agent import steps as S
+from deepresearch_local.agent.config import AgentConfig
+from deepresearch_local.agent.events import (
+    AgentEvent,
+    AnswerReady,
+    Cancelled,
+    ContextUsage,
+    ErrorEvent,
+    Notice,
+    ReportUpdated,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    Termination,
+    TokenDelta,
+)
+from deepresearch_local.agent.generation import Generated, generate
+from deepresearch_local.agent.protocol import parse_turn
+from deepresearch_local.agent.reporting import write_report
+from deepresearch_local.agent.toolrun import run_tool
+from deepresearch_local.engines.base import CancelToken, Engine
+from deepresearch_local.errors import ContextOverflow, EngineError
+from deepresearch_local.store.sessions import SessionStore
+from deepresearch_local.tools.base import ToolContext, ToolRegistry
+
+FORCED_TERMINATION: dict[str, tuple[Termination, Termination]] = {
+    # reason: (termination with an answer, termination without one)
+    "max_llm_calls": ("forced_answer", "max_llm_calls"),
+    "timeout": ("forced_answer", "timeout"),
+    "context": ("forced_answer", "context_exhausted"),
+    "loop": ("loop_forced_answer", "no_answer"),
+}
+FORCED_TEXT = {
+    "max_llm_calls": "the maximum number of model calls",
+    "timeout": "the time limit",
+    "context": "the memory available for this research",
+    "loop": "repeating the same action",
+}
+
+
+class Researcher:
+    """Runs research with one engine, one tool registry and one session store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tools: ToolRegistry,
+        store: SessionStore,
+        config: AgentConfig | None = None,
+        *,
+        offline: bool = False,
+        today: date | None = None,
+        report_path: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tools = tools
+        self.store = store
+        self.config = config or AgentConfig()
+        self.offline = offline
+        self.today = today or date.today()
+        self.report_path = report_path
+        self.cancel = CancelToken()
+        self.context = ToolContext(engine=engine, offline=offline, cancel=self.cancel)
+
+    # ------------------------------------------------------------ budget and prompts
+
+    @property
+    def budget(self) -> int:
+        if self.config.budget_tokens:
+            return self.config.budget_tokens
+        context = self.engine.context_size() or 32768
+        return max(context - self.config.max_output_tokens, context // 2)
+
+    def system_message(self) -> str:
+        text = prompts.load("role")
+        if self.config.mode == "fold":
+            text += "\n\n" + prompts.load("fold")
+        return f"{text}\n\nCurrent date: {self.today.isoformat()}"
+
+    def _schemas(self) -> list[dict[str, Any]]:
+        return self.tools.schemas(offline=self.offline)
+
+    def messages(self, question: str, steps: list[S.Step]) -> list[dict[str, Any]]:
+        system = self.system_message()
+        if self.config.mode == "react":
+            return react.messages(system, question, steps)
+        overhead = self.engine.count_tokens(
+            self.engine.render([{"role": "system", "content": system}], tools=self._schemas())
+        )
+        return fold.messages(
+            system,
+            question,
+            steps,
+            budget=self.budget,
+            max_rounds=self.config.max_llm_calls,
+            observation_share=self.config.observation_share,
+            report_share=self.config.report_share,
+            count=self.engine.count_tokens,
+            fixed_overhead=overhead,
+        )
+
+    # ------------------------------------------------------------ entry points
+
+    def ask(self, question: str, session_id: str | None = None) -> Iterator[AgentEvent]:
+        """Start a run (a follow-up when ``session_id`` names a session with a previous report)."""
+        if session_id is None:
+            session_id = self.store.create_session(_title(question))
+        previous = self.store.latest_report(session_id)
+        question_id = self.store.add_question(session_id, question)
+        prompt_question = question
+        if previous:
+            prompt_question = prompts.render("question_followup", question=question, report=previous)
+        config = {**self.config.to_dict(), "prompt_question": prompt_question, "offline": self.offline}
+        run_id = self.store.start_run(session_id, question_id, self.config.mode, config)
+        yield from self._drive(session_id, run_id, question, prompt_question, resumed=False)
+
+    def resume(self, run_id: str) -> Iterator[AgentEvent]:
+        run = self.store.run(run_id)
+        prompt_question = str(run.config.get("prompt_question") or run.question)
+        yield from self._drive(run.session_id, run_id, run.question, prompt_question, resumed=True)
+
+    # ------------------------------------------------------------ the loop
+
+    def _steps(self, run_id: str) -> list[S.Step]:
+        return [S.Step(r.index, r.kind, r.data) for r in self.store.steps(run_id)]
+
+    def _commit(self, run_id: str, steps: list[S.Step], kind: str, data: dict[str, Any]) -> S.Step:
+        step = S.Step(len(steps), kind, data)
+        self.store.add_step(run_id, step.index, kind, data)
+        steps.append(step)
+        return step
+
+    def _drive(
+        self, session_id: str, run_id: str, question: str, prompt_question: str, *, resumed: bool
+    ) -> Iterator[AgentEvent]:
+        cfg = self.config
+        info = self.engine.info
+        steps = self._steps(run_id)
+        started = time.monotonic() - S.elapsed(steps)
+        stats = _Stats.from_steps(steps)
+        yield RunStarted(
+            session_id,
+            run_id,
+            question,
+            cfg.mode,
+            self.budget,
+            self.engine.context_size() or 0,
+            cfg.max_llm_calls,
+            resumed,
+            info.model,
+            info.backend,
+        )
+        termination: Termination = "no_answer"
+        answer: str | None = None
+        try:
+            while True:
+                if self.cancel.cancelled:
+                    yield Cancelled(len(steps))
+                    termination = "cancelled"
+                    break
+                last = steps[-1] if steps else None
+                if last is not None and last.kind == "report":
+                    answer = _final_answer(steps)
+                    termination = _answered_termination(steps)
+                    break
+                if last is not None and last.kind == "model" and last.data.get("answer"):
+                    answer = str(last.data["answer"])
+                    yield AnswerReady(answer)
+                    if not cfg.write_report:
+                        termination = _answered_termination(steps)
+                        break
+                    yield from write_report(self, run_id, steps, question, answer, stats)
+                    continue
+                if last is not None and last.kind == "model" and last.data.get("forced"):
+                    reason = S.forced_reason(steps) or "max_llm_calls"
+                    termination = FORCED_TERMINATION[reason][1]
+                    break
+                if last is not None and last.kind == "model":
+                    if last.data.get("tool_call"):
+                        yield from run_tool(self, run_id, steps, last)
+                    else:
+                        yield from self._remind(run_id, steps, last)
+                    continue
+                limit = self._limit_reached(steps, started)
+                if limit and S.forced_reason(steps) is None:
+                    text = prompts.render("forced_answer", reason=FORCED_TEXT[limit])
+                    self._commit(run_id, steps, "forced", {"reason": reason, "text": text})
+                    yield Notice(
+                        len(steps), f"Limit reached ({FORCED_TEXT[reason]}): asking for a final answer."
+                    )
+                    continue
+                yield from self._model_turn(run_id, steps, prompt_question, started, stats)
+        except ContextOverflow as exc:
+            yield ErrorEvent(str(exc))
+            termination = "context_exhausted"
+        except EngineError as exc:
+            yield ErrorEvent(str(exc))
+            termination = "error"
+        status = {"cancelled": "cancelled", "error": "failed"}.get(termination, "finished")
+        report = _final_report(steps)
+        self.store.finish_run(run_id, status, termination, answer, report, stats.to_dict())
+        yield RunFinished(
+            termination,
+            answer,
+            session_id,
+            run_id,
+            str(self.report_path_for(run_id)) if report else None,
+            len(S.model_steps(steps)),
+            stats.llm_calls,
+            stats.max_prompt_tokens,
+            time.monotonic() - started,
+            stats.prompt_tokens,
+            stats.reused_tokens,
+            stats.completion_tokens,
+        )
+
+    def report_path_for(self, run_id: str) -> Path:
+        if self.report_path is not None:
+            return self.report_path
+        from deepresearch_local.paths import get_paths
+
+        return get_paths().data_dir / "reports" / f"{run_id}.md"
+
+    def _limit_reached(self, steps: list[S.Step], started: float) -> str | None:
+        if S.llm_calls(steps) >= self.config.max_llm_calls:
+            return "max_llm_calls"
+        if time.monotonic() - started >= self.config.max_minutes * 60:
+            return "timeout"
+        return None
+
+    def _model_turn(
+        self, run_id: str, steps: list[S.Step], question: str, started: float, stats: _Stats
+    ) -> Iterator[AgentEvent]:
+        cfg = self.config
+        index = len(S.model_steps(steps)) + 1
+        yield StepStarted(index, cfg.max_llm_calls)
+        messages = self.messages(question, steps)
+        prompt = self.engine.render(messages, tools=self._schemas(), enable_thinking=cfg.enable_thinking)
+        used = self.engine.count_tokens(prompt)
+        forced = S.forced_reason(steps) is not None and steps[-1].kind == "forced"
+        if cfg.mode == "react" and not forced and used > self.budget * cfg.summarize_at:
+            yield from self._near_budget(run_id, steps, question, used)
+            return
+        if used > self.budget:
+            if forced:
+                raise ContextOverflow(f"the prompt needs {used} tokens but the budget is {self.budget}")
+            text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
+            self._commit(run_id, steps, "forced", {"reason": "context", "text": text})
+            yield Notice(len(steps), f"The prompt ({used} tokens) no longer fits the budget ({self.budget}).")
+            return
+        yield ContextUsage(index, used, self.budget)
+        result: Generated | None = None
+        for event in generate(self, prompt, cfg.max_output_tokens):
+            if isinstance(event, Generated):
+                result = event
+            else:
+                yield event
+        assert result is not None
+        stats.add(result, used)
+        yield ContextUsage(
+            index, used, self.budget, result.reused_tokens, result.decode_tps, result.prefill_tps
+        )
+        if result.cancelled:
+            return  # nothing committed: the turn is redone on resume
+        parsed = parse_turn(result.text)
+        data = {
+            "text": parsed.text,
+            "think": parsed.think,
+            "answer": parsed.answer,
+            "report": parsed.report,
+            "tool_call": {"name": parsed.tool_call.name, "arguments": parsed.tool_call.arguments}
+            if parsed.tool_call
+            else None,
+            "problems": list(parsed.problems),
+            "extra_tool_calls": parsed.extra_tool_calls,
+            "prompt_tokens": used,
+            "completion_tokens": result.completion_tokens,
+            "reused_tokens": result.reused_tokens,
+            "finish": result.reason,
+            "elapsed": time.monotonic() - started,
+            "forced": forced,
+        }
+        self._commit(run_id, steps, "model", data)
+        if parsed.report:
+            yield ReportUpdated(index, parsed.report)
+
+    def _remind(self, run_id: str, steps: list[S.Step], last: S.Step) -> Iterator[AgentEvent]:
+        """A turn with neither a usable tool call nor an answer: tell the model what went wrong."""
+        problems = "; ".join(last.data.get("problems") or []) or "no action"
+        if last.data.get("finish") == "length":
+            problems += f" (the reply reached the {self.config.max_output_tokens}-token limit)"
+        names = ", ".join(self.tools.names(self.offline))
+        self._commit(
+            run_id,
+            steps,
+            "notice",
+            {"text": prompts.render("format_reminder", problems=problems, tools=names)},
+        )
+        yield Notice(len(S.model_steps(steps)), f"Unusable reply: {problems}.")
+
+    def _near_budget(
+        self, run_id: str, steps: list[S.Step], question: str, used: int
+    ) -> Iterator[AgentEvent]:
+        """React mode near the budget: summarize and restart (ReSum), or force the answer."""
+        summaries = sum(1 for s in steps if s.kind == "summary")
+        last_is_summary = any(s.kind == "summary" for s in steps[-2:])
+        if self.config.near_budget == "force_answer" or last_is_summary or summaries >= 8:
+            text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
+            self._commit(run_id, steps, "forced", {"reason": "context", "text": text})
+            yield Notice(
+                len(steps), f"Context nearly full ({used}/{self.budget}): asking for a final answer."
+            )
+            return
+        yield Notice(len(steps), f"Context nearly full ({used}/{self.budget}): summarizing and restarting.")
+        msgs = react.summary_request(self.system_message(), question, steps)
+        prompt = self.engine.render(msgs, tools=self._schemas(), enable_thinking=self.config.enable_thinking)
+        result: Generated | None = None
+        for event in generate(self, prompt, self.config.max_output_tokens):
+            if isinstance(event, Generated):
+                result = event
+            elif isinstance(event, TokenDelta):
+                yield event
+        assert result is not None
+        if result.cancelled:
+            return
+        summary = _summary_text(result.text)
+        self._commit(
+            run_id, steps, "summary", {"summary": summary, "prompt_tokens": self.engine.count_tokens(prompt)}
+        )
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.llm_calls = 0
+        self.max_prompt_tokens = 0
+        self.prompt_tokens = 0
+        self.reused_tokens = 0
+        self.completion_tokens = 0
+
+    @classmethod
+    def from_steps(cls, steps: list[S.Step]) -> _Stats:
+        stats = cls()
+        for step in steps:
+            if step.kind in ("model", "summary"):
+                stats.llm_calls += 1
+                used = int(step.data.get("prompt_tokens", 0))
+                stats.max_prompt_tokens = max(stats.max_prompt_tokens, used)
+                stats.prompt_tokens += used
+                stats.reused_tokens += int(step.data.get("reused_tokens", 0))
+                stats.completion_tokens += int(step.data.get("completion_tokens", 0))
+        return stats
+
+    def add(self, result: Generated, prompt_tokens: int) -> None:
+        self.llm_calls += 1
+        self.max_prompt_tokens = max(self.max_prompt_tokens, prompt_tokens)
+        self.prompt_tokens += prompt_tokens
+        self.reused_tokens += result.reused_tokens
+        self.completion_tokens += result.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def _title(question: str) -> str:
+    line = " ".join(question.split())
+    return line if len(line) <= 80 else line[:77] + "..."
+
+
+def _summary_text(text: str) -> str:
+    from deepresearch_local.agent.protocol import _between, _without_think
+
+    inner = _between(text, "summary", allow_unclosed=True)
+    return (inner if inner else _without_think(text) or text).strip()
+
+
+def _final_answer(steps: list[S.Step]) -> str | None:
+    for step in reversed(steps):
+        if step.kind == "model" and step.data.get("answer"):
+            return str(step.data["answer"])
+    return None
+
+
+def _answered_termination(steps: list[S.Step]) -> Termination:
+    reason = S.forced_reason(steps)
+    return FORCED_TERMINATION[reason][0] if reason else "answer"
+
+
+def _final_report(steps: list[S.Step]) -> str | None:
+    for step in reversed(steps):
+        if step.kind == "report":
+            return str(step.data["markdown"])
+    return None

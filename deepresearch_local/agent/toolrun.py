@@ -1,0 +1,102 @@
+"""Run the tool a committed model turn asked for, and commit its result (or the problem)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from deepresearch_local.agent import prompts
+from deepresearch_local.agent import steps as S
+from deepresearch_local.agent.events import AgentEvent, Notice, ToolCalled, ToolResulted
+from deepresearch_local.tools.base import ToolResult, missing_arguments
+
+if TYPE_CHECKING:
+    from deepresearch_local.agent.runner import Researcher
+
+MAX_OBSERVATION_CHARS = 60_000
+"""A hard cap before any token budgeting (a tool that returns megabytes is cut here)."""
+
+
+def _call_key(call: dict[str, Any]) -> str:
+    import json
+
+    return str(call["name"]) + json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
+
+
+def _problem_observation(researcher: Researcher, model_step: S.Step) -> str | None:
+    """The observation for a turn whose tool call cannot run, or None when it can."""
+    call = model_step.data.get("tool_call")
+    problems = list(model_step.data.get("problems") or [])
+    names = researcher.tools.names(researcher.offline)
+    if call is None:
+        return None
+    tool = researcher.tools.get(call["name"])
+    if tool is None or call["name"] not in names:
+        why = "is not available offline" if tool is not None else "does not exist"
+        return f"Error: the tool {call['name']!r} {why}. Available tools: {', '.join(names)}."
+    missing = missing_arguments(tool, call["arguments"])
+    if missing:
+        return (
+            f"Error: {call['name']} needs the argument(s) {', '.join(missing)}. {'; '.join(problems)}".strip()
+        )
+    return None
+
+
+def run_tool(
+    researcher: Researcher, run_id: str, steps: list[S.Step], model_step: S.Step
+) -> Iterator[AgentEvent]:
+    call = model_step.data.get("tool_call")
+    index = len(S.model_steps(steps))
+    if call is None:  # a turn with neither call nor answer was answered by a notice already
+        return
+    yield ToolCalled(index, str(call["name"]), dict(call["arguments"]))
+    key = _call_key(call)
+    problem = _problem_observation(researcher, model_step)
+    if problem is not None:
+        result = ToolResult(problem, error=True, summary=problem.split(". ")[0])
+    else:
+        tool = researcher.tools.get(call["name"])
+        assert tool is not None
+        try:
+            result = tool.call(call["arguments"], researcher.context)
+        except Exception as exc:  # a tool bug must not end the research
+            result = ToolResult(f"Error: {call['name']} failed: {type(exc).__name__}: {exc}", error=True)
+    observation = result.text
+    if len(observation) > MAX_OBSERVATION_CHARS:
+        observation = (
+            observation[:MAX_OBSERVATION_CHARS] + f"\n[... cut at {MAX_OBSERVATION_CHARS} characters]"
+        )
+    data: dict[str, Any] = {
+        "name": call["name"],
+        "arguments": call["arguments"],
+        "key": key,
+        "error": result.error,
+        "summary": result.summary or _summarize(observation),
+    }
+    if model_step.data.get("extra_tool_calls"):
+        observation += "\n(Only your first tool call was run: make one call per turn.)"
+    repeats = S.repeated_calls(steps, key)
+    if repeats + 1 >= researcher.config.loop_repeats:
+        observation += "\n\n" + prompts.render("loop_notice", call=call["name"])
+        data["loop_notice"] = True
+    data["observation"] = observation
+    evidence_ids = [
+        researcher.store.add_evidence(run_id, model_step.index, e.source, e.location, e.text, e.title, e.kind)
+        for e in result.evidence
+    ]
+    for event in result.network:
+        researcher.store.add_network(run_id, event.kind, event.target, event.tool, event.ok, event.detail)
+    data["evidence_ids"] = evidence_ids
+    researcher._commit(run_id, steps, "tool", data)
+    yield ToolResulted(index, str(call["name"]), data["summary"], observation, result.error, evidence_ids)
+    if data.get("loop_notice"):
+        yield Notice(index, f"The model repeated the same {call['name']} call.")
+        if S.loop_notices(steps) >= researcher.config.loop_notices and S.forced_reason(steps) is None:
+            text = prompts.render("forced_answer", reason="repeating the same action")
+            researcher._commit(run_id, steps, "forced", {"reason": "loop", "text": text})
+            yield Notice(index, "The model keeps repeating itself: asking for a final answer.")
+
+
+def _summarize(observation: str) -> str:
+    first = observation.strip().splitlines()[0] if observation.strip() else "(empty result)"
+    return first[:120]

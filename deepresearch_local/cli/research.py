@@ -1,0 +1,198 @@
+"""The headless research front end shared by ``ask`` and ``sessions resume``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from deepresearch_local.agent.config import AgentConfig
+from deepresearch_local.agent.events import (
+    AgentEvent,
+    AnswerReady,
+    Cancelled,
+    ContextUsage,
+    ErrorEvent,
+    Notice,
+    ReportReady,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    ToolCalled,
+    ToolResulted,
+)
+from deepresearch_local.agent.runner import Researcher
+from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_FAILED, EXIT_LIMIT
+from deepresearch_local.engines.base import Engine, Sampling
+from deepresearch_local.errors import ModelError
+
+
+def open_engine_from_args(args: argparse.Namespace) -> Engine:
+    """The engine the arguments name: scripted (tests), a server, a path or a registered model."""
+    if getattr(args, "scripted", None):
+        from deepresearch_local.engines.scripted_file import scripted_from_file
+
+        return scripted_from_file(Path(args.scripted))
+    from deepresearch_local.engines.factory import EngineSpec, open_engine
+
+    model = args.model
+    if not args.base_url:
+        model = str(resolve_model_arg(model))
+    return open_engine(
+        EngineSpec(model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type)
+    )
+
+
+def resolve_model_arg(model: str | None) -> Path:
+    """A path as given, or a registered/downloaded model (the registry lands with the models issue)."""
+    if model and Path(model).expanduser().exists():
+        return Path(model).expanduser()
+    try:
+        from deepresearch_local.weights.registry import resolve_model
+    except ImportError:
+        where = f"at {model}" if model else "given"
+        raise ModelError(f"No model {where}. Pass --model PATH to a .gguf file or an MLX folder.") from None
+    path: Path = resolve_model(model)
+    return path
+
+
+def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) -> AgentConfig:
+    config = base or AgentConfig()
+    changes: dict[str, Any] = {}
+    for arg, field in (
+        ("mode", "mode"),
+        ("max_steps", "max_llm_calls"),
+        ("max_minutes", "max_minutes"),
+        ("budget", "budget_tokens"),
+        ("near_budget", "near_budget"),
+    ):
+        value = getattr(args, arg, None)
+        if value is not None:
+            changes[field] = value
+    if getattr(args, "temperature", None) is not None:
+        changes["sampling"] = dataclasses.replace(config.sampling or Sampling(), temperature=args.temperature)
+    return dataclasses.replace(config, **changes)
+
+
+class _Interrupts:
+    """First Ctrl-C cancels the run cleanly (the session keeps every step); a second one quits."""
+
+    def __init__(self, researcher: Researcher) -> None:
+        self.researcher = researcher
+        self.previous: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.researcher.cancel.cancelled:
+            raise KeyboardInterrupt
+        print("\nCancelling (Ctrl-C again to quit now)...", file=sys.stderr)
+        self.researcher.cancel.cancel()
+
+
+def _progress_line(event: AgentEvent, state: dict[str, Any]) -> str | None:
+    if isinstance(event, RunStarted):
+        what = "Resuming" if event.resumed else "Researching"
+        return (
+            f"{what} with {event.model} ({event.backend}), {event.mode} mode, "
+            f"budget {event.budget_tokens:,} of {event.context_tokens:,} tokens. Session {event.session_id}."
+        )
+    if isinstance(event, StepStarted):
+        state["step"] = f"step {event.step}/{event.max_steps}"
+    elif isinstance(event, ContextUsage) and event.decode_tps:
+        state["speed"] = (
+            f"{event.decode_tps:.1f} tok/s, context {event.used_tokens:,}/{event.budget_tokens:,}"
+        )
+    elif isinstance(event, ToolCalled):
+        args = json.dumps(event.arguments, ensure_ascii=False)
+        state["call"] = f"{event.name} {args[:100]}"
+    elif isinstance(event, ToolResulted):
+        mark = "!" if event.error else "->"
+        call = state.pop("call", event.name)
+        return f"{state.get('step', '')}  {call}  {mark} {event.summary}  [{state.get('speed', '')}]"
+    elif isinstance(event, Notice):
+        return f"{state.get('step', '')}  note: {event.message}"
+    elif isinstance(event, AnswerReady):
+        return f"{state.get('step', '')}  answered [{state.get('speed', '')}]; writing the report..."
+    elif isinstance(event, ErrorEvent):
+        return f"error: {event.message}"
+    elif isinstance(event, Cancelled):
+        return "cancelled: the session keeps every completed step (deepresearch sessions resume ID)"
+    return None
+
+
+def consume(events: Iterator[AgentEvent], args: argparse.Namespace) -> int:
+    """Print progress or JSON lines; write the report; return the exit code."""
+    state: dict[str, Any] = {}
+    finished: RunFinished | None = None
+    report: str | None = None
+    for event in events:
+        if args.json:
+            print(json.dumps(event.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            line = _progress_line(event, state)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+        if isinstance(event, ReportReady):
+            report = event.markdown
+        if isinstance(event, RunFinished):
+            finished = event
+    if finished is None:
+        return EXIT_FAILED
+    if not args.json:
+        if finished.answer and not args.output:
+            print(report or finished.answer)
+        elif finished.answer:
+            print(f"Report written to {args.output}", file=sys.stderr)
+        print(
+            f"{finished.termination}: {finished.steps} steps, {finished.llm_calls} model calls, "
+            f"max prompt {finished.max_prompt_tokens:,} tokens, {finished.elapsed_seconds:.0f}s. "
+            f"Session {finished.session_id}.",
+            file=sys.stderr,
+        )
+    if finished.termination == "cancelled":
+        return EXIT_CANCELLED
+    if finished.answer:
+        return EXIT_ANSWERED
+    if finished.termination in ("max_llm_calls", "timeout", "context_exhausted", "no_answer"):
+        return EXIT_LIMIT
+    return EXIT_FAILED
+
+
+def build_researcher(
+    args: argparse.Namespace, config: AgentConfig, engine: Engine | None = None
+) -> Researcher:
+    from deepresearch_local.agent.toolset import build_tools
+    from deepresearch_local.store.sessions import SessionStore
+
+    engine = engine or open_engine_from_args(args)
+    print("Loading the model...", file=sys.stderr, flush=True) if not args.json else None
+    engine.load()
+    offline = bool(getattr(args, "offline", False))
+    tools = build_tools(offline=offline, docs=[Path(d) for d in getattr(args, "docs", [])], args=args)
+    report_path = Path(args.output).expanduser() if getattr(args, "output", None) else None
+    return Researcher(engine, tools, SessionStore(), config, offline=offline, report_path=report_path)
+
+
+def run_question(args: argparse.Namespace) -> int:
+    if not args.question.strip():
+        from deepresearch_local.errors import UsageError
+
+        raise UsageError('The question is empty: deepresearch ask "your question"')
+    researcher = build_researcher(args, config_from_args(args))
+    session = None
+    if args.session:
+        session = researcher.store.resolve_id(args.session)
+    with _Interrupts(researcher):
+        return consume(researcher.ask(args.question, session), args)

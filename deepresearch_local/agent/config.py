@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from deepresearch_local.engines.base import Sampling
@@ -39,3 +39,12 @@ class AgentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentConfig:
+        """Rebuild from ``to_dict`` output (unknown keys, such as run metadata, are ignored)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        if isinstance(values.get("sampling"), dict):
+            values["sampling"] = Sampling(**values["sampling"])
+        return cls(**values)

@@ -77,6 +77,8 @@ class Researcher:
         self.report_path = report_path
         self.cancel = CancelToken()
         self.context = ToolContext(engine=engine, offline=offline, cancel=self.cancel)
+        self.meta: dict[str, Any] = {}
+        """Stored with each run (how to reopen the engine and tools when resuming)."""
 
     # ------------------------------------------------------------ budget and prompts
 
@@ -126,7 +128,12 @@ class Researcher:
         prompt_question = question
         if previous:
             prompt_question = prompts.render("question_followup", question=question, report=previous)
-        config = {**self.config.to_dict(), "prompt_question": prompt_question, "offline": self.offline}
+        config = {
+            **self.config.to_dict(),
+            "prompt_question": prompt_question,
+            "offline": self.offline,
+            "meta": self.meta,
+        }
         run_id = self.store.start_run(session_id, question_id, self.config.mode, config)
         yield from self._drive(session_id, run_id, question, prompt_question, resumed=False)
 

@@ -32,6 +32,8 @@ from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_F
 from deepresearch_local.engines.base import Engine, Sampling
 from deepresearch_local.errors import ModelError
 
+ENGINE_ARGS = ("model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted")
+
 
 def open_engine_from_args(args: argparse.Namespace) -> Engine:
     """The engine the arguments name: scripted (tests), a server, a path or a registered model."""
@@ -182,7 +184,12 @@ def build_researcher(
     offline = bool(getattr(args, "offline", False))
     tools = build_tools(offline=offline, docs=[Path(d) for d in getattr(args, "docs", [])], args=args)
     report_path = Path(args.output).expanduser() if getattr(args, "output", None) else None
-    return Researcher(engine, tools, SessionStore(), config, offline=offline, report_path=report_path)
+    researcher = Researcher(engine, tools, SessionStore(), config, offline=offline, report_path=report_path)
+    researcher.meta = {
+        "engine": {name: getattr(args, name, None) for name in ENGINE_ARGS},
+        "docs": [str(Path(d).expanduser().resolve()) for d in getattr(args, "docs", [])],
+    }
+    return researcher
 
 
 def run_question(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
     p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
     p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
-    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], default="f16", help="KV cache type")
+    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type (default f16)")
     p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine
 
 

@@ -47,7 +47,7 @@ def open_engine_from_args(args: argparse.Namespace) -> Engine:
     if not args.base_url:
         model = str(resolve_model_arg(model))
     return open_engine(
-        EngineSpec(model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type)
+        EngineSpec(model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16")
     )
 
 

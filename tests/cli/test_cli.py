@@ -149,8 +149,6 @@ def test_doctor_text(isolated_home: Path) -> None:
     ("args", "name", "issue"),
     [
         ((), "(the terminal app)", 6),
-        (("ask", "what is new?"), "ask", 3),
-        (("sessions", "list"), "sessions", 3),
         (("docs", "list"), "docs", 4),
         (("models", "list"), "models", 5),
         (("bench", "context"), "bench context", 8),

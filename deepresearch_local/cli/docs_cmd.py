@@ -1,17 +1,218 @@
-"""``deepresearch docs``: manage the local document library."""
+"""``deepresearch docs``: add folders to the local library, see what got indexed and why, search it."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deepresearch_local.library import IndexReport, Progress
 
 
 def add_parser(sub: Any) -> None:
-    """Register the ``docs`` command group (not built yet: issue #4)."""
-    from deepresearch_local.cli.main import not_yet
+    """Register the ``docs`` command group."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "docs",
+        help="manage the local document library",
+        description="Your own folders of documents, indexed on this machine for the research agent.",
+    )
 
-    p: argparse.ArgumentParser = sub.add_parser("docs", help="manage the local document library")
-    p.add_argument("action", nargs="?")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=not_yet("docs", 4))
+    def docs_help(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(handler=docs_help)
+    actions = p.add_subparsers(title="actions", metavar="ACTION")
+
+    a = actions.add_parser("add", help="add a folder and index it (a progress line per file on stderr)")
+    a.add_argument("folder", help="the folder to add (sub-folders included)")
+    a.add_argument("--name", help="a short name for it (default: the folder's name)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    a.add_argument("--json", action="store_true", help="print the report as JSON")
+    a.set_defaults(handler=run_add)
+
+    a = actions.add_parser("list", help="the library's folders with their counts")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=run_list)
+
+    a = actions.add_parser("coverage", help="every file: indexed, skipped or failed, and why")
+    a.add_argument("name", nargs="?", help="one folder (default: all)")
+    a.add_argument("--failed", action="store_true", help="only files that failed")
+    a.add_argument("--skipped", action="store_true", help="only files that were skipped")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=run_coverage)
+
+    a = actions.add_parser("search", help="search the library (several queries are merged)")
+    a.add_argument("query", nargs="+", help="what to look for, in your own words")
+    a.add_argument("-k", type=int, default=10, help="results to show (default 10)")
+    a.add_argument("--folder", help="search one folder only")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=run_search)
+
+    a = actions.add_parser("reindex", help="update the index: only new or changed files are read")
+    a.add_argument("name", nargs="?", help="one folder (default: all)")
+    a.add_argument("--full", action="store_true", help="read every file again")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=run_reindex)
+
+    a = actions.add_parser("remove", help="forget a folder (its files are not touched)")
+    a.add_argument("name", help="the folder's name (see docs list)")
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(handler=run_remove)
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet:
+        return None
+
+    def show(event: Progress) -> None:
+        line = f"[{event.done}/{event.total}] {event.status:<9} {event.rel}"
+        if event.status == "indexed":
+            line += f" ({event.chunks} chunks)"
+        if event.reason:
+            line += f": {event.reason}"
+        print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _report_line(report: IndexReport) -> str:
+    return (
+        f"{report.folder}: {report.summary()} ({report.files} files, {report.chunks} chunks, "
+        f"{report.seconds:.1f} s; {report.changed} new or changed, {report.unchanged} unchanged, "
+        f"{report.removed} removed)"
+    )
+
+
+def _print_reports(reports: list[IndexReport], as_json: bool) -> None:
+    from deepresearch_local.cli.output import print_json
+
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+        return
+    for report in reports:
+        print(_report_line(report))
+        for note in report.notes:
+            print(f"  {note}")
+        if report.failed:
+            print(f"  See why: deepresearch docs coverage {report.folder} --failed")
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        report = library.add(args.folder, args.name, on_progress=_progress(args.quiet))
+    if args.json:
+        from deepresearch_local.cli.output import print_json
+
+        print_json(report.as_dict())
+    else:
+        _print_reports([report], False)
+    return 0
+
+
+def run_reindex(args: argparse.Namespace) -> int:
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        reports = library.reindex(args.name, on_progress=_progress(args.quiet), full=args.full)
+    if not reports and not args.json:
+        print("The library is empty. Add a folder with: deepresearch docs add FOLDER")
+        return 0
+    _print_reports(reports, args.json)
+    return 0
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "never"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from deepresearch_local.cli.output import print_json, table
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        folders = library.folders()
+    if args.json:
+        print_json([f.as_dict() for f in folders])
+        return 0
+    if not folders:
+        print("The library is empty. Add a folder with: deepresearch docs add FOLDER")
+        return 0
+    rows = [
+        (f.name, str(f.indexed), str(f.skipped), str(f.failed), str(f.chunks), _when(f.indexed_at), f.root)
+        for f in folders
+    ]
+    print(table(rows, header=("name", "indexed", "skipped", "failed", "chunks", "last indexed", "folder")))
+    return 0
+
+
+def run_coverage(args: argparse.Namespace) -> int:
+    from deepresearch_local.cli.output import print_json, table
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        records = library.coverage(args.name)
+    totals = {s: sum(r.status == s for r in records) for s in ("indexed", "skipped", "failed")}
+    wanted = {s for s, on in (("failed", args.failed), ("skipped", args.skipped)) if on}
+    shown = [r for r in records if not wanted or r.status in wanted]
+    if args.json:
+        print_json({"files": len(records), **totals, "records": [r.as_dict() for r in shown]})
+        return 0
+    several = len({r.folder for r in records}) > 1
+    rows = [
+        (r.status, f"{r.folder}/{r.rel}" if several else r.rel, r.reason or f"{r.chunks} chunks")
+        for r in shown
+    ]
+    if rows:
+        print(table(rows, header=("status", "file", "reason")))
+        print()
+    print(
+        f"{totals['indexed']} of {len(records)} files indexed, "
+        f"{totals['skipped']} skipped, {totals['failed']} failed"
+    )
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from deepresearch_local.cli.output import print_json
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        hits = library.search(args.query, k=max(args.k, 1), folder=args.folder)
+        empty = not library.folders()
+    if args.json:
+        print_json([h.as_dict() for h in hits])
+        return 0
+    if empty:
+        print("The library is empty. Add a folder with: deepresearch docs add FOLDER")
+        return 0
+    if not hits:
+        print("No results. Try other words for the same idea, or several queries at once.")
+        return 0
+    for i, hit in enumerate(hits, start=1):
+        print(f"{i}. {hit.path}:{hit.location}  (score {hit.score:.3f})")
+        print(f"   {hit.title}")
+        print(f"   {hit.snippet}\n")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from deepresearch_local.cli.output import print_json
+    from deepresearch_local.library import Library
+
+    with Library() as library:
+        info = library.remove(args.name)
+    if args.json:
+        print_json({"removed": info.as_dict()})
+        return 0
+    files = info.indexed + info.skipped + info.failed
+    print(
+        f"Removed {info.name!r} ({info.root}) from the library: {files} files and {info.chunks} chunks "
+        "forgotten. The files themselves were not touched."
+    )
+    return 0

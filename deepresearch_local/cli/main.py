@@ -98,7 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of raw and ours")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_lazy("deepresearch_local.bench.engine", "run"))
-    for name, issue in (("context", 8), ("library", 4), ("memory", 8), ("startup", 8), ("research", 8)):
+    p = bench_sub.add_parser("library", help="local library: index time, re-index time, query p50/p95")
+    p.add_argument("folder", nargs="?", help="a folder of documents to index (into a temporary database)")
+    p.add_argument(
+        "--synthetic", type=int, metavar="CHUNKS", help="generate a corpus of this many chunks instead"
+    )
+    p.add_argument("--queries", type=int, default=200, help="queries to time (drawn from the corpus)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_lazy("deepresearch_local.bench.library", "run"))
+    for name, issue in (("context", 8), ("memory", 8), ("startup", 8), ("research", 8)):
         p = bench_sub.add_parser(name, help=f"not built yet (issue #{issue})")
         p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(handler=not_yet(f"bench {name}", issue))

@@ -1,0 +1,155 @@
+"""``deepresearch bench library``: how fast the local library indexes and answers, on a real folder
+or on a generated corpus (``--synthetic 100000`` makes about 100k chunks).
+
+Everything runs against a temporary database, never the user's library. Queries are drawn from
+the corpus itself (a few uncommon words of a random chunk, seeded), so every one has answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.errors import UsageError
+
+PARAGRAPHS_PER_FILE = 100
+WORDS = 120
+"""Words per paragraph: about 900 characters, one chunk each."""
+
+
+def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    syllables = [c + v for c in "bcdfghjklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def make_corpus(folder: Path, chunks: int, seed: int = 7) -> int:
+    """Write text files holding about ``chunks`` chunks (one ~900-character paragraph each, Zipf-
+    distributed words). Returns the number of files."""
+    rng = random.Random(seed)
+    vocab = _vocabulary(rng, 30000)
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    cumulative = list(itertools.accumulate(weights))
+    files = max(1, -(-chunks // PARAGRAPHS_PER_FILE))
+    remaining = chunks
+    for n in range(files):
+        count = min(PARAGRAPHS_PER_FILE, remaining)
+        remaining -= count
+        words = rng.choices(vocab, cum_weights=cumulative, k=count * WORDS)
+        paragraphs = []
+        for p in range(count):
+            part = words[p * WORDS : (p + 1) * WORDS]
+            paragraphs.append("\n".join(" ".join(part[i : i + 12]) for i in range(0, WORDS, 12)))
+        sub = folder / f"part{n // 100:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"doc{n:05d}.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return files
+
+
+def _queries(library: Any, count: int, rng: random.Random) -> list[str]:
+    from deepresearch_local.library.query import STOPWORDS, tokens
+
+    ids = [int(r[0]) for r in library.store.query("SELECT id FROM chunks")]
+    if not ids:
+        return []
+    out = []
+    for chunk_id in rng.sample(ids, min(count, len(ids))):
+        row = library.store.query("SELECT body FROM chunks_fts WHERE rowid = ?", (chunk_id,))
+        words = [w for w in tokens(row[0][0]) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()]
+        if words:
+            out.append(" ".join(rng.sample(words, min(3, len(words)))))
+    return out
+
+
+def _timings(run: Any, items: list[Any]) -> dict[str, float]:
+    samples = []
+    for item in items:
+        start = time.perf_counter()
+        run(item)
+        samples.append((time.perf_counter() - start) * 1000)
+    if not samples:
+        return {"count": 0, "p50_ms": 0.0, "p95_ms": 0.0, "max_ms": 0.0}
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "count": len(samples),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: int = 7) -> dict[str, Any]:
+    from deepresearch_local.library import Library
+
+    with tempfile.TemporaryDirectory(prefix="deepresearch-bench-") as tmp:
+        generate_s = 0.0
+        if synthetic:
+            folder = Path(tmp) / "corpus"
+            start = time.perf_counter()
+            make_corpus(folder, synthetic, seed)
+            generate_s = time.perf_counter() - start
+        assert folder is not None
+        with Library(Path(tmp) / "bench.sqlite3") as library:
+            first = library.add(folder, "bench")
+            again = library.reindex("bench")[0]
+            rng = random.Random(seed)
+            single = _queries(library, queries, rng)
+            groups = [single[i : i + 3] for i in range(0, len(single) - 2, 3)]
+            db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.sqlite3*"))
+            result = {
+                "corpus": f"synthetic ({synthetic} chunks requested)" if synthetic else str(folder),
+                "files": first.files,
+                "indexed": first.indexed,
+                "skipped": first.skipped,
+                "failed": first.failed,
+                "chunks": first.chunks,
+                "index_seconds": first.seconds,
+                "reindex_unchanged_seconds": again.seconds,
+                "reindex_read_again": again.changed,
+                "query": _timings(lambda q: library.search(q, k=10), single),
+                "fused_query": _timings(lambda g: library.search(g, k=10), groups),
+                "db_bytes": db_bytes,
+            }
+            if synthetic:
+                result["generate_seconds"] = round(generate_s, 2)
+    import os
+    import platform
+
+    result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.folder and not args.synthetic:
+        raise UsageError("Give a folder to index (bench library DIR) or --synthetic CHUNKS.")
+    folder = Path(args.folder).expanduser() if args.folder else None
+    if folder is not None and not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder.")
+    result = bench(folder, args.synthetic, args.queries)
+    if args.json:
+        print_json(result)
+        return 0
+    q, f = result["query"], result["fused_query"]
+    rows = [
+        ("corpus", result["corpus"]),
+        ("files", f"{result['files']} ({result['indexed']} indexed, {result['skipped']} skipped, "
+                  f"{result['failed']} failed)"),
+        ("chunks", str(result["chunks"])),
+        ("index", f"{result['index_seconds']:.2f} s"),
+        ("re-index, nothing changed", f"{result['reindex_unchanged_seconds']:.2f} s"),
+        ("query (1 query)", f"p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms ({q['count']} queries)"),
+        ("query (3 fused)", f"p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms ({f['count']} searches)"),
+        ("database", human_bytes(result["db_bytes"])),
+    ]  # fmt: skip
+    print(table(rows, header=("library benchmark", "")))
+    return 0

@@ -1,0 +1,116 @@
+"""File kinds by name, binary sniffing, and decoding text whatever its encoding."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+MARKDOWN = frozenset({".md", ".markdown", ".mdown", ".mkd"})
+HTML = frozenset({".html", ".htm", ".xhtml"})
+CSV = frozenset({".csv", ".tsv"})
+TEXT = frozenset({".txt", ".text", ".rst", ".log", ".org", ".adoc", ".tex", ".bib", ".srt", ".vtt"})
+CODE = _words(
+    ".py .pyi .ipynb .js .mjs .cjs .ts .tsx .jsx .java .kt .kts .scala .c .h .cc .cpp .cxx .hpp .hh .cs .go "
+    ".rs .rb .php .pl .pm .sh .bash .zsh .fish .ps1 .bat .swift .m .mm .r .jl .lua .hs .ml .mli .ex .exs "
+    ".erl .clj .dart .sql .css .scss .less .vue .svelte .xml .json .jsonl .yaml .yml .toml .ini .cfg .conf "
+    ".properties .gradle .cmake .mk .dockerfile .proto .graphql .tf .nix .el .vim"
+)
+# Formats we recognise but do not read: say so instead of sniffing them as text.
+UNSUPPORTED = {
+    ".doc": "old Word format: save it as .docx or PDF",
+    ".ppt": "PowerPoint: export it as PDF",
+    ".pptx": "PowerPoint: export it as PDF",
+    ".xls": "spreadsheet: export it as CSV",
+    ".xlsx": "spreadsheet: export it as CSV",
+    ".odt": "OpenDocument text: save it as .docx or PDF",
+    ".rtf": "RTF: save it as .docx or PDF",
+    ".epub": "e-book: not supported yet",
+}
+BINARY = _words(
+    ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ico .heic .svgz .mp3 .wav .flac .ogg .m4a .mp4 .mov .avi "
+    ".mkv .webm .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .whl .exe .dll .so .dylib .o .a .lib "
+    ".bin .dat .db .sqlite .sqlite3 .pyc .class .woff .woff2 .ttf .otf .eot .iso .dmg .pkg .deb .rpm "
+    ".gguf .safetensors .pt .pth .onnx .npy .npz .pkl .parquet .feather .h5"
+)
+
+
+def kind_for(name: str) -> str | None:
+    """The reader for a file name: "markdown", "html", "pdf", "docx", "csv", "code", "text",
+    "binary" / "unsupported" for formats we refuse, or None when only the content can tell."""
+    lower = name.lower()
+    suffix = "." + lower.rsplit(".", 1)[1] if "." in lower.lstrip(".") else ""
+    if suffix in MARKDOWN:
+        return "markdown"
+    if suffix in HTML:
+        return "html"
+    if suffix == ".pdf":
+        return "pdf"
+    if suffix == ".docx":
+        return "docx"
+    if suffix in CSV:
+        return "csv"
+    if suffix in CODE:
+        return "code"
+    if suffix in TEXT:
+        return "text"
+    if suffix in UNSUPPORTED:
+        return "unsupported"
+    if suffix in BINARY:
+        return "binary"
+    return None
+
+
+def unsupported_reason(name: str) -> str:
+    suffix = "." + name.lower().rsplit(".", 1)[-1]
+    return f"unsupported type {suffix} ({UNSUPPORTED.get(suffix, 'binary format')})"
+
+
+_CONTROL = bytes(range(0, 32)).replace(b"\t", b"").replace(b"\n", b"").replace(b"\r", b"").replace(b"\f", b"")
+_CONTROL_TABLE = bytes.maketrans(b"", b"")
+
+
+def looks_binary(data: bytes) -> bool:
+    """True when the start of ``data`` is not text: NUL bytes (without a UTF-16 BOM) or many
+    control characters."""
+    head = data[:8192]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if b"\x00" in head:
+        return True
+    if not head:
+        return False
+    controls = len(head) - len(head.translate(_CONTROL_TABLE, _CONTROL))
+    return controls / len(head) > 0.05
+
+
+def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """(text, encoding used). Tries a BOM, the declared charset, UTF-8, then cp1252, then latin-1
+    (which never fails)."""
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(enc, errors="replace"), enc
+    candidates = [c for c in (declared, "utf-8", "cp1252") if c]
+    for enc in candidates:
+        try:
+            return data.decode(enc), codecs.lookup(enc).name
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1"), "latin-1"
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+
+
+def html_charset(data: bytes) -> str | None:
+    """The charset an HTML file declares in its first few kilobytes, if any."""
+    match = _META_CHARSET.search(data[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None

@@ -1,0 +1,206 @@
+"""The library database: folders, files (the coverage report), chunks, and an FTS5 index.
+
+One SQLite file (``get_paths().library_db``), standard library only. Chunk text lives in the
+FTS5 table (``porter unicode61``: English stemming, case and accent folding), whose rowid is the
+chunk id; BM25 weighs the document title above the heading path above the body. Schema changes
+are named, ordered migrations recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from deepresearch_local.library.model import Chunk
+
+BM25_WEIGHTS = (5.0, 3.0, 1.0)
+"""title, heading path, body."""
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "initial",
+        """
+        CREATE TABLE folders (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            root TEXT NOT NULL UNIQUE,
+            added_at REAL NOT NULL,
+            indexed_at REAL
+        );
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+            rel TEXT NOT NULL,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            size INTEGER,
+            mtime_ns INTEGER,
+            sha256 TEXT,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped', 'failed')),
+            reason TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            chunks INTEGER NOT NULL DEFAULT 0,
+            indexed_at REAL,
+            UNIQUE (folder_id, rel)
+        );
+        CREATE INDEX files_path ON files(path);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            page INTEGER,
+            line_start INTEGER NOT NULL,
+            line_end INTEGER NOT NULL,
+            heading TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX chunks_file ON chunks(file_id);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(title, heading, body, tokenize = 'porter unicode61');
+        """,
+    ),
+]
+
+
+class Store:
+    """Thread-safe access to the library database (one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; returns their names."""
+        with self.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+            applied: list[str] = []
+            for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                if name == "initial":
+                    weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+                    self.db.execute(
+                        "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",)
+                    )
+                self.db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, time.time())
+                )
+                applied.append(name)
+            return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self.lock:
+            return self.db.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------ files and chunks
+
+    def drop_chunks(self, db: sqlite3.Connection, file_ids: Sequence[int]) -> None:
+        for start in range(0, len(file_ids), 500):
+            ids = list(file_ids[start : start + 500])
+            marks = ",".join("?" * len(ids))
+            db.execute(
+                f"DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id IN ({marks}))",
+                ids,
+            )
+            db.execute(f"DELETE FROM chunks WHERE file_id IN ({marks})", ids)
+
+    def save_file(
+        self,
+        db: sqlite3.Connection,
+        folder_id: int,
+        rel: str,
+        fields: dict[str, object],
+        chunks: Sequence[Chunk] = (),
+        search_title: str = "",
+    ) -> int:
+        """Insert or update one file's row and replace its chunks (inside the caller's transaction)."""
+        row = db.execute("SELECT id FROM files WHERE folder_id = ? AND rel = ?", (folder_id, rel)).fetchone()
+        values = dict(fields, chunks=len(chunks), indexed_at=time.time())
+        if row is None:
+            names = ["folder_id", "rel", *values]
+            cur = db.execute(
+                f"INSERT INTO files ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [folder_id, rel, *values.values()],
+            )
+            file_id = int(cur.lastrowid or 0)
+        else:
+            file_id = int(row[0])
+            self.drop_chunks(db, [file_id])
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE files SET {sets} WHERE id = ?", [*values.values(), file_id])
+        for chunk in chunks:
+            cur = db.execute(
+                "INSERT INTO chunks (file_id, ordinal, page, line_start, line_end, heading) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (file_id, chunk.ordinal, chunk.page, chunk.line_start, chunk.line_end, chunk.heading),
+            )
+            db.execute(
+                "INSERT INTO chunks_fts (rowid, title, heading, body) VALUES (?,?,?,?)",
+                (cur.lastrowid, search_title, chunk.heading, chunk.text),
+            )
+        return file_id
+
+    def delete_files(self, db: sqlite3.Connection, file_ids: Sequence[int]) -> None:
+        self.drop_chunks(db, file_ids)
+        for start in range(0, len(file_ids), 500):
+            ids = list(file_ids[start : start + 500])
+            db.execute(f"DELETE FROM files WHERE id IN ({','.join('?' * len(ids))})", ids)
+
+    def search(self, match: str, limit: int, folder: str | None = None) -> list[sqlite3.Row]:
+        """The best ``limit`` chunks for an FTS5 MATCH expression (BM25 order, best first)."""
+        fetch = limit if folder is None else limit * 10
+        sql = """
+            WITH top AS (
+                SELECT rowid AS id, rank, snippet(chunks_fts, 2, '', '', '…', 40) AS snippet
+                FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?
+            )
+            SELECT top.id, top.rank, top.snippet, c.page, c.line_start, c.line_end, c.heading,
+                   f.path, f.title, fo.name AS folder
+            FROM top
+            JOIN chunks c ON c.id = top.id
+            JOIN files f ON f.id = c.file_id
+            JOIN folders fo ON fo.id = f.folder_id
+            WHERE (? IS NULL OR fo.name = ?)
+            ORDER BY top.rank
+            LIMIT ?
+        """
+        return self.query(sql, (match, fetch, folder, folder, limit))
+
+    def frequency(self, term: str) -> int:
+        """How many chunks hold ``term`` (a word or a phrase, matched as FTS5 does)."""
+        from deepresearch_local.library.query import quote
+
+        return int(
+            self.query("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (quote(term),))[0][0]
+        )

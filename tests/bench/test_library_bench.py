@@ -1,0 +1,51 @@
+"""``deepresearch bench library``: figures on a generated corpus and on a real folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.bench.library import make_corpus
+from deepresearch_local.cli.main import main
+from deepresearch_local.paths import get_paths
+
+
+def test_generated_corpus_has_the_requested_chunks(tmp_path: Path) -> None:
+    files = make_corpus(tmp_path, 250, seed=3)
+    assert files == 3
+    texts = sorted(p.read_text("utf-8") for p in tmp_path.rglob("*.txt"))
+    assert sorted(t.count("\n\n") + 1 for t in texts) == [50, 100, 100]
+    again = tmp_path / "again"
+    make_corpus(again, 250, seed=3)
+    assert sorted(p.read_text("utf-8") for p in again.rglob("*.txt")) == texts  # seeded: reproducible
+    assert all(800 <= len(p) <= 1200 for t in texts for p in t.split("\n\n")[:-1])
+
+
+def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "library", "--synthetic", "300", "--queries", "30", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["files"], result["indexed"], result["chunks"]) == (3, 3, 300)
+    assert result["index_seconds"] > 0 and result["reindex_unchanged_seconds"] >= 0
+    assert result["reindex_read_again"] == 0
+    query = result["query"]
+    assert query["count"] == 30 and 0 < query["p50_ms"] <= query["p95_ms"] <= query["max_ms"]
+    assert result["fused_query"]["count"] == 10
+    assert result["db_bytes"] > 0
+    assert not get_paths().library_db.exists()  # the user's library is never touched
+
+
+def test_bench_folder_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in range(4):
+        (tmp_path / f"doc{n}.md").write_text(f"# Doc {n}\n\nA paragraph about topic number {n}.\n", "utf-8")
+    (tmp_path / "junk.bin").write_bytes(b"\x00" * 10)
+    assert main(["bench", "library", str(tmp_path), "--queries", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "files                      5 (4 indexed, 1 skipped, 0 failed)" in out
+    assert "chunks                     4" in out and "query (1 query)" in out
+
+
+def test_bench_needs_a_corpus(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "library"]) == 2
+    assert "Give a folder to index" in capsys.readouterr().err

@@ -1,0 +1,144 @@
+"""Readers per format: located lines, headings, encodings, and what counts as unreadable."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from deepresearch_local.library.detect import decode_text, kind_for, looks_binary
+from deepresearch_local.library.model import Location, parse_location
+from deepresearch_local.library.readers import ReaderSkip, read_document, split_lines
+from tests.library.corpus import pdf_bytes
+
+
+def test_markdown_heading_paths_ignore_code_fences() -> None:
+    text = (
+        "Title\n=====\n\nintro\n\n## Setup\n\n```sh\n# not a heading\n```\n\n### Deep ###\nbody\n\n"
+        "Other\n-----\ntail\n"
+    )
+    doc = read_document("markdown", text.encode(), "x.md")
+    by_no = {line.no: line for line in doc.lines}
+    assert doc.title == "Title"
+    assert by_no[1].heading == ("Title",) and by_no[1].is_heading
+    assert by_no[9].text == "# not a heading" and by_no[9].heading == ("Title", "Setup")
+    assert not by_no[9].is_heading
+    assert by_no[12].heading == ("Title", "Setup", "Deep") and by_no[13].heading == ("Title", "Setup", "Deep")
+    assert by_no[15].heading == ("Title", "Other") and by_no[17].heading == ("Title", "Other")
+    assert len(doc.lines) == 17
+
+
+def test_text_line_numbers_follow_the_file() -> None:
+    data = b"one\r\ntwo\rthree\nfour\x0cstill four\n"
+    doc = read_document("text", data, "a.txt")
+    assert [(line.no, line.text) for line in doc.lines] == [
+        (1, "one"),
+        (2, "two"),
+        (3, "three"),
+        (4, "four\x0cstill four"),
+    ]
+    assert split_lines("a\n\nb\n") == ["a", "", "b"]
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "encoding"),
+    [
+        ("naïve café".encode(), "naïve café", "utf-8"),
+        (codecs.BOM_UTF8 + b"bom", "bom", "utf-8-sig"),
+        ("x€y".encode("cp1252"), "x€y", "cp1252"),
+        ("Grüße".encode("utf-16"), "Grüße", "utf-16"),
+        (b"\x81\x8d\x8f\x90\x9d", "\x81\x8d\x8f\x90\x9d", "latin-1"),  # undefined in cp1252
+    ],
+)
+def test_decoding(data: bytes, text: str, encoding: str) -> None:
+    assert decode_text(data) == (text, encoding)
+
+
+def test_binary_sniffing() -> None:
+    assert looks_binary(b"abc\x00def")
+    assert looks_binary(bytes(range(1, 32)) * 10)
+    assert not looks_binary("Grüße".encode("utf-16"))
+    assert not looks_binary(b"plain\ttext\r\n")
+    with pytest.raises(ReaderSkip, match="binary content"):
+        read_document("text", b"\x00\x01\x02" * 100, "b.txt")
+    with pytest.raises(ReaderSkip, match="empty file"):
+        read_document("markdown", b"", "e.md")
+
+
+def test_kinds_by_name() -> None:
+    names = ("a.MD", "b.htm", "c.pdf", "d.docx", "e.tsv", "f.rs", "g.rst", "h.xlsx")
+    assert [kind_for(n) for n in names] == [
+        "markdown", "html", "pdf", "docx", "csv", "code", "text", "unsupported",
+    ]  # fmt: skip
+    assert kind_for("README") is None and kind_for("photo.JPG") == "binary" and kind_for(".bashrc") is None
+
+
+def test_pdf_pages_title_and_failures() -> None:
+    doc = read_document("pdf", pdf_bytes([["alpha (one)"], [], ["gamma"]], title="T"), "p.pdf")
+    assert (doc.title, doc.pages) == ("T", 3)
+    assert [(line.page, line.text) for line in doc.lines if line.text] == [(1, "alpha (one)"), (3, "gamma")]
+    with pytest.raises(ValueError, match="not a readable PDF"):
+        read_document("pdf", b"%PDF-1.4\nnonsense", "bad.pdf")
+    with pytest.raises(ReaderSkip, match="no extractable text"):
+        read_document("pdf", pdf_bytes([[], []]), "scan.pdf")
+
+
+def test_docx_failure_is_reported() -> None:
+    with pytest.raises(ValueError, match="not a readable DOCX"):
+        read_document("docx", b"PK\x03\x04 not really a zip", "bad.docx")
+
+
+def test_html_structure_and_charset() -> None:
+    page = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+        "<title> Caf\xe9 </title></head><body><div role='navigation'>menu</div>"
+        "<h1>Top</h1><p>first <b>bold</b> words<br>next line</p><!-- note --><pre>a\n  b</pre>"
+        "<ul><li>one</li><li>two</li></ul><h3>Deep</h3><p hidden>gone</p><p>last</p></body></html>"
+    ).encode("latin-1")
+    doc = read_document("html", page, "p.html")
+    assert doc.title == "Café" and doc.note == "decoded as iso8859-1"  # the declared charset
+    assert [(line.text, line.heading) for line in doc.lines] == [
+        ("Top", ("Top",)),
+        ("first bold words", ("Top",)),
+        ("next line", ("Top",)),
+        ("a", ("Top",)),
+        ("  b", ("Top",)),
+        ("one", ("Top",)),
+        ("two", ("Top",)),
+        ("Deep", ("Top", "Deep")),
+        ("last", ("Top", "Deep")),
+    ]
+    with pytest.raises(ReaderSkip, match="no text in the page"):
+        read_document("html", b"<html><body><script>x()</script></body></html>", "s.html")
+
+
+@pytest.mark.parametrize(
+    ("text", "paged", "expected"),
+    [
+        ("p. 3", True, Location(page=3, page_end=3)),
+        ("pages 2-4", True, Location(page=2, page_end=4)),
+        ("7-9", True, Location(page=7, page_end=9)),
+        ("7-9", False, Location(line_start=7, line_end=9)),
+        ("lines 10–24", False, Location(line_start=10, line_end=24)),
+        ("line 5", False, Location(line_start=5, line_end=5)),
+        (
+            "§ Install > Linux, lines 9-12",
+            False,
+            Location(line_start=9, line_end=12, heading="Install > Linux"),
+        ),
+        ("§ Usage", False, Location(heading="Usage")),
+        ("somewhere", False, None),
+        ("", False, None),
+    ],
+)
+def test_locations_parse(text: str, paged: bool, expected: Location | None) -> None:
+    assert parse_location(text, paged) == expected
+
+
+def test_locations_format() -> None:
+    assert str(Location(page=3)) == "p. 3"
+    assert str(Location(page=3, page_end=5)) == "pp. 3-5"
+    assert str(Location(line_start=4, line_end=4)) == "line 4"
+    assert str(Location(line_start=4, line_end=9, heading="A > B")) == "§ A > B, lines 4-9"
+    for loc in (Location(page=2, page_end=4), Location(line_start=4, line_end=9, heading="A > B")):
+        assert parse_location(str(loc), paged=loc.page is not None) == loc

@@ -29,7 +29,7 @@ class AgentConfig:
     loop_notices: int = 2
     """Loop notices after which an answer is forced."""
     observation_share: float = 0.45
-    """Fold mode: the largest share of the budget one observation may take."""
+    """The largest share of the budget one observation may take in a prompt (the store keeps it whole)."""
     report_share: float = 0.3
     """Fold mode: the largest share of the budget the carried report may take."""
     enable_thinking: bool = True

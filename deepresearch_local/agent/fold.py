@@ -37,9 +37,19 @@ def truncate_to_tokens(text: str, limit: int, count: Callable[[str], int]) -> st
     return f"{head}\n[... truncated: {len(head)} of {len(text)} characters shown]"
 
 
-def _last_action_and_result(steps: Sequence[Step]) -> tuple[str, str, str]:
-    """(action text, observation, extra reminder) from the newest steps."""
-    action, observation, reminder = "(none yet: this is the first round)", "(none)", ""
+def capped_observation(step: Step, limit: int, count: Callable[[str], int]) -> str:
+    """A tool step's observation within ``limit`` tokens; the loop's notes at its end stay whole."""
+    observation = str(step.data["observation"])
+    if count(observation) <= limit:
+        return observation
+    notes = str(step.data.get("notes") or "")
+    body = observation[: -len(notes)] if notes and observation.endswith(notes) else observation
+    return truncate_to_tokens(body, limit - (count(notes) if notes else 0), count) + notes
+
+
+def _last_action_and_result(steps: Sequence[Step]) -> tuple[str, str, str, str]:
+    """(action text, observation, the loop's notes on it, extra reminder) from the newest steps."""
+    action, observation, notes, reminder = "(none yet: this is the first round)", "(none)", "", ""
     for step in reversed(steps):
         if step.kind == "model":
             call = step.data.get("tool_call")
@@ -51,6 +61,9 @@ def _last_action_and_result(steps: Sequence[Step]) -> tuple[str, str, str]:
     for step in reversed(steps):
         if step.kind == "tool":
             observation = step.data["observation"]
+            notes = str(step.data.get("notes") or "")
+            if notes and observation.endswith(notes):
+                observation = observation[: -len(notes)]
             break
         if step.kind == "notice":
             observation = step.data["text"]
@@ -63,7 +76,7 @@ def _last_action_and_result(steps: Sequence[Step]) -> tuple[str, str, str]:
             break
         if step.kind == "model":
             break
-    return action, observation, reminder
+    return action, observation, notes, reminder
 
 
 def _call_json(call: dict[str, Any]) -> str:
@@ -90,7 +103,7 @@ def messages(
     if count(report) > report_cap:
         report = truncate_to_tokens(report, report_cap, count)
         report += "\n(This report is too long: condense it this round, keeping every fact and source.)"
-    action, observation, reminder = _last_action_and_result(steps)
+    action, observation, notes, reminder = _last_action_and_result(steps)
     frame = prompts.render(
         "fold_round",
         question=question,
@@ -102,7 +115,8 @@ def messages(
         reminder=reminder,
     )
     room = budget - fixed_overhead - count(frame) - 16
-    observation = truncate_to_tokens(observation, min(room, int(budget * observation_share)), count)
+    limit = min(room, int(budget * observation_share)) - (count(notes) if notes else 0)
+    observation = truncate_to_tokens(observation, limit, count) + notes
     user = prompts.render(
         "fold_round",
         question=question,

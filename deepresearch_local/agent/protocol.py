@@ -20,6 +20,7 @@ PYTHON_TOOL = "PythonInterpreter"
 
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 _CODE = re.compile(r"<code>\s*(.*?)\s*(?:</code>|$)", re.S)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,28 @@ def _without_think(text: str) -> str:
 
 
 def loads_tolerant(raw: str) -> Any:
-    """JSON as small models write it: code fences, trailing commas, single quotes, comments."""
+    """JSON as small models write it: code fences, trailing commas, single quotes, comments.
+
+    Raises only ``ValueError``: also for runaway nesting (a degenerate ``[[[[...`` reply), and
+    lone surrogates from a cut ``\\ud83d`` escape become U+FFFD (they cannot be stored as UTF-8).
+    """
+    try:
+        return _clean_surrogates(_loads(raw))
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+def _clean_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_clean_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean_surrogates(k): _clean_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _loads(raw: str) -> Any:
     text = raw.strip()
     fenced = _FENCE.match(text)
     if fenced:
@@ -156,6 +178,7 @@ def parse_turn(text: str) -> ParsedTurn:
     report = _between(action, "report", allow_unclosed=False)
     if report is None and "<report>" in action:
         report = _between(action, "report", allow_unclosed=True)
+        report = re.split(r"<tool_call>|<answer>", report or "", maxsplit=1)[0].strip()  # not the action
         problems.append("the <report> was not closed with </report>")
 
     block, extra = _find_tool_call_block(action)
@@ -176,6 +199,8 @@ def parse_turn(text: str) -> ParsedTurn:
                 problems.append("the reply was empty")
             elif "<think>" in text and "</think>" not in text:
                 problems.append("the thinking never ended (close it with </think>)")
+            elif "<tool_call>" in action:
+                problems.append("the <tool_call> is empty")
             else:
                 problems.append("the reply has neither a <tool_call> nor an <answer>")
             return ParsedTurn(text, think, None, None, report, tuple(problems))

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent.protocol import tool_response
 from deepresearch_local.agent.steps import Step
 
+Observation = Callable[[Step], str]
+"""How a tool step's observation is shown (the runner caps it to a share of the budget)."""
 
-def history_messages(steps: Sequence[Step]) -> list[dict[str, Any]]:
+
+def _whole(step: Step) -> str:
+    return str(step.data["observation"])
+
+
+def history_messages(steps: Sequence[Step], observation: Observation = _whole) -> list[dict[str, Any]]:
     """Assistant turns and the user turns that answered them, in order."""
     out: list[dict[str, Any]] = []
     for step in steps:
         if step.kind == "model":
             out.append({"role": "assistant", "content": step.data["text"]})
         elif step.kind == "tool":
-            out.append({"role": "user", "content": tool_response(step.data["observation"])})
+            out.append({"role": "user", "content": tool_response(observation(step))})
         elif step.kind in ("notice", "forced"):
             out.append({"role": "user", "content": step.data["text"]})
     return _merge_user_turns(out)
@@ -34,7 +41,9 @@ def _merge_user_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def messages(system: str, question: str, steps: Sequence[Step]) -> list[dict[str, Any]]:
+def messages(
+    system: str, question: str, steps: Sequence[Step], observation: Observation = _whole
+) -> list[dict[str, Any]]:
     """The whole prompt: system, the question (or the last summary), then the turns since."""
     start = 0
     opening = question
@@ -43,16 +52,18 @@ def messages(system: str, question: str, steps: Sequence[Step]) -> list[dict[str
             start = i + 1
             opening = prompts.render("resum_restart", question=question, summary=step.data["summary"])
     out = [{"role": "system", "content": system}, {"role": "user", "content": opening}]
-    history = history_messages(steps[start:])
+    history = history_messages(steps[start:], observation)
     if history and history[0]["role"] == "user":  # a notice right after the restart
         out[-1] = {"role": "user", "content": opening + "\n\n" + history[0]["content"]}
         history = history[1:]
     return out + history
 
 
-def summary_request(system: str, question: str, steps: Sequence[Step]) -> list[dict[str, Any]]:
+def summary_request(
+    system: str, question: str, steps: Sequence[Step], observation: Observation = _whole
+) -> list[dict[str, Any]]:
     """The prompt that asks for a ReSum summary of the history so far."""
-    msgs = messages(system, question, steps)
+    msgs = messages(system, question, steps, observation)
     ask = prompts.load("resum")
     if msgs[-1]["role"] == "user":
         msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + "\n\n" + ask}

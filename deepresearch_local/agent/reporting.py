@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepresearch_local.agent import report as R
@@ -20,17 +21,22 @@ def write_report(
     engine = researcher.engine
     evidence = researcher.store.evidence(run_id)
     draft = S.latest_report(steps)
-    base = R.report_prompt(question, answer, draft, [])
+
+    def render(text: str) -> str:
+        messages = [
+            {"role": "system", "content": researcher.system_message()},
+            {"role": "user", "content": text},
+        ]
+        return engine.render(messages, enable_thinking=False)
+
+    # The room for evidence is what the whole rendered prompt (system message included) leaves.
+    base = render(R.report_prompt(question, answer, draft, []))
     room = researcher.budget - engine.count_tokens(base) - 64
     items = R.select_evidence(evidence, question, answer, max(room, 0), engine.count_tokens)
     findings = ""
+    usage: dict[str, int] = {}
     if items:
-        prompt_text = R.report_prompt(question, answer, draft, items)
-        messages = [
-            {"role": "system", "content": researcher.system_message()},
-            {"role": "user", "content": prompt_text},
-        ]
-        prompt = engine.render(messages, enable_thinking=False)
+        prompt = render(R.report_prompt(question, answer, draft, items))
         used = engine.count_tokens(prompt)
         if used < (engine.context_size() or used + 1):
             request = GenerationRequest(
@@ -49,17 +55,16 @@ def write_report(
                         done = event
             if done is None or done.reason == "cancelled":
                 return
-            stats.llm_calls += 1
-            stats.max_prompt_tokens = max(stats.max_prompt_tokens, used)
-            from deepresearch_local.agent.protocol import _without_think
-
-            findings = _without_think(done.text) if "</think>" in done.text else done.text
+            usage = {
+                "prompt_tokens": used,
+                "reused_tokens": done.reused_tokens,
+                "completion_tokens": done.completion_tokens,
+            }
+            stats.count(used, done.reused_tokens, done.completion_tokens)
+            findings = _findings_text(done.text)
     report = R.compose(question, answer, findings, items)
     path = researcher.report_path_for(run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(report.markdown, "utf-8")
-    tmp.replace(path)
+    _write(path, report.markdown)
     researcher._commit(
         run_id,
         steps,
@@ -70,6 +75,37 @@ def write_report(
             "dropped": report.dropped,
             "flagged": report.flagged,
             "path": str(path),
+            **usage,
         },
     )
     yield ReportReady(report.markdown, str(path), report.citations, report.dropped)
+
+
+def _findings_text(text: str) -> str:
+    """The findings the model wrote, without its thinking or the tags a turn format taught it."""
+    from deepresearch_local.agent.protocol import _between, _without_think
+
+    text = _without_think(text) if "</think>" in text else text
+    for tag in ("report", "answer"):
+        inner = _between(text, tag, allow_unclosed=True)
+        if inner:
+            return inner
+    return text
+
+
+def replay_report(researcher: Researcher, run_id: str, step: S.Step) -> ReportReady:
+    """The event of a report committed earlier, its file (re)written where this run reports."""
+    path = researcher.report_path_for(run_id)
+    markdown = str(step.data["markdown"])
+    _write(path, markdown)
+    return ReportReady(
+        markdown, str(path), int(step.data.get("citations", 0)), int(step.data.get("dropped", 0))
+    )
+
+
+def _write(path: Path, markdown: str) -> None:
+    """Atomically: a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(markdown, "utf-8")
+    tmp.replace(path)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from deepresearch_local.agent.config import AgentConfig
-from deepresearch_local.cli.research import ENGINE_ARGS, _Interrupts, build_researcher, consume
+from deepresearch_local.cli.research import ENGINE_ARGS, _Interrupts, build_researcher, consume, offline_guard
 from deepresearch_local.store.sessions import SessionStore
 
 
@@ -36,5 +36,5 @@ def resume_command(args: argparse.Namespace) -> int:
         ns.kv_type = "f16"
     researcher = build_researcher(ns, AgentConfig.from_dict(run.config))
     researcher.meta = meta
-    with _Interrupts(researcher):
+    with _Interrupts(researcher), offline_guard(researcher, ns):
         return consume(researcher.resume(run.id), ns)

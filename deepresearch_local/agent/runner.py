@@ -32,7 +32,7 @@ from deepresearch_local.agent.events import (
 )
 from deepresearch_local.agent.generation import Generated, generate
 from deepresearch_local.agent.protocol import parse_turn
-from deepresearch_local.agent.reporting import write_report
+from deepresearch_local.agent.reporting import replay_report, write_report
 from deepresearch_local.agent.toolrun import run_tool
 from deepresearch_local.engines.base import CancelToken, Engine
 from deepresearch_local.errors import ContextOverflow, EngineError
@@ -77,6 +77,8 @@ class Researcher:
         self.report_path = report_path
         self.cancel = CancelToken()
         self.context = ToolContext(engine=engine, offline=offline, cancel=self.cancel)
+        self.run_id: str | None = None
+        """The run being driven (set by ``ask`` and ``resume``)."""
         self.meta: dict[str, Any] = {}
         """Stored with each run (how to reopen the engine and tools when resuming)."""
 
@@ -84,10 +86,12 @@ class Researcher:
 
     @property
     def budget(self) -> int:
-        if self.config.budget_tokens:
-            return self.config.budget_tokens
-        context = self.engine.context_size() or 32768
-        return max(context - self.config.max_output_tokens, context // 2)
+        """The configured budget, never more than the engine's real context minus the output reserve."""
+        context = self.engine.context_size()
+        fits = max((context or 32768) - self.config.max_output_tokens, (context or 32768) // 2)
+        if not self.config.budget_tokens:
+            return fits
+        return min(self.config.budget_tokens, fits) if context else self.config.budget_tokens
 
     def system_message(self) -> str:
         text = prompts.load("role")
@@ -98,10 +102,15 @@ class Researcher:
     def _schemas(self) -> list[dict[str, Any]]:
         return self.tools.schemas(offline=self.offline)
 
+    def _observation(self, share: float) -> react.Observation:
+        """React mode shows each observation within ``share`` of the budget (the store keeps it whole)."""
+        limit = int(self.budget * share)
+        return lambda step: fold.capped_observation(step, limit, self.engine.count_tokens)
+
     def messages(self, question: str, steps: list[S.Step]) -> list[dict[str, Any]]:
         system = self.system_message()
         if self.config.mode == "react":
-            return react.messages(system, question, steps)
+            return react.messages(system, question, steps, self._observation(self.config.observation_share))
         overhead = self.engine.count_tokens(
             self.engine.render([{"role": "system", "content": system}], tools=self._schemas())
         )
@@ -158,6 +167,10 @@ class Researcher:
     ) -> Iterator[AgentEvent]:
         cfg = self.config
         info = self.engine.info
+        self.run_id = run_id
+        self.context.local_texts = lambda: [
+            str(e["text"]) for e in self.store.evidence(run_id) if e.get("kind") == "file"
+        ]
         steps = self._steps(run_id)
         started = time.monotonic() - S.elapsed(steps)
         stats = _Stats.from_steps(steps)
@@ -175,6 +188,11 @@ class Researcher:
         )
         termination: Termination = "no_answer"
         answer: str | None = None
+        if steps and steps[-1].kind == "report":  # reported before a kill: consumers still get the ending
+            final = _final_answer(steps)
+            if final:
+                yield AnswerReady(final)
+            yield replay_report(self, run_id, steps[-1])
         try:
             while True:
                 if self.cancel.cancelled:
@@ -207,9 +225,9 @@ class Researcher:
                 limit = self._limit_reached(steps, started)
                 if limit and S.forced_reason(steps) is None:
                     text = prompts.render("forced_answer", reason=FORCED_TEXT[limit])
-                    self._commit(run_id, steps, "forced", {"reason": reason, "text": text})
+                    self._commit(run_id, steps, "forced", {"reason": limit, "text": text})
                     yield Notice(
-                        len(steps), f"Limit reached ({FORCED_TEXT[reason]}): asking for a final answer."
+                        len(steps), f"Limit reached ({FORCED_TEXT[limit]}): asking for a final answer."
                     )
                     continue
                 yield from self._model_turn(run_id, steps, prompt_question, started, stats)
@@ -256,21 +274,24 @@ class Researcher:
     ) -> Iterator[AgentEvent]:
         cfg = self.config
         index = len(S.model_steps(steps)) + 1
-        yield StepStarted(index, cfg.max_llm_calls)
         messages = self.messages(question, steps)
         prompt = self.engine.render(messages, tools=self._schemas(), enable_thinking=cfg.enable_thinking)
         used = self.engine.count_tokens(prompt)
         forced = S.forced_reason(steps) is not None and steps[-1].kind == "forced"
         if cfg.mode == "react" and not forced and used > self.budget * cfg.summarize_at:
-            yield from self._near_budget(run_id, steps, question, used)
+            yield from self._near_budget(run_id, steps, question, used, stats)
             return
         if used > self.budget:
             if forced:
-                raise ContextOverflow(f"the prompt needs {used} tokens but the budget is {self.budget}")
+                raise ContextOverflow(
+                    f"The final prompt needs {used} tokens but the budget is {self.budget}. Allocate a "
+                    "larger context (--context) or budget (--budget), or ask a shorter question."
+                )
             text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
             self._commit(run_id, steps, "forced", {"reason": "context", "text": text})
             yield Notice(len(steps), f"The prompt ({used} tokens) no longer fits the budget ({self.budget}).")
             return
+        yield StepStarted(index, cfg.max_llm_calls)  # after the budget checks: once per model step
         yield ContextUsage(index, used, self.budget)
         result: Generated | None = None
         for event in generate(self, prompt, cfg.max_output_tokens):
@@ -322,7 +343,7 @@ class Researcher:
         yield Notice(len(S.model_steps(steps)), f"Unusable reply: {problems}.")
 
     def _near_budget(
-        self, run_id: str, steps: list[S.Step], question: str, used: int
+        self, run_id: str, steps: list[S.Step], question: str, used: int, stats: _Stats
     ) -> Iterator[AgentEvent]:
         """React mode near the budget: summarize and restart (ReSum), or force the answer."""
         summaries = sum(1 for s in steps if s.kind == "summary")
@@ -335,8 +356,15 @@ class Researcher:
             )
             return
         yield Notice(len(steps), f"Context nearly full ({used}/{self.budget}): summarizing and restarting.")
-        msgs = react.summary_request(self.system_message(), question, steps)
-        prompt = self.engine.render(msgs, tools=self._schemas(), enable_thinking=self.config.enable_thinking)
+        share = self.config.observation_share
+        while True:  # the request must fit too: show the observations smaller until it does
+            msgs = react.summary_request(self.system_message(), question, steps, self._observation(share))
+            prompt = self.engine.render(
+                msgs, tools=self._schemas(), enable_thinking=self.config.enable_thinking
+            )
+            if self.engine.count_tokens(prompt) <= self.budget or share < 0.05:
+                break
+            share /= 2
         result: Generated | None = None
         for event in generate(self, prompt, self.config.max_output_tokens):
             if isinstance(event, Generated):
@@ -347,8 +375,18 @@ class Researcher:
         if result.cancelled:
             return
         summary = _summary_text(result.text)
+        prompt_tokens = self.engine.count_tokens(prompt)
+        stats.add(result, prompt_tokens)  # counted like on resume (_Stats.from_steps)
         self._commit(
-            run_id, steps, "summary", {"summary": summary, "prompt_tokens": self.engine.count_tokens(prompt)}
+            run_id,
+            steps,
+            "summary",
+            {
+                "summary": summary,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "reused_tokens": result.reused_tokens,
+            },
         )
 
 
@@ -362,23 +400,26 @@ class _Stats:
 
     @classmethod
     def from_steps(cls, steps: list[S.Step]) -> _Stats:
+        """The same numbers a live run counted (a report step counts when the model wrote it)."""
         stats = cls()
         for step in steps:
-            if step.kind in ("model", "summary"):
-                stats.llm_calls += 1
-                used = int(step.data.get("prompt_tokens", 0))
-                stats.max_prompt_tokens = max(stats.max_prompt_tokens, used)
-                stats.prompt_tokens += used
-                stats.reused_tokens += int(step.data.get("reused_tokens", 0))
-                stats.completion_tokens += int(step.data.get("completion_tokens", 0))
+            if step.kind in ("model", "summary") or (step.kind == "report" and "prompt_tokens" in step.data):
+                stats.count(
+                    int(step.data.get("prompt_tokens", 0)),
+                    int(step.data.get("reused_tokens", 0)),
+                    int(step.data.get("completion_tokens", 0)),
+                )
         return stats
 
-    def add(self, result: Generated, prompt_tokens: int) -> None:
+    def count(self, prompt_tokens: int, reused_tokens: int, completion_tokens: int) -> None:
         self.llm_calls += 1
         self.max_prompt_tokens = max(self.max_prompt_tokens, prompt_tokens)
         self.prompt_tokens += prompt_tokens
-        self.reused_tokens += result.reused_tokens
-        self.completion_tokens += result.completion_tokens
+        self.reused_tokens += reused_tokens
+        self.completion_tokens += completion_tokens
+
+    def add(self, result: Generated, prompt_tokens: int) -> None:
+        self.count(prompt_tokens, result.reused_tokens, result.completion_tokens)
 
     def to_dict(self) -> dict[str, int]:
         return dict(vars(self))

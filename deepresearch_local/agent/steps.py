@@ -7,11 +7,14 @@ Step kinds and their data:
 - ``model``: ``text`` (the turn as replayed), ``think``, ``tool_call`` ({name, arguments} or None),
   ``answer``, ``report``, ``problems``, ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``,
   ``elapsed`` (run seconds so far), ``forced`` (this was the forced final call)
-- ``tool``: ``name``, ``arguments``, ``observation``, ``error``, ``summary``, ``evidence_ids``
+- ``tool``: ``name``, ``arguments``, ``observation`` (ends with ``notes``: what the loop told the model,
+  e.g. a loop notice), ``error``, ``summary``, ``evidence_ids``, ``key``, ``loop_notice``
 - ``notice``: ``text`` (said to the model as a user turn: a format reminder)
 - ``forced``: ``reason`` ("max_llm_calls", "timeout", "loop", "context"), ``text``
-- ``summary``: ``summary`` (ReSum: the history restarts from here)
-- ``report``: ``markdown``, ``citations``, ``dropped``
+- ``summary``: ``summary`` (ReSum: the history restarts from here), ``prompt_tokens``, ``completion_tokens``,
+  ``reused_tokens``
+- ``report``: ``markdown``, ``citations``, ``dropped``, ``flagged``, ``path``; ``prompt_tokens``,
+  ``completion_tokens``, ``reused_tokens`` when the model wrote the findings
 """
 
 from __future__ import annotations

@@ -73,13 +73,16 @@ def run_tool(
         "error": result.error,
         "summary": result.summary or _summarize(observation),
     }
+    notes = ""  # what the loop adds for the model; kept apart so fold mode never truncates it away
     if model_step.data.get("extra_tool_calls"):
-        observation += "\n(Only your first tool call was run: make one call per turn.)"
+        notes += "\n(Only your first tool call was run: make one call per turn.)"
     repeats = S.repeated_calls(steps, key)
     if repeats + 1 >= researcher.config.loop_repeats:
-        observation += "\n\n" + prompts.render("loop_notice", call=call["name"])
+        notes += "\n\n" + prompts.render("loop_notice", call=call["name"])
         data["loop_notice"] = True
+    observation += notes
     data["observation"] = observation
+    data["notes"] = notes
     evidence_ids = [
         researcher.store.add_evidence(run_id, model_step.index, e.source, e.location, e.text, e.title, e.kind)
         for e in result.evidence

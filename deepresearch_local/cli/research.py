@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -192,14 +193,49 @@ def build_researcher(
     return researcher
 
 
+def decide_offline(args: argparse.Namespace) -> None:
+    """``--offline``, or automatically offline when the network cannot be reached."""
+    if getattr(args, "scripted", None) or getattr(args, "base_url", None):
+        args.offline = bool(getattr(args, "offline", False))
+        return
+    from deepresearch_local.tools.network import decide_offline as decide
+
+    decision = decide(bool(getattr(args, "offline", False)))
+    if decision.offline and not args.offline and not args.json:
+        print(f"Offline: {decision.reason}. Only local documents and tools are used.", file=sys.stderr)
+    args.offline = decision.offline
+
+
+@contextmanager
+def offline_guard(researcher: Researcher, args: argparse.Namespace) -> Iterator[None]:
+    """In offline runs nothing may leave the machine: refuse (and log) any non-loopback connection."""
+    if not researcher.offline:
+        yield
+        return
+    from urllib.parse import urlsplit
+
+    from deepresearch_local.tools.network import BlockedConnection, NetworkGuard
+
+    def log(blocked: BlockedConnection) -> None:
+        if researcher.run_id:
+            researcher.store.add_network(
+                researcher.run_id, "blocked", blocked.target, blocked.event, False, "offline"
+            )
+
+    allow = [urlsplit(args.base_url).hostname or ""] if getattr(args, "base_url", None) else []
+    with NetworkGuard(allow_hosts=[h for h in allow if h], on_block=log):
+        yield
+
+
 def run_question(args: argparse.Namespace) -> int:
     if not args.question.strip():
         from deepresearch_local.errors import UsageError
 
         raise UsageError('The question is empty: deepresearch ask "your question"')
+    decide_offline(args)
     researcher = build_researcher(args, config_from_args(args))
     session = None
     if args.session:
         session = researcher.store.resolve_id(args.session)
-    with _Interrupts(researcher):
+    with _Interrupts(researcher), offline_guard(researcher, args):
         return consume(researcher.ask(args.question, session), args)

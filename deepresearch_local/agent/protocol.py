@@ -167,6 +167,15 @@ def _bare_call(action_text: str) -> str | None:
     return match.group(0) if match and "arguments" in match.group(0) else None
 
 
+def _call_inside_answer(answer: str) -> ToolCall | None:
+    """A tool call (a JSON object with "name" and "arguments", nothing else) given as the answer."""
+    stripped = answer.strip()
+    if not (stripped.startswith("{") or stripped.startswith("```")) or '"arguments"' not in stripped:
+        return None
+    call, problem = parse_tool_call(stripped)
+    return call if problem is None else None
+
+
 def parse_turn(text: str) -> ParsedTurn:
     """Parse one assistant turn; never raises."""
     text = cut_hallucinated_response(text)
@@ -190,6 +199,10 @@ def parse_turn(text: str) -> ParsedTurn:
             problems.append("the answer was not closed with </answer>")
         if not answer.strip():
             return ParsedTurn(text, think, None, None, report, (*problems, "the <answer> is empty"))
+        misplaced = _call_inside_answer(answer)
+        if misplaced is not None:  # small models sometimes wrap their tool call in <answer>
+            problem = "the tool call was written inside <answer></answer> instead of <tool_call></tool_call>"
+            return ParsedTurn(text, think, misplaced, None, report, (*problems, problem))
         return ParsedTurn(text, think, None, answer, report, tuple(problems))
 
     if block is None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
-from deepresearch_local.agent.events import AgentEvent, ReportReady, TokenDelta
+from deepresearch_local.agent.events import AgentEvent, Notice, ReportReady, TokenDelta
 from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
+from deepresearch_local.errors import EngineError
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher, _Stats
@@ -47,21 +48,29 @@ def write_report(
                 sampling=researcher.config.sampling,
             )
             done: Finished | None = None
-            with researcher.context.engine_lock:
-                for event in engine.generate(request, researcher.cancel):
-                    if isinstance(event, TextDelta):
-                        yield TokenDelta("report", event.text)
-                    elif isinstance(event, Finished):
-                        done = event
-            if done is None or done.reason == "cancelled":
-                return
-            usage = {
-                "prompt_tokens": used,
-                "reused_tokens": done.reused_tokens,
-                "completion_tokens": done.completion_tokens,
-            }
-            stats.count(used, done.reused_tokens, done.completion_tokens)
-            findings = _findings_text(done.text)
+            try:
+                with researcher.context.engine_lock:
+                    for event in engine.generate(request, researcher.cancel):
+                        if isinstance(event, TextDelta):
+                            yield TokenDelta("report", event.text)
+                        elif isinstance(event, Finished):
+                            done = event
+            except EngineError as exc:
+                # The answer stands: write the report from the evidence alone, and say why.
+                yield Notice(
+                    len(S.model_steps(steps)),
+                    f"The report pass failed ({exc}); the report lists the evidence instead.",
+                )
+            else:
+                if done is None or done.reason == "cancelled":
+                    return
+                usage = {
+                    "prompt_tokens": used,
+                    "reused_tokens": done.reused_tokens,
+                    "completion_tokens": done.completion_tokens,
+                }
+                stats.count(used, done.reused_tokens, done.completion_tokens)
+                findings = _findings_text(done.text)
     report = R.compose(question, answer, findings, items)
     path = researcher.report_path_for(run_id)
     _write(path, report.markdown)

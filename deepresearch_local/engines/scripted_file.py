@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deepresearch_local.engines.scripted import ScriptedEngine
-from deepresearch_local.errors import UsageError
+from deepresearch_local.errors import EngineError, UsageError
 
 _ROUND = re.compile(r"\(round (\d+) of at most")
 REPORT_MARKER = "Write the findings section"
@@ -28,14 +28,15 @@ def scripted_from_file(path: Path) -> ScriptedEngine:
     replies = [str(r) for r in spec["replies"]]
     select = spec.get("select", "sequential")
     report = str(spec.get("report", "The evidence supports the answer [1]."))
-    if select == "sequential":
-        return ScriptedEngine(
-            replies, context_tokens=int(spec.get("context_tokens", 32768)), delay=float(spec.get("delay", 0))
-        )
+    queue = list(replies)
 
     def choose(prompt: str) -> str:
         if REPORT_MARKER in prompt:
             return report
+        if select == "sequential":
+            if not queue:
+                raise EngineError("the scripted engine has no reply left")
+            return queue.pop(0)
         if select == "round":
             rounds = _ROUND.findall(prompt)
             index = int(rounds[-1]) - 1 if rounds else 0

@@ -166,4 +166,8 @@ CASES = [
          notice="A search for 'boil \ufffd' found 3 results"),
     Case("two_think_blocks", "<think>a</think>\n<think>b</think>\n<answer>100 C</answer>", answer="100 C",
          think="a", ends="answer"),
+    Case("tool_call_inside_answer", f"<answer>\n{S}\n</answer>",
+         call=("search", Q), ran=True, problem="written inside <answer></answer>", notice=SEARCHED),
+    Case("json_answer_that_is_not_a_call", '<answer>{"boiling_point_c": 100}</answer>',
+         answer='{"boiling_point_c": 100}', ends="answer"),
 ]  # fmt: skip

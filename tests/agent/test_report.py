@@ -186,3 +186,23 @@ def test_findings_written_in_turn_tags_are_unwrapped(wrap: str) -> None:
     markdown = result.of(ReportReady)[0].markdown
     assert f"## Findings\n\n{findings}\n\n## Sources\n\n1. boiling point (1): " in markdown
     assert "<" not in markdown
+
+
+def test_a_failing_report_pass_still_writes_a_report_from_the_evidence() -> None:
+    from deepresearch_local.agent.events import Notice
+    from deepresearch_local.errors import EngineError
+
+    turns = scripted(call_turn("search", query=["boiling point"]), ANSWER_TURN)
+
+    def respond(prompt: str) -> str:
+        if is_report_prompt(prompt):
+            raise EngineError("the server went away")
+        return turns(prompt)
+
+    result = run(ScriptedEngine(respond=respond), config=AgentConfig(mode="fold"))
+    assert result.finished.termination == "answer" and result.finished.answer == ANSWER
+    assert any("report pass failed (the server went away)" in n.message for n in result.of(Notice))
+    markdown = result.of(ReportReady)[0].markdown
+    assert markdown.startswith(f"# {QUESTION}\n\n## Answer\n\n{ANSWER}\n\n## Findings\n\n- ")
+    assert "## Sources\n\n1. " in markdown and "https://example.test/boiling-point/1" in markdown
+    assert result.steps[-1].kind == "report"

@@ -201,8 +201,8 @@ def parse_turn(text: str) -> ParsedTurn:
             return ParsedTurn(text, think, None, None, report, (*problems, "the <answer> is empty"))
         misplaced = _call_inside_answer(answer)
         if misplaced is not None:  # small models sometimes wrap their tool call in <answer>
-            problem = "the tool call was written inside <answer></answer> instead of <tool_call></tool_call>"
-            return ParsedTurn(text, think, misplaced, None, report, (*problems, problem))
+            note = "the tool call was written inside <answer></answer> instead of <tool_call></tool_call>"
+            return ParsedTurn(text, think, misplaced, None, report, (*problems, note))
         return ParsedTurn(text, think, None, answer, report, tuple(problems))
 
     if block is None:

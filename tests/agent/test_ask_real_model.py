@@ -101,6 +101,9 @@ def test_the_network_watcher_sees_attempts(tmp_path: Path) -> None:
     """The watcher above can fail: it logs an attempt (raised as an audit event, nothing is sent)."""
     netlog = tmp_path / "net.log"
     env = {**os.environ, "PYTHONPATH": str(NETWATCH), "DRL_NETWATCH_LOG": str(netlog)}
-    code = "import sys; sys.audit('socket.connect', None, ('192.0.2.1', 80)); sys.audit('socket.connect', None, ('127.0.0.1', 80))"
+    code = (
+        "import sys; sys.audit('socket.connect', None, ('192.0.2.1', 80)); "
+        "sys.audit('socket.connect', None, ('127.0.0.1', 80))"
+    )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
     assert netlog.read_text() == "socket.connect '192.0.2.1'\n"

@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SEARCH = '<think>look</think>\n<tool_call>\n{"name": "local_search", "arguments": {"query": ["shelf"]}}\n</tool_call>'
+SEARCH = (
+    '<think>look</think>\n<tool_call>\n{"name": "local_search", "arguments": {"query": ["shelf"]}}'
+    "\n</tool_call>"
+)
 ANSWER = "<think>found it</think>\n<answer>Shelf 14.</answer>"
 
 

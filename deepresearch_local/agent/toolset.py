@@ -57,11 +57,12 @@ def build_tools(
     """Index ``docs`` into the library, then declare every tool this run can use."""
     registry = ToolRegistry()
     if not offline:
-        from deepresearch_local.tools.search import ScholarTool, WebSearchTool
+        from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool
         from deepresearch_local.tools.visit import VisitTool
 
-        registry.register(WebSearchTool())
-        registry.register(ScholarTool())
+        region = getattr(args, "search_region", None) or "auto"
+        registry.register(WebSearchTool(SearchSettings(region=region)))
+        registry.register(ScholarTool(SearchSettings(region=region)))
         registry.register(VisitTool())
     index_folders(docs, quiet=bool(args is not None and getattr(args, "json", False)))
     if docs or library_has_folders():

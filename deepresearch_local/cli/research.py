@@ -30,6 +30,7 @@ from deepresearch_local.agent.events import (
 )
 from deepresearch_local.agent.runner import Researcher
 from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_FAILED, EXIT_LIMIT
+from deepresearch_local.config import load_settings
 from deepresearch_local.engines.base import Engine, Sampling
 from deepresearch_local.errors import ModelError
 
@@ -65,8 +66,29 @@ def resolve_model_arg(model: str | None) -> Path:
     return path
 
 
+def machine_mode() -> str:
+    """Fold when the model has under 48 GB to work in (see ``config.default_mode``)."""
+    import psutil
+
+    from deepresearch_local.config import default_mode
+    from deepresearch_local.hardware.fit import MemoryBudget
+
+    budget = MemoryBudget.for_machine(psutil.virtual_memory().total)
+    return default_mode(budget.ram_bytes + budget.vram_bytes)
+
+
 def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) -> AgentConfig:
-    config = base or AgentConfig()
+    """The run's settings: the saved settings, overridden by the flags given."""
+    settings = load_settings()
+    config = base or AgentConfig(
+        mode=machine_mode() if settings.mode == "auto" else settings.mode,  # type: ignore[arg-type]
+        max_llm_calls=settings.max_steps,
+        sampling=Sampling(
+            temperature=settings.sampling.temperature,
+            top_p=settings.sampling.top_p,
+            presence_penalty=settings.sampling.presence_penalty,
+        ),
+    )
     changes: dict[str, Any] = {}
     for arg, field in (
         ("mode", "mode"),
@@ -81,6 +103,22 @@ def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) 
     if getattr(args, "temperature", None) is not None:
         changes["sampling"] = dataclasses.replace(config.sampling or Sampling(), temperature=args.temperature)
     return dataclasses.replace(config, **changes)
+
+
+def apply_settings(args: argparse.Namespace) -> None:
+    """Fill what the flags left open from the saved settings (model, backend, server, context, offline)."""
+    settings = load_settings()
+    if not getattr(args, "model", None) and settings.model:
+        args.model = settings.model
+    if not getattr(args, "backend", None) and settings.backend != "auto":
+        args.backend = settings.backend
+    if not getattr(args, "base_url", None) and settings.base_url and args.backend == "openai":
+        args.base_url = settings.base_url
+    if not getattr(args, "context", None) and settings.context_tokens:
+        args.context = settings.context_tokens
+    if settings.offline and hasattr(args, "offline"):
+        args.offline = True
+    args.search_region = settings.search_region
 
 
 class _Interrupts:
@@ -232,6 +270,7 @@ def run_question(args: argparse.Namespace) -> int:
         from deepresearch_local.errors import UsageError
 
         raise UsageError('The question is empty: deepresearch ask "your question"')
+    apply_settings(args)
     decide_offline(args)
     researcher = build_researcher(args, config_from_args(args))
     session = None

@@ -1,0 +1,120 @@
+"""User settings, saved as TOML in the config folder (``deepresearch paths`` shows where).
+
+Every field has a default, so a missing or partial file is fine; an unreadable one is reported
+with the fix. Command-line flags override these for one run.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from deepresearch_local.errors import ConfigError
+from deepresearch_local.paths import get_paths
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class SamplingSettings:
+    temperature: float = 0.6
+    """Randomness of the model's choices (upstream Tongyi: 0.6)."""
+    top_p: float = 0.95
+    """Nucleus sampling: keep the most likely tokens up to this probability mass."""
+    presence_penalty: float = 1.1
+    """Discourages repeating what was already said (upstream: 1.1)."""
+
+
+@dataclass
+class Settings:
+    backend: Literal["auto", "llama.cpp", "mlx", "openai"] = "auto"
+    """Inference backend; "auto" picks MLX on Apple Silicon and llama.cpp elsewhere."""
+    model: str = ""
+    """Default model: a registered id, a catalog variant, or a path ("" = the recommended one)."""
+    base_url: str = ""
+    """OpenAI-compatible server for the "openai" backend, e.g. http://127.0.0.1:8080/v1."""
+    context_tokens: int = 0
+    """Context to allocate (0 = the largest that fits this machine, up to 32K)."""
+    mode: Literal["auto", "fold", "react"] = "auto"
+    """Research mode; "auto" folds the context when the model has under 48 GB to work in."""
+    offline: bool = False
+    """Never use the web: only local documents and tools."""
+    search_region: str = "auto"
+    """Web search region (e.g. "us-en", "de-de"); "auto" follows the language of each query."""
+    max_steps: int = 40
+    """Model calls allowed per research run."""
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _from_dict(data: dict[str, Any], origin: Path) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown setting(s) {', '.join(unknown)}. Remove them or fix the spelling."
+        )
+    values = dict(data)
+    try:
+        if "sampling" in values:
+            values["sampling"] = SamplingSettings(**values["sampling"])
+        settings = Settings(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{origin}: {exc}. Fix the file or delete it to start from the defaults.") from exc
+    for f in fields(Settings):
+        default = getattr(Settings(), f.name)
+        value = getattr(settings, f.name)
+        if (
+            f.name != "sampling"
+            and type(value) is not type(default)
+            and not (isinstance(default, float) and isinstance(value, int))
+        ):
+            raise ConfigError(f"{origin}: {f.name} should be a {type(default).__name__}, not {value!r}.")
+    return settings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or get_paths().config_file
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read the settings in {path}: {exc}. Fix it or delete it.") from exc
+    return _from_dict(data, path)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings (atomically) and return the file."""
+    path = path or get_paths().config_file
+    data = settings.to_dict()
+    sampling = data.pop("sampling")
+    lines = ["# deepresearch-local settings (deepresearch paths shows this file)"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in data.items()]
+    lines += ["", "[sampling]"] + [f"{key} = {_toml_value(value)}" for key, value in sampling.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    tmp.replace(path)
+    return path
+
+
+def default_mode(model_memory_bytes: int) -> Literal["fold", "react"]:
+    """Fold the context when the model has under 48 GB to work in (react needs long contexts)."""
+    return "fold" if model_memory_bytes < 48 * (1 << 30) else "react"

@@ -50,7 +50,9 @@ def test_default_mode_follows_memory() -> None:
 
 
 def test_ask_takes_unset_values_from_the_settings(isolated_home: Path) -> None:
-    save_settings(Settings(model="/models/m.gguf", offline=True, context_tokens=12288, max_steps=7, mode="react"))
+    save_settings(
+        Settings(model="/models/m.gguf", offline=True, context_tokens=12288, max_steps=7, mode="react")
+    )
     args = argparse.Namespace(model=None, backend=None, base_url=None, context=None, offline=False,
                               mode=None, max_steps=None, temperature=None)  # fmt: skip
     apply_settings(args)

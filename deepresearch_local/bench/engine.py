@@ -89,8 +89,9 @@ def _raw_llama(engine: Engine, prompt: str, gen_tokens: int) -> Sample:
         prompt=tokens, max_tokens=gen_tokens, temperature=0.0, top_k=1, top_p=1.0, min_p=0.0, stream=True
     )
     ttft, decode_s, _ = _time_stream(stream, lambda c: 1 if c["choices"][0]["text"] else 0)
-    # Chunks are not tokens (partial UTF-8 arrives empty, a flush may come extra): ask llama.cpp.
-    n = llama_cpp.llama_perf_context(llm.ctx).n_eval
+    # Chunks are not tokens (partial UTF-8 arrives empty, a flush may come extra): ask llama.cpp,
+    # which evaluated every sampled token but the last one.
+    n = min(gen_tokens, llama_cpp.llama_perf_context(llm.ctx).n_eval + 1)
     return _sample(len(tokens), ttft, decode_s, n)
 
 

@@ -8,6 +8,8 @@ calls are serialised with a lock.
 
 from __future__ import annotations
 
+import codecs
+import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -207,6 +209,8 @@ class LlamaCppEngine:
     def _generate_locked(
         self, prompt: str, request: GenerationRequest, cancel: CancelToken | None
     ) -> Iterator[EngineEvent]:
+        """Token by token over ``Llama.generate``: exact token ids and counts, text decoded
+        incrementally (``create_completion`` re-detokenizes the whole output at every token)."""
         llm = self.llm
         llama_cpp = _import_llama_cpp()
         tokens = self.tokenize(prompt)
@@ -219,55 +223,56 @@ class LlamaCppEngine:
         reused = self._reusable_prefix(tokens)
         max_tokens = max(1, min(request.max_tokens, n_ctx - len(tokens)))
         s = request.sampling
+        llm.set_seed(s.seed if s.seed is not None else random.randrange(2**31))
         llama_cpp.llama_perf_context_reset(llm.ctx)
-        start = time.perf_counter()
-        stream = llm.create_completion(
-            prompt=tokens,
-            max_tokens=max_tokens,
-            temperature=s.temperature,
-            top_p=s.top_p,
-            top_k=s.top_k,
-            min_p=s.min_p,
-            presence_penalty=s.presence_penalty,
-            repeat_penalty=s.repeat_penalty,
-            seed=s.seed,
-            stream=True,
-        )
+        vocab = llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         scanner = StopScanner(request.stop)
         parts: list[str] = []
-        n_out = 0
+        generated: list[int] = []
+        reason: Literal["stop", "length", "cancelled"] = "length"
+        start = time.perf_counter()
         first_at: float | None = None
-        reason: Literal["stop", "length", "cancelled"] = "stop"
+        stream = llm.generate(
+            tokens,
+            top_k=s.top_k,
+            top_p=s.top_p,
+            min_p=s.min_p,
+            temp=s.temperature,
+            repeat_penalty=s.repeat_penalty,
+            presence_penalty=s.presence_penalty,
+        )
         try:
-            for chunk in stream:
-                choice = chunk["choices"][0]
-                if choice.get("finish_reason") is None:
-                    n_out += 1
+            for token in stream:
+                generated.append(int(token))
                 if first_at is None:
                     first_at = time.perf_counter()
                     yield PromptProcessed(len(tokens), reused, first_at - start)
-                if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    reason = "stop"
                     break
-                if choice.get("finish_reason") == "length":
-                    reason = "length"
-                text = scanner.feed(choice["text"])
+                text = scanner.feed(decoder.decode(bytes(llm.detokenize([token]))))
                 if text:
                     parts.append(text)
                     span = time.perf_counter() - first_at
-                    yield TextDelta(text, n_out, (n_out - 1) / span if span > 0 else 0.0)
+                    yield TextDelta(text, len(generated), (len(generated) - 1) / span if span > 0 else 0.0)
                 if scanner.stopped is not None:
                     reason = "stop"
                     break
+                if cancel is not None and cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                if len(generated) >= max_tokens:
+                    break
         finally:
             stream.close()
-        tail = scanner.flush()
-        if tail and reason != "cancelled":
-            parts.append(tail)
-            yield TextDelta(tail, n_out, 0.0)
+        if reason != "cancelled":
+            tail = scanner.feed(decoder.decode(b"", final=True)) + scanner.flush()
+            if tail:
+                parts.append(tail)
+                yield TextDelta(tail, len(generated), 0.0)
         if first_at is None:
-            first_at = time.perf_counter()
-            yield PromptProcessed(len(tokens), reused, first_at - start)
+            yield PromptProcessed(len(tokens), reused, time.perf_counter() - start)
         perf = llama_cpp.llama_perf_context(llm.ctx)
         prefill_tps = perf.n_p_eval * 1000.0 / perf.t_p_eval_ms if perf.t_p_eval_ms > 0 else 0.0
         decode_tps = perf.n_eval * 1000.0 / perf.t_eval_ms if perf.t_eval_ms > 0 else 0.0
@@ -276,13 +281,13 @@ class LlamaCppEngine:
             text="".join(parts),
             prompt_tokens=len(tokens),
             reused_tokens=reused,
-            completion_tokens=perf.n_eval,
+            completion_tokens=len(generated),
             prefill_tps=prefill_tps,
             decode_tps=decode_tps,
             elapsed_seconds=time.perf_counter() - start,
             peak_memory_bytes=peak_rss_bytes(),
             stop_string=scanner.stopped,
-            token_ids=tuple(int(t) for t in llm._input_ids[len(tokens) :]),
+            token_ids=tuple(generated),
         )
 
     def _reusable_prefix(self, tokens: list[int]) -> int:

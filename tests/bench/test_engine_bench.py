@@ -1,0 +1,27 @@
+"""`deepresearch bench engine` on the real 0.5B model: both sides measured, documented JSON keys."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_bench_engine_json(qwen05b: Path) -> None:
+    cmd = [
+        sys.executable, "-m", "deepresearch_local", "bench", "engine", "--model", str(qwen05b),
+        "--rounds", "2", "--prompt-tokens", "128", "--gen-tokens", "24", "--json",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"raw", "ours", "decode_ratio", "prefill_ratio", "model", "machine"} <= data.keys()
+    for side in ("raw", "ours"):
+        assert data[side]["prefill_tps"] > 0 and data[side]["decode_tps"] > 0
+        assert 100 <= data[side]["prompt_tokens"] <= 160
+        assert data[side]["completion_tokens"] == 24  # the counting prompt never stops early
+    # Same model, same tokens: the two sides are within a factor of two even on a busy machine.
+    assert 0.5 < data["decode_ratio"] < 2.0 and 0.5 < data["prefill_ratio"] < 2.0
+    assert data["model"] == str(qwen05b) and data["backend"] == "llama.cpp"
+    assert data["machine"]["cores"] and data["machine"]["ram_total_bytes"] > 0

@@ -13,11 +13,12 @@ from deepresearch_local.engines.base import Finished, GenerationRequest, TextDel
 from deepresearch_local.errors import EngineError
 
 if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher, _Stats
+    from deepresearch_local.agent.runner import Researcher
+    from deepresearch_local.agent.stats import RunStats
 
 
 def write_report(
-    researcher: Researcher, run_id: str, steps: list[S.Step], question: str, answer: str, stats: _Stats
+    researcher: Researcher, run_id: str, steps: list[S.Step], question: str, answer: str, stats: RunStats
 ) -> Iterator[AgentEvent]:
     engine = researcher.engine
     evidence = researcher.store.evidence(run_id)

@@ -33,6 +33,7 @@ from deepresearch_local.agent.events import (
 from deepresearch_local.agent.generation import Generated, generate
 from deepresearch_local.agent.protocol import parse_turn
 from deepresearch_local.agent.reporting import replay_report, write_report
+from deepresearch_local.agent.stats import RunStats
 from deepresearch_local.agent.toolrun import run_tool
 from deepresearch_local.engines.base import CancelToken, Engine
 from deepresearch_local.errors import ContextOverflow, EngineError
@@ -173,7 +174,7 @@ class Researcher:
         ]
         steps = self._steps(run_id)
         started = time.monotonic() - S.elapsed(steps)
-        stats = _Stats.from_steps(steps)
+        stats = RunStats.from_steps(steps)
         yield RunStarted(
             session_id,
             run_id,
@@ -270,7 +271,7 @@ class Researcher:
         return None
 
     def _model_turn(
-        self, run_id: str, steps: list[S.Step], question: str, started: float, stats: _Stats
+        self, run_id: str, steps: list[S.Step], question: str, started: float, stats: RunStats
     ) -> Iterator[AgentEvent]:
         cfg = self.config
         index = len(S.model_steps(steps)) + 1
@@ -343,7 +344,7 @@ class Researcher:
         yield Notice(len(S.model_steps(steps)), f"Unusable reply: {problems}.")
 
     def _near_budget(
-        self, run_id: str, steps: list[S.Step], question: str, used: int, stats: _Stats
+        self, run_id: str, steps: list[S.Step], question: str, used: int, stats: RunStats
     ) -> Iterator[AgentEvent]:
         """React mode near the budget: summarize and restart (ReSum), or force the answer."""
         summaries = sum(1 for s in steps if s.kind == "summary")
@@ -376,7 +377,7 @@ class Researcher:
             return
         summary = _summary_text(result.text)
         prompt_tokens = self.engine.count_tokens(prompt)
-        stats.add(result, prompt_tokens)  # counted like on resume (_Stats.from_steps)
+        stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
         self._commit(
             run_id,
             steps,
@@ -388,41 +389,6 @@ class Researcher:
                 "reused_tokens": result.reused_tokens,
             },
         )
-
-
-class _Stats:
-    def __init__(self) -> None:
-        self.llm_calls = 0
-        self.max_prompt_tokens = 0
-        self.prompt_tokens = 0
-        self.reused_tokens = 0
-        self.completion_tokens = 0
-
-    @classmethod
-    def from_steps(cls, steps: list[S.Step]) -> _Stats:
-        """The same numbers a live run counted (a report step counts when the model wrote it)."""
-        stats = cls()
-        for step in steps:
-            if step.kind in ("model", "summary") or (step.kind == "report" and "prompt_tokens" in step.data):
-                stats.count(
-                    int(step.data.get("prompt_tokens", 0)),
-                    int(step.data.get("reused_tokens", 0)),
-                    int(step.data.get("completion_tokens", 0)),
-                )
-        return stats
-
-    def count(self, prompt_tokens: int, reused_tokens: int, completion_tokens: int) -> None:
-        self.llm_calls += 1
-        self.max_prompt_tokens = max(self.max_prompt_tokens, prompt_tokens)
-        self.prompt_tokens += prompt_tokens
-        self.reused_tokens += reused_tokens
-        self.completion_tokens += completion_tokens
-
-    def add(self, result: Generated, prompt_tokens: int) -> None:
-        self.count(prompt_tokens, result.reused_tokens, result.completion_tokens)
-
-    def to_dict(self) -> dict[str, int]:
-        return dict(vars(self))
 
 
 def _title(question: str) -> str:

@@ -23,7 +23,27 @@ class Source:
     """"hf" (Hugging Face, or the mirror in HF_ENDPOINT) or "modelscope"."""
     repo: str
     file: str | None = None
-    """One file for GGUF builds; None for a whole-folder (MLX) build."""
+    """The (first) file of a GGUF build; None for a whole-folder (MLX) build."""
+    files: tuple[str, ...] = ()
+    """Every part of a split GGUF, in order (empty for one file or a folder)."""
+    include: tuple[str, ...] = ()
+    """Glob patterns for a whole-folder build (empty: the default patterns)."""
+    revision: str | None = None
+    """A branch, tag or commit; None: the hub's default branch."""
+
+    @property
+    def is_folder(self) -> bool:
+        return self.file is None
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """The files to fetch; empty for a folder (listed from the hub at download time)."""
+        return self.files or ((self.file,) if self.file else ())
+
+    @property
+    def label(self) -> str:
+        where = {"hf": "Hugging Face", "modelscope": "ModelScope"}.get(self.hub, self.hub)
+        return f"{where} {self.repo}" + (f":{self.file}" if self.file else "")
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,26 @@ def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> Mo
     )
 
 
+def _source(s: dict[str, Any]) -> Source:
+    files = tuple(s.get("files", ()))
+    return Source(
+        hub=s["hub"],
+        repo=s["repo"],
+        file=s.get("file") or (files[0] if files else None),
+        files=files,
+        include=tuple(s.get("include", ())),
+        revision=s.get("revision"),
+    )
+
+
 def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
+    """The variants of one catalog file (checked against the schema first)."""
+    from deepresearch_local.weights.schema import validate_family
+
+    problems = validate_family(data)
+    if problems:
+        listed = "; ".join(problems[:8]) + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else "")
+        raise ConfigError(f"Catalog file {origin} does not follow the schema: {listed}")
     try:
         family = data["family"]
         out = []
@@ -84,7 +123,7 @@ def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
                     quant=v["quant"],
                     approx_bytes=int(v["approx_bytes"]),
                     quality=int(v["quality"]),
-                    sources=tuple(Source(s["hub"], s["repo"], s.get("file")) for s in v["sources"]),
+                    sources=tuple(_source(s) for s in v["sources"]),
                     notes=v.get("notes", ""),
                     recommended=bool(v.get("recommended", False)),
                     shape=_shape(family, int(v["approx_bytes"]), v["id"], v["format"]),
@@ -105,3 +144,11 @@ def load_catalog() -> tuple[Variant, ...]:
 
 def find_variant(variant_id: str) -> Variant | None:
     return next((v for v in load_catalog() if v.id == variant_id), None)
+
+
+def variant_for_file(name: str) -> Variant | None:
+    """The catalog variant one of whose sources is this file name (for imports and scans)."""
+    for variant in load_catalog():
+        if any(source.file_names and name == source.file_names[0] for source in variant.sources):
+            return variant
+    return None

@@ -1,0 +1,69 @@
+"""Download events on stderr: one live line on a terminal, a line every few seconds in a log."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.weights.events import Event, Notice, Progress
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def progress_line(p: Progress) -> str:
+    pct = 100 * p.fraction
+    files = f" [{p.file_index}/{p.file_count}]" if p.file_count > 1 else ""
+    line = (
+        f"{p.file}{files}  {human_bytes(p.bytes_done)} / {human_bytes(p.total)} ({pct:.0f}%)  "
+        f"{human_bytes(p.speed_bps)}/s  ETA {eta_text(p.eta_s)}"
+    )
+    return line if p.state == "downloading" else f"{line}  [{p.state}]"
+
+
+class ProgressPrinter:
+    """An event sink for the downloader that writes to ``stream`` (stderr by default)."""
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None, every_s: float = 5.0) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.every_s = every_s
+        self._live = False
+        self._last_line = 0.0
+        self._last_state = ""
+
+    def _clear(self) -> None:
+        if self._live:
+            self.stream.write("\r\033[K")
+            self._live = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            self._clear()
+            self.stream.write(event.message + "\n")
+        elif self.tty:
+            self.stream.write("\r\033[K" + progress_line(event))
+            self._live = True
+        else:
+            now = time.monotonic()
+            changed = event.state != self._last_state
+            if changed or now - self._last_line >= self.every_s:
+                self.stream.write(progress_line(event) + "\n")
+                self._last_line, self._last_state = now, event.state
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._live:
+            self.stream.write("\n")
+            self._live = False
+        self.stream.flush()

@@ -1,0 +1,148 @@
+"""What ``models list`` shows: every catalog variant and every registered model, with its fit here.
+
+The verdict is for :data:`LIST_CONTEXT` tokens of context (what the agent works with comfortably);
+``max_context`` is the most this machine allows. A build that only runs with a short context
+(between the agent's 8K minimum and 16K) is called "tight".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, Verdict, fit
+from deepresearch_local.hardware.modelinfo import ModelShape, read_shape
+from deepresearch_local.hardware.probe import Hardware
+from deepresearch_local.hardware.recommend import Recommendation, budget_for, gpu_fixes, recommend
+from deepresearch_local.weights.catalog import Variant, load_catalog
+from deepresearch_local.weights.registry import RegisteredModel, Registry
+
+LIST_CONTEXT = 16384
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    id: str
+    format: str
+    quant: str
+    size_bytes: int
+    size_is_approx: bool
+    """True for the catalog's display figure; False for bytes on disk."""
+    verdict: Verdict
+    max_context: int
+    reason: str
+    recommended: bool
+    status: str
+    """"available" (in the catalog, not here), "partial", "downloaded", "imported" or "missing"."""
+    path: str | None = None
+    default: bool = False
+    in_catalog: bool = True
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def machine_fit(shape: ModelShape, fmt: str, hw: Hardware) -> tuple[Verdict, int, str]:
+    """(verdict at LIST_CONTEXT, the largest context that fits, why) for a build on ``hw``."""
+    mlx = hw.backend("mlx")
+    apple = hw.os == "macos" and hw.arch == "arm64"
+    if fmt == "mlx" and not (mlx is not None and mlx.available):
+        return "no", 0, "MLX builds run on Apple Silicon Macs with mlx-lm installed"
+    budget = budget_for(hw, use_gpu=not gpu_fixes(hw) and (fmt == "gguf" or apple))
+    backend = "mlx" if fmt == "mlx" else "llama.cpp"
+    result = fit(shape, budget, context_tokens=LIST_CONTEXT, backend=backend)
+    verdict, reason = result.verdict, result.reason
+    if verdict == "no" and result.max_context_tokens >= MIN_AGENT_CONTEXT:
+        verdict = "tight"
+        reason = f"only {result.max_context_tokens} tokens of context fit ({reason})"
+    return verdict, result.max_context_tokens, reason
+
+
+def quant_name(shape: ModelShape) -> str:
+    """ "Q4_K_M" from a GGUF's file type, "4bit" from an MLX config ("" when unknown)."""
+    if shape.format == "mlx":
+        bits = shape.details.get("quantization_bits")
+        return f"{bits}bit" if bits else "bf16"
+    file_type = shape.details.get("file_type")
+    if file_type is None:
+        return ""
+    from gguf import LlamaFileType
+
+    try:
+        return str(LlamaFileType(int(file_type)).name).removeprefix("MOSTLY_").removeprefix("ALL_")
+    except (ValueError, TypeError):
+        return str(file_type)
+
+
+def _status(entry: RegisteredModel | None, partial: bool) -> str:
+    if entry is None:
+        return "partial" if partial else "available"
+    if not entry.exists:
+        return "missing"
+    return "imported" if entry.origin == "imported" else "downloaded"
+
+
+def _has_partial(variant: Variant) -> bool:
+    from deepresearch_local.weights.pull import parse_target, partial_files
+
+    return bool(partial_files(parse_target(variant.id)))
+
+
+def model_rows(
+    hw: Hardware, registry: Registry | None = None, rec: Recommendation | None = None
+) -> list[ModelRow]:
+    registry = registry or Registry()
+    rec = rec or recommend(hw)
+    entries = registry.entries()
+    default = registry.default_id()
+    by_variant = {e.variant: e for e in entries if e.variant}
+    rows: list[ModelRow] = []
+    for v in load_catalog():
+        entry = by_variant.get(v.id)
+        verdict, max_ctx, reason = machine_fit(v.shape, v.format, hw)
+        here = entry is not None and entry.exists
+        rows.append(
+            ModelRow(
+                id=entry.id if entry else v.id,
+                format=v.format,
+                quant=v.quant,
+                size_bytes=entry.size if entry and here else v.approx_bytes,
+                size_is_approx=not here,
+                verdict=verdict,
+                max_context=max_ctx,
+                reason=reason,
+                recommended=v.id == rec.variant,
+                status=_status(entry, entry is None and _has_partial(v)),
+                path=entry.path if entry else None,
+                default=entry is not None and entry.id == default,
+                notes=v.notes,
+            )
+        )
+    for entry in entries:
+        if entry.variant and entry.variant in {v.id for v in load_catalog()}:
+            continue
+        try:
+            shape = read_shape(Path(entry.path))
+            verdict, max_ctx, reason = machine_fit(shape, entry.format, hw)
+            quant = quant_name(shape)
+        except Exception as exc:  # a moved or damaged file still gets listed, with the reason
+            verdict, max_ctx, reason, quant = "no", 0, f"cannot read it: {exc}", ""
+        rows.append(
+            ModelRow(
+                id=entry.id,
+                format=entry.format,
+                quant=quant,
+                size_bytes=entry.size,
+                size_is_approx=False,
+                verdict=verdict,
+                max_context=max_ctx,
+                reason=reason,
+                recommended=False,
+                status=_status(entry, False),
+                path=entry.path,
+                default=entry.id == default,
+                in_catalog=False,
+            )
+        )
+    return rows

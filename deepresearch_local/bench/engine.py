@@ -137,9 +137,8 @@ def bench(spec: EngineSpec, prompt_tokens: int, gen_tokens: int, rounds: int) ->
         for fn, bucket, side in order if r % 2 else order[::-1]:
             bucket.append(fn(engine, _prompt(engine, r, side, prompt_tokens), gen_tokens))
     raw_s, our_s = _summary(raw_samples), _summary(our_samples)
-    from deepresearch_local.hardware.probe import probe
+    from deepresearch_local.bench.machine import machine_info
 
-    hw = probe()
     return {
         "model": str(Path(spec.model or "")),
         "backend": backend,
@@ -151,15 +150,7 @@ def bench(spec: EngineSpec, prompt_tokens: int, gen_tokens: int, rounds: int) ->
         "prefill_ratio": round(our_s["prefill_tps"] / raw_s["prefill_tps"], 3)
         if raw_s["prefill_tps"]
         else None,
-        "machine": {
-            "os": hw.os,
-            "arch": hw.arch,
-            "cpu": hw.cpu,
-            "cores": hw.cpu_cores_physical,
-            "ram_total_bytes": hw.ram_total_bytes,
-            "gpus": [g.name for g in hw.gpus],
-            "backends": {b.name: b.version for b in hw.backends},
-        },
+        "machine": machine_info(backend=backend),
     }
 
 

@@ -122,10 +122,9 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
             }
             if synthetic:
                 result["generate_seconds"] = round(generate_s, 2)
-    import os
-    import platform
+    from deepresearch_local.bench.machine import machine_info
 
-    result["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+    result["machine"] = machine_info()
     return result
 
 

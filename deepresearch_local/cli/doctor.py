@@ -6,7 +6,7 @@ import argparse
 
 from deepresearch_local.cli.output import human_bytes, print_json, table
 from deepresearch_local.hardware.probe import Hardware, probe
-from deepresearch_local.hardware.recommend import Recommendation, recommend
+from deepresearch_local.hardware.recommend import Recommendation, fix_label, recommend
 from deepresearch_local.paths import get_paths
 
 
@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     variant = rec.variant or "(none local)"
     print(f"Recommended: {rec.backend}, {variant}, {rec.context_tokens} tokens of context")
     print(f"Why: {rec.why}")
-    for fix in rec.fixes:
-        print(f"\nTo use your GPU, reinstall llama-cpp-python with GPU support:\n  {fix}")
+    if rec.fixes:
+        print("\nTo use your GPU, reinstall llama-cpp-python with GPU support (README: GPU builds).")
+        for number, fix in enumerate(rec.fixes, start=1):
+            label = fix_label(fix)
+            if number > 1:
+                label = "If that fails, " + label[:1].lower() + label[1:]
+            print(f"{label}\n  {fix}")
     return 0

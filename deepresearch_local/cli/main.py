@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"deepresearch-local {__version__}")
-    parser.set_defaults(handler=not_yet("(the terminal app)", 6))
+    parser.set_defaults(handler=_lazy("deepresearch_local.tui.run", "main"))
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("paths", help="print every folder and file the app uses")
@@ -106,10 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=int, default=200, help="queries to time (drawn from the corpus)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_lazy("deepresearch_local.bench.library", "run"))
-    for name, issue in (("context", 8), ("memory", 8), ("startup", 8), ("research", 8)):
-        p = bench_sub.add_parser(name, help=f"not built yet (issue #{issue})")
-        p.add_argument("--json", action="store_true", help="print JSON")
-        p.set_defaults(handler=not_yet(f"bench {name}", issue))
+    from deepresearch_local.bench import options as bench_options
+
+    bench_options.add_parsers(bench_sub, _lazy)  # context, memory, startup, research
     return parser
 
 

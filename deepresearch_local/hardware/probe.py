@@ -158,9 +158,29 @@ def probe_llama_cpp(import_module: Callable[[str], Any] = importlib.import_modul
 
 
 def probe_mlx(runner: CommandRunner, apple_silicon: bool) -> BackendStatus:
-    """Check MLX and mlx-lm in a subprocess of this interpreter (importing MLX can be slow or crash)."""
-    out = runner([sys.executable, "-c", parsers.MLX_CHECK])
+    """Check MLX and mlx-lm in a subprocess of this interpreter (importing MLX can be slow or crash).
+
+    A frozen (PyInstaller) build has no interpreter to start, its executable is the app itself,
+    so there the same check runs in-process.
+    """
+    if getattr(sys, "frozen", False):
+        out = _run_check_in_process(parsers.MLX_CHECK)
+    else:
+        out = runner([sys.executable, "-c", parsers.MLX_CHECK])
     return BackendStatus("mlx", *parsers.mlx_check_result(out, apple_silicon))
+
+
+def _run_check_in_process(code: str) -> str | None:
+    """What ``code`` prints when run here; None if it raises."""
+    import io
+
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(code, {"__name__": "__drl_check__"})
+    except Exception:
+        return None
+    return printed.getvalue()
 
 
 def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:

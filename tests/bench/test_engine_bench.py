@@ -25,3 +25,4 @@ def test_bench_engine_json(qwen05b: Path) -> None:
     assert 0.5 < data["decode_ratio"] < 2.0 and 0.5 < data["prefill_ratio"] < 2.0
     assert data["model"] == str(qwen05b) and data["backend"] == "llama.cpp"
     assert data["machine"]["cores"] and data["machine"]["ram_total_bytes"] > 0
+    assert data["machine"]["backend"] == "llama.cpp" and data["machine"]["versions"]["llama-cpp-python"]

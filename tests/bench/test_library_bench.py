@@ -34,6 +34,7 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["fused_query"]["count"] == 10
     assert result["db_bytes"] > 0
     assert not get_paths().library_db.exists()  # the user's library is never touched
+    assert {"cpu", "cores", "ram_total_bytes", "gpus", "versions"} <= result["machine"].keys()
 
 
 def test_bench_folder_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

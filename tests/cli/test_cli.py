@@ -145,24 +145,19 @@ def test_doctor_text(isolated_home: Path) -> None:
     assert "llama.cpp" in out.stdout and "models folder" in out.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "name", "issue"),
-    [
-        ((), "(the terminal app)", 6),
-        (("docs", "list"), "docs", 4),
-        (("models", "list"), "models", 5),
-        (("bench", "context"), "bench context", 8),
-        (("bench", "library"), "bench library", 4),
-        (("bench", "memory"), "bench memory", 8),
-        (("bench", "startup"), "bench startup", 8),
-        (("bench", "research"), "bench research", 8),
-    ],
-)
-def test_commands_not_built_yet(args: tuple[str, ...], name: str, issue: int) -> None:
-    out = _run(*args, timeout=60)
-    assert out.returncode != 0
-    assert f"`deepresearch {name}` is not built yet (tracked in issue #{issue})." in out.stderr
-    assert out.stdout == ""
+def test_no_command_opens_the_terminal_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``deepresearch`` alone runs ``deepresearch_local.tui.run:main`` (imported only then)."""
+    import deepresearch_local.tui.run as tui_run
+
+    seen: list[object] = []
+
+    def fake_main(args: object) -> int:
+        seen.append(args)
+        return 7
+
+    monkeypatch.setattr(tui_run, "main", fake_main)
+    assert main([]) == 7
+    assert len(seen) == 1
 
 
 def test_bench_without_a_benchmark_prints_help() -> None:

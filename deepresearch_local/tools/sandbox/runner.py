@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from deepresearch_local.engines.base import CancelToken
+from deepresearch_local.tools.sandbox.interpreter import MISSING, find_python
 from deepresearch_local.tools.sandbox.process import CappedBuffer, drain, kill_group
 
 _CHILD = Path(__file__).with_name("child.py")
@@ -112,6 +113,9 @@ def run_python(
     ``seccomp``, ``audit_hook``); tests use it to prove each layer works on its own.
     """
     limits = limits or SandboxLimits()
+    python = find_python()  # a frozen build needs a real Python
+    if python is None:
+        return ExecutionResult("", "", None, False, False, 0.0, error=MISSING)
     workdir = tempfile.mkdtemp(prefix="deepresearch-python-", dir=work_root)
     started = time.monotonic()
     posix = sys.platform != "win32"
@@ -125,7 +129,7 @@ def run_python(
     }
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", str(_CHILD)],
+            [python, "-I", str(_CHILD)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

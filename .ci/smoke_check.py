@@ -1,0 +1,105 @@
+"""Checks on what an installed or frozen `deepresearch` printed (used by .ci/pipx-smoke and
+.ci/pyinstaller-smoke). Each check reads one saved output file and exits non-zero with a
+reason when the output is wrong.
+
+    python .ci/smoke_check.py version FILE          "deepresearch-local <version of this tree>"
+    python .ci/smoke_check.py doctor FILE           JSON; llama.cpp loads; the MLX check ran
+    python .ci/smoke_check.py models FILE           JSON naming every catalog build in models/
+    python .ci/smoke_check.py ask FILE RC           exit 0 or 4; JSON lines ending in `finished`
+    python .ci/smoke_check.py tool FILE TEXT        a tool_resulted event whose text holds TEXT
+    python .ci/smoke_check.py docs FILE N           `docs add --json` indexed N files, none failed
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fail(message: str) -> None:
+    sys.exit(f"smoke check failed: {message}")
+
+
+def tree_version() -> str:
+    text = (ROOT / "deepresearch_local" / "__init__.py").read_text("utf-8")
+    found = re.search(r'^__version__ = "([^"]+)"', text, re.M)
+    if found is None:
+        fail("no __version__ in deepresearch_local/__init__.py")
+        raise AssertionError
+    return found.group(1)
+
+
+def catalog_ids() -> list[str]:
+    ids: list[str] = []
+    for path in sorted((ROOT / "models").glob("*.toml")):
+        data = tomllib.loads(path.read_text("utf-8"))
+        ids += [str(v["id"]) for v in data.get("variant", [])]
+    return ids
+
+
+def events(text: str) -> list[dict[str, Any]]:
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            fail(f"line {number} is not JSON: {line[:200]!r}")
+    return out
+
+
+def main(argv: list[str]) -> None:
+    check, path = argv[0], Path(argv[1])
+    text = path.read_text("utf-8")
+    if check == "version":
+        expected = f"deepresearch-local {tree_version()}"
+        if text.strip() != expected:
+            fail(f"--version printed {text.strip()!r}, expected {expected!r}")
+    elif check == "doctor":
+        report = json.loads(text)
+        llama = report["backends"]["llama.cpp"]
+        if not llama["available"]:
+            fail(f"llama.cpp does not load in the installed copy: {llama['reason']}")
+        if "crashed or timed out" in report["backends"]["mlx"]["reason"]:
+            fail("the MLX check could not run: " + report["backends"]["mlx"]["reason"])
+        if not report["recommended"]["why"]:
+            fail("doctor gave no recommendation")
+    elif check == "models":
+        json.loads(text)
+        missing = [i for i in catalog_ids() if i not in text]
+        if not catalog_ids() or missing:
+            fail(f"models list lacks catalog builds {missing} (is models/ shipped as catalog_data?)")
+    elif check == "ask":
+        code = int(argv[2])
+        if code not in (0, 4):
+            fail(f"ask exited {code}")
+        last = events(text)[-1]
+        if last.get("type") != "finished":
+            fail(f"the last event is {last.get('type')!r}, not 'finished'")
+        seconds = float(last.get("elapsed_seconds") or 0)
+        print(f"ask: {last.get('termination')}, {last.get('steps')} steps, {seconds:.0f} s")
+    elif check == "tool":
+        wanted = argv[2]
+        texts = [e.get("text", "") for e in events(text) if e.get("type") == "tool_resulted"]
+        if not any(wanted in t for t in texts):
+            fail(f"no tool result contains {wanted!r}; results: {texts}")
+    elif check == "docs":
+        report = json.loads(text)
+        if (report["indexed"], report["failed"]) != (int(argv[2]), 0):
+            fail(f"docs add indexed {report['indexed']} of {argv[2]} files, {report['failed']} failed")
+    else:
+        fail(f"unknown check {check!r}")
+    print(f"ok: {check}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,177 @@
+"""``deepresearch bench context``: how big the prompt gets, step by step, in fold and react mode.
+
+A scripted N-step research (searches and page-sized visits, see ``bench.pages``) runs through the
+real agent (``Researcher``, its prompts, budgets, truncation and ReSum restarts) once per mode. The
+engine is scripted but counts with a real tokenizer when ``--model`` is given. Reported per mode:
+prompt tokens per model call, the peak, the KV cache that peak needs (fit calculator, f16 unless
+``--kv-type``), and how many prompt tokens had to be prefilled versus reused from the KV cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.errors import UsageError
+
+MODES = ("react", "fold")
+TODAY = date(2025, 6, 1)
+"""A fixed date in the system prompt, so token counts do not change from day to day."""
+TONGYI_VARIANT = "tongyi-30b-q4_k_m"
+
+
+def kv_source(model: str | None, kv_type: str, tongyi: bool = False) -> dict[str, Any]:
+    """KV bytes per token of ``model``'s shape, or of Tongyi-DeepResearch-30B-A3B from the catalog
+    (without a model, or when ``tongyi``)."""
+    from deepresearch_local.hardware.fit import kv_bytes_per_token
+
+    if model and not tongyi:
+        from deepresearch_local.hardware.modelinfo import read_shape
+
+        shape = read_shape(Path(model).expanduser())
+        source = f"model file {shape.name} ({shape.architecture}, {shape.n_layers} layers)"
+    else:
+        from deepresearch_local.weights.catalog import find_variant
+
+        variant = find_variant(TONGYI_VARIANT)
+        if variant is None:
+            raise UsageError(
+                f"The model catalog has no {TONGYI_VARIANT}; pass --model to use a model's shape."
+            )
+        shape = variant.shape
+        source = "catalog: Tongyi-DeepResearch-30B-A3B shape (48 layers, 4 KV heads, head_dim 128)"
+    return {"source": source, "kv_type": kv_type, "bytes_per_token": kv_bytes_per_token(shape, kv_type)}
+
+
+def run_mode(
+    mode: str, steps: int, budget: int, tokenizer: Any, max_output: int, seed: int = 0
+) -> dict[str, Any]:
+    """One scripted research in ``mode``; the engine's report of every model call."""
+    from deepresearch_local.agent.config import AgentConfig
+    from deepresearch_local.agent.events import RunFinished
+    from deepresearch_local.agent.runner import Researcher
+    from deepresearch_local.bench.pages import PageMaker, scripted_tools
+    from deepresearch_local.bench.scripted_model import ScriptedResearch
+    from deepresearch_local.bench.tokens import CountingEngine
+    from deepresearch_local.store.sessions import SessionStore
+
+    pages = PageMaker(seed=seed)
+    model = ScriptedResearch(pages, mode, steps)
+    engine = CountingEngine(model, tokenizer, context_tokens=budget + max_output)
+    config = AgentConfig(
+        mode=mode,  # type: ignore[arg-type]
+        budget_tokens=budget,
+        max_llm_calls=2 * steps,  # room for react's summaries: both modes get all their turns
+        max_output_tokens=max_output,
+        max_minutes=24 * 60,
+        write_report=False,
+    )
+    with tempfile.TemporaryDirectory(prefix="deepresearch-bench-") as tmp:
+        store = SessionStore(Path(tmp) / "sessions.sqlite3")
+        try:
+            researcher = Researcher(engine, scripted_tools(pages), store, config, today=TODAY)
+            events = list(researcher.ask(pages.script.question))
+        finally:
+            store.close()
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    per_step: list[dict[str, Any]] = [
+        {
+            "call": i,
+            "kind": kind,
+            "prompt_tokens": c.prompt_tokens,
+            "reused_tokens": c.reused_tokens,
+            "prefilled_tokens": c.prefilled_tokens,
+            "completion_tokens": c.completion_tokens,
+        }
+        for i, (c, kind) in enumerate(zip(engine.calls, model.kinds), start=1)
+    ]
+    return {
+        "termination": finished.termination,
+        "model_steps": finished.steps,
+        "llm_calls": len(per_step),
+        "summaries": model.kinds.count("summary"),
+        "per_step": per_step,
+        "max_prompt_tokens": max((c.prompt_tokens for c in engine.calls), default=0),
+        "peak_context_tokens": max((c.prompt_tokens + c.completion_tokens for c in engine.calls), default=0),
+        "prefilled_tokens": sum(c.prefilled_tokens for c in engine.calls),
+        "reused_tokens": sum(c.reused_tokens for c in engine.calls),
+        "completion_tokens": sum(c.completion_tokens for c in engine.calls),
+    }
+
+
+def bench(
+    steps: int,
+    budget: int,
+    model: str | None = None,
+    kv_type: str = "f16",
+    max_output: int = 4096,
+    plot: Path | None = None,
+    tongyi_kv: bool = False,
+) -> dict[str, Any]:
+    from deepresearch_local.bench.machine import machine_info
+    from deepresearch_local.bench.pages import load_script
+    from deepresearch_local.bench.tokens import open_tokenizer
+
+    if steps < 2:
+        raise UsageError("--steps must be at least 2 (research turns, the last one answers).")
+    if budget < 4096:
+        raise UsageError("--budget must be at least 4096 tokens: the system prompt alone takes about 1,500.")
+    if plot is not None:
+        from deepresearch_local.bench.plot import pyplot
+
+        pyplot()  # before the runs: a missing extra is said at once
+    tokenizer = open_tokenizer(model)
+    kv = kv_source(model, kv_type, tongyi_kv)
+    result: dict[str, Any] = {
+        "steps": steps,
+        "budget": budget,
+        "context_tokens": budget + max_output,
+        "tokenizer": tokenizer.name,
+        "question": load_script().question,
+        "kv": kv,
+    }
+    for mode in MODES:
+        figures = run_mode(mode, steps, budget, tokenizer, max_output)
+        figures["kv_bytes_at_peak"] = kv["bytes_per_token"] * figures["peak_context_tokens"]
+        result[mode] = figures
+    if plot is not None:
+        from deepresearch_local.bench.plot import plot_context
+
+        plot_context(result, plot)
+        result["plot"] = str(plot)
+    result["machine"] = machine_info(backend="scripted engine, tokenizer: " + tokenizer.name)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    plot = Path(args.plot).expanduser() if args.plot else None
+    result = bench(args.steps, args.budget, args.model, args.kv_type, plot=plot, tongyi_kv=args.tongyi_kv)
+    if args.json:
+        print_json(result)
+        return 0
+    r, f = result["react"], result["fold"]
+
+    def row(label: str, key: str, fmt: Any = lambda v: f"{v:,}") -> tuple[str, str, str]:
+        return (label, fmt(r[key]), fmt(f[key]))
+
+    rows = [
+        row("termination", "termination", str),
+        row("model steps", "model_steps"),
+        row("model calls (incl. summaries)", "llm_calls"),
+        row("ReSum summaries", "summaries"),
+        row("max prompt tokens", "max_prompt_tokens"),
+        row("KV cache at peak", "kv_bytes_at_peak", human_bytes),
+        row("prompt tokens prefilled", "prefilled_tokens"),
+        row("prompt tokens reused (KV cache)", "reused_tokens"),
+        row("tokens generated", "completion_tokens"),
+    ]
+    print(table(rows, header=(f"{result['steps']} steps, budget {result['budget']:,}", "react", "fold")))
+    print(f"\nTokenizer: {result['tokenizer']}. KV: {result['kv']['source']}, {result['kv']['kv_type']}.")
+    if plot is not None:
+        print(f"Plot written to {plot}")
+    return 0

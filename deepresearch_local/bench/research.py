@@ -1,0 +1,223 @@
+"""``deepresearch bench research``: research every question of a JSONL file and score the runs.
+
+The file holds upstream's evaluation format, one ``{"question": ..., "answer": ...}`` per line.
+Each question runs through the same agent as ``deepresearch ask`` (one loaded model for all), in
+fold, react or both modes. Per question: termination, steps, wall time, largest prompt, whether
+the expected answer appears in the answer (case-insensitive substring: a lower bound, no judge
+model), and whether every source of the report checks out (``bench.citations``). Runs, reports
+and the documents' index live in a temporary folder: the user's sessions and library are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.cli.output import print_json, table
+from deepresearch_local.errors import UsageError
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[dict[str, str]]:
+    """The ``{question, answer}`` lines of ``path`` (blank lines skipped)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"Cannot read the questions file {path}: {exc.strerror or exc}") from exc
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"{path}, line {number}: not JSON ({exc}).") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise UsageError(f'{path}, line {number}: expected {{"question": "...", "answer": "..."}}.')
+        out.append({"question": item["question"], "answer": str(item.get("answer") or "")})
+    if not out:
+        raise UsageError(f"{path} holds no questions.")
+    return out[:limit] if limit else out
+
+
+def _tools(offline: bool, docs: list[Path], library: Any, region: str = "auto") -> Any:
+    """What ``ask`` would declare, with the documents indexed into ``library`` (a temporary one)."""
+    from deepresearch_local.tools.base import ToolRegistry
+    from deepresearch_local.tools.python_sandbox import PythonInterpreter
+
+    registry = ToolRegistry()
+    if not offline:
+        from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool
+        from deepresearch_local.tools.visit import VisitTool
+
+        registry.register(WebSearchTool(SearchSettings(region=region)))
+        registry.register(ScholarTool(SearchSettings(region=region)))
+        registry.register(VisitTool())
+    if docs:
+        from deepresearch_local.tools.local import local_tools
+
+        for folder in docs:
+            library.add(folder)
+        for tool in local_tools(library):
+            registry.register(tool)
+    registry.register(PythonInterpreter())
+    return registry
+
+
+def score(question: dict[str, str], events: list[Any], evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of one finished run."""
+    from deepresearch_local.agent.events import ReportReady, RunFinished
+    from deepresearch_local.bench.citations import check_report
+
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    report = next((e.markdown for e in reversed(events) if isinstance(e, ReportReady)), None)
+    checks = check_report(report, evidence) if report else []
+    expected = question["answer"].strip().lower()
+    return {
+        "question": question["question"],
+        "expected": question["answer"],
+        "termination": finished.termination,
+        "steps": finished.steps,
+        "llm_calls": finished.llm_calls,
+        "wall_seconds": round(finished.elapsed_seconds, 2),
+        "max_prompt_tokens": finished.max_prompt_tokens,
+        "prompt_tokens": finished.prompt_tokens_total,
+        "completion_tokens": finished.completion_tokens_total,
+        "answer": finished.answer,
+        "answer_found": bool(expected) and expected in (finished.answer or "").lower(),
+        "citations": len(checks),
+        "citations_ok": all(c.ok for c in checks) if report else None,
+        "citation_problems": [f"{c.entry}: {c.reason}" for c in checks if not c.ok],
+    }
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(rows)
+    return {
+        "questions": n,
+        "answered": sum(1 for r in rows if r["answer"]),
+        "answer_found": sum(1 for r in rows if r["answer_found"]),
+        "citations_ok": sum(1 for r in rows if r["citations_ok"]),
+        "wall_seconds": round(sum(r["wall_seconds"] for r in rows), 2),
+        "mean_wall_seconds": round(sum(r["wall_seconds"] for r in rows) / n, 2) if n else 0.0,
+        "mean_steps": round(sum(r["steps"] for r in rows) / n, 2) if n else 0.0,
+        "max_prompt_tokens": max((r["max_prompt_tokens"] for r in rows), default=0),
+        "terminations": dict(Counter(r["termination"] for r in rows)),
+    }
+
+
+def _config(args: argparse.Namespace, mode: str) -> Any:
+    import dataclasses
+
+    from deepresearch_local.agent.config import AgentConfig
+
+    config = AgentConfig(
+        mode=mode,  # type: ignore[arg-type]
+        max_llm_calls=args.max_steps,
+        max_minutes=args.max_minutes,
+        budget_tokens=args.budget,
+    )
+    if args.temperature is not None:
+        config = dataclasses.replace(
+            config, sampling=dataclasses.replace(config.sampling, temperature=args.temperature)
+        )
+    return config
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    from deepresearch_local.agent.runner import Researcher
+    from deepresearch_local.bench.machine import machine_info
+    from deepresearch_local.cli.research import decide_offline, offline_guard, open_engine_from_args
+    from deepresearch_local.library import Library
+    from deepresearch_local.store.sessions import SessionStore
+
+    questions = load_questions(Path(args.questions).expanduser(), args.limit)
+    docs = [Path(d).expanduser().resolve() for d in args.docs]
+    for folder in docs:
+        if not folder.is_dir():
+            raise UsageError(f"--docs {folder} is not a folder.")
+    if not (args.model or args.scripted or args.base_url):
+        raise UsageError("Pass --model PATH (a .gguf file or an MLX folder) or --base-url for a server.")
+    modes = ["fold", "react"] if args.mode == "both" else [args.mode]
+    decide_offline(args)
+    engine = open_engine_from_args(args)
+    engine.load()
+    rows: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="deepresearch-bench-") as tmp,
+        Library(Path(tmp) / "library.sqlite3") as library,
+        SessionStore(Path(tmp) / "sessions.sqlite3") as store,
+    ):
+        tools = _tools(args.offline, docs, library)
+        for mode in modes:
+            for i, question in enumerate(questions, start=1):
+                config = _config(args, mode)
+                report_path = Path(tmp) / f"{mode}-{i}.md"
+                researcher = Researcher(
+                    engine, tools, store, config, offline=args.offline, report_path=report_path
+                )
+                start = time.perf_counter()
+                with offline_guard(researcher, args):
+                    events = list(researcher.ask(question["question"]))
+                scored = score(question, events, store.evidence(events[-1].run_id))  # type: ignore[union-attr]
+                row = {
+                    "index": i,
+                    "mode": mode,
+                    **scored,
+                    "wall_seconds": round(time.perf_counter() - start, 2),
+                }
+                rows.append(row)
+                print(_progress(row, len(questions)), file=sys.stderr, flush=True)  # stdout stays JSON
+    info = engine.info
+    return {
+        "questions_file": str(Path(args.questions).expanduser()),
+        "model": info.model,
+        "backend": info.backend,
+        "context_tokens": engine.context_size(),
+        "offline": args.offline,
+        "docs": [str(d) for d in docs],
+        "modes": modes,
+        "max_steps": args.max_steps,
+        "results": rows,
+        "totals": {mode: totals([r for r in rows if r["mode"] == mode]) for mode in modes},
+        "machine": machine_info(backend=info.backend),
+    }
+
+
+def _progress(row: dict[str, Any], count: int) -> str:
+    found = "found" if row["answer_found"] else "not found"
+    cites = "n/a" if row["citations_ok"] is None else ("ok" if row["citations_ok"] else "FAILED")
+    return (
+        f"[{row['mode']} {row['index']}/{count}] {row['termination']}, {row['steps']} steps, "
+        f"{row['wall_seconds']:.0f}s; expected answer {found}; citations {cites}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    result = bench(args)
+    if args.json:
+        print_json(result)
+        return 0
+    rows = []
+    for mode, t in result["totals"].items():
+        rows.append(
+            (
+                mode,
+                f"{t['answered']}/{t['questions']}",
+                f"{t['answer_found']}/{t['questions']}",
+                f"{t['citations_ok']}/{t['questions']}",
+                f"{t['mean_steps']:.1f}",
+                f"{t['mean_wall_seconds']:.0f}",
+                f"{t['max_prompt_tokens']:,}",
+            )
+        )
+    header = ("mode", "answered", "answer found", "citations ok", "steps", "s/question", "max prompt")
+    print(table(rows, header=header))
+    print(f"\n{result['model']} ({result['backend']}), context {result['context_tokens']}.")
+    return 0

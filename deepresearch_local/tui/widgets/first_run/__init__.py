@@ -1,0 +1,1 @@
+"""Widgets of the first-run screen."""

@@ -1,0 +1,10 @@
+"""Entry point of the standalone (PyInstaller) build: the same ``main`` as the ``deepresearch`` script."""
+
+from __future__ import annotations
+
+import sys
+
+from deepresearch_local.cli.main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -243,3 +243,27 @@ def test_skip_writes_the_settings_so_the_setup_does_not_return() -> None:
     assert SessionService.needs_first_run()
     asyncio.run(scenario())
     assert not SessionService.needs_first_run() and load_settings() == Settings()
+
+
+def test_a_machine_too_small_for_any_build_is_pointed_at_a_server() -> None:
+    hw = machine("linux_nogpu")  # 15.5 GiB of RAM, no GPU
+    rec = recommend(hw)
+    assert rec.variant is None
+
+    async def scenario() -> None:
+        app = Host(lambda: FirstRunScreen(hardware=lambda: hw))
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, FirstRunScreen)
+            await _looked(pilot, screen)
+            download = screen.query_one("#download", Button)
+            assert download.disabled and str(download.label) == "No build fits here"
+            assert f"Nothing in the catalog runs well here. {rec.why}" in _text(screen, "#welcome-machine")
+            assert screen.query_one("#server", Button).has_focus
+            await pilot.press("d")
+            assert screen.step == "welcome" and not screen.query(TransferRow)
+            await pilot.press("enter")  # the focused button: use a server
+            assert screen.step == "server-step"
+        assert app.errors == []
+
+    asyncio.run(scenario())

@@ -12,6 +12,10 @@ from deepresearch_local.agent.events import AgentEvent, Notice, ReportReady, Tok
 from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
 from deepresearch_local.errors import EngineError
 
+REPORT_MAX_TOKENS = 1536
+"""The findings section's length cap: enough for a dense page, and a bound on a small model that
+repeats itself."""
+
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
     from deepresearch_local.agent.stats import RunStats
@@ -44,7 +48,12 @@ def write_report(
             request = GenerationRequest(
                 prompt=prompt,
                 max_tokens=max(
-                    1, min(researcher.config.max_output_tokens, (engine.context_size() or 0) - used)
+                    1,
+                    min(
+                        REPORT_MAX_TOKENS,
+                        researcher.config.max_output_tokens,
+                        (engine.context_size() or 0) - used,
+                    ),
                 ),
                 sampling=researcher.config.sampling,
             )

@@ -9,12 +9,9 @@ from typing import TYPE_CHECKING
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, Notice, ReportReady, TokenDelta
+from deepresearch_local.agent.repetition import LinkedCancel, RepetitionGuard
 from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
 from deepresearch_local.errors import EngineError
-
-REPORT_MAX_TOKENS = 1536
-"""The findings section's length cap: enough for a dense page, and a bound on a small model that
-repeats itself."""
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
@@ -48,21 +45,20 @@ def write_report(
             request = GenerationRequest(
                 prompt=prompt,
                 max_tokens=max(
-                    1,
-                    min(
-                        REPORT_MAX_TOKENS,
-                        researcher.config.max_output_tokens,
-                        (engine.context_size() or 0) - used,
-                    ),
+                    1, min(researcher.config.max_output_tokens, (engine.context_size() or 0) - used)
                 ),
                 sampling=researcher.config.sampling,
             )
             done: Finished | None = None
+            guard = RepetitionGuard()
+            cancel = LinkedCancel(researcher.cancel)
             try:
                 with researcher.context.engine_lock:
-                    for event in engine.generate(request, researcher.cancel):
+                    for event in engine.generate(request, cancel):
                         if isinstance(event, TextDelta):
                             yield TokenDelta("report", event.text)
+                            if guard.feed(event.text):
+                                cancel.cancel()  # a model in a loop: stop it, keep what it wrote
                         elif isinstance(event, Finished):
                             done = event
             except EngineError as exc:
@@ -72,15 +68,21 @@ def write_report(
                     f"The report pass failed ({exc}); the report lists the evidence instead.",
                 )
             else:
-                if done is None or done.reason == "cancelled":
+                if done is None or (done.reason == "cancelled" and not guard.tripped):
                     return
+                if guard.tripped:
+                    yield Notice(
+                        len(S.model_steps(steps)),
+                        "The model started repeating itself in the report; it was stopped and the "
+                        "repeats were left out.",
+                    )
                 usage = {
                     "prompt_tokens": used,
                     "reused_tokens": done.reused_tokens,
                     "completion_tokens": done.completion_tokens,
                 }
                 stats.count(used, done.reused_tokens, done.completion_tokens)
-                findings = _findings_text(done.text)
+                findings = _findings_text(guard.cleaned() if guard.tripped else done.text)
     report = R.compose(question, answer, findings, items)
     path = researcher.report_path_for(run_id)
     _write(path, report.markdown)

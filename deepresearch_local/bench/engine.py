@@ -154,15 +154,18 @@ def bench(spec: EngineSpec, prompt_tokens: int, gen_tokens: int, rounds: int) ->
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    spec = EngineSpec(
+def spec_from_args(args: argparse.Namespace) -> EngineSpec:
+    return EngineSpec(
         model=args.model,
         backend=args.backend,
         context_tokens=args.context or max(2048, args.prompt_tokens + args.gen_tokens + 256),
         gpu_layers=args.gpu_layers,
         kv_type=args.kv_type,
     )
-    result = bench(spec, args.prompt_tokens, args.gen_tokens, args.rounds)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = bench(spec_from_args(args), args.prompt_tokens, args.gen_tokens, args.rounds)
     if args.json:
         print_json(result)
         return 0

@@ -64,11 +64,6 @@ def bench(model: Path, contexts: list[int], kv_type: str = "f16") -> dict[str, A
         est = estimate(shape, context, kv_type=kv_type)
         probe = measure(model, context, kv_type)
         measured = int(probe["peak_rss_bytes"])
-        if abs(est.expected_peak_rss - measured) > 0.10 * measured:
-            # One more fresh process: a reading inflated by something outside the model (seen rarely
-            # on a loaded machine) is not the model's memory. The lower reading is the closer one.
-            again = measure(model, context, kv_type)
-            measured = min(measured, int(again["peak_rss_bytes"]))
         rows.append(
             {
                 "context_tokens": context,

@@ -66,6 +66,33 @@ def add_parsers(sub: Any, lazy: Lazy) -> None:
     p.add_argument("--max-minutes", type=float, default=30.0, help="wall-clock limit per question")
     p.add_argument("--budget", type=int, help="prompt-token budget (default: context minus output reserve)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
+    p.add_argument("--max-output-tokens", type=int, default=4096, help="tokens one model turn may write")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=lazy("deepresearch_local.bench.research", "run"))
+
+    p = sub.add_parser(
+        "all", help="every benchmark, JSON saved per run, a Markdown summary (optionally into the README)"
+    )
+    p.add_argument(
+        "--model", action="append", default=[], help="a .gguf file or MLX folder; repeat to compare"
+    )
+    p.add_argument("--out", default="bench-results", help="folder for the JSON files, plot and summary")
+    p.add_argument("--readme", metavar="README.md", help="replace the section between its benchmark markers")
+    p.add_argument("--from-results", action="store_true", help="only re-render the summary from --out")
+    p.add_argument(
+        "--sample", action="store_true", help="research the bundled sample documents and questions"
+    )
+    p.add_argument("--questions", metavar="FILE.jsonl", help="research these questions (with --docs)")
+    p.add_argument("--docs", action="append", default=[], metavar="DIR", help="folders for the research runs")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--max-steps", type=int, default=8, help="model calls per research question (default 8)")
+    p.add_argument("--context", type=int, default=8192, help="context for the research runs (default 8192)")
+    p.add_argument("--rounds", type=int, default=3, help="engine bench rounds")
+    p.add_argument("--prompt-tokens", type=int, default=512, help="engine bench prompt")
+    p.add_argument("--gen-tokens", type=int, default=128, help="engine bench generated tokens")
+    p.add_argument("--contexts", default="2048,8192,16384", help="memory bench contexts")
+    p.add_argument("--steps", type=int, default=40, help="context bench turns")
+    p.add_argument("--chunks", type=int, default=100_000, help="library bench synthetic corpus size")
+    p.add_argument("--startup-runs", type=int, default=5, help="start-up bench runs")
+    p.set_defaults(handler=lazy("deepresearch_local.bench.suite", "run"))

@@ -122,6 +122,7 @@ def _config(args: argparse.Namespace, mode: str) -> Any:
         max_llm_calls=args.max_steps,
         max_minutes=args.max_minutes,
         budget_tokens=args.budget,
+        max_output_tokens=args.max_output_tokens,
     )
     if args.temperature is not None:
         config = dataclasses.replace(
@@ -184,6 +185,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "docs": [str(d) for d in docs],
         "modes": modes,
         "max_steps": args.max_steps,
+        "max_output_tokens": args.max_output_tokens,
         "results": rows,
         "totals": {mode: totals([r for r in rows if r["mode"] == mode]) for mode in modes},
         "machine": machine_info(backend=info.backend),

@@ -16,6 +16,9 @@ from deepresearch_local.bench.pages import PageMaker
 
 RESUM_MARK = prompts.load("resum").splitlines()[0]
 FORCED_MARK = prompts.load("forced_answer").split("(")[0].strip()
+CONDENSE_MARK = "condense it this round"
+"""Fold mode's note when the carried report reached its share of the budget."""
+KEEP_WHEN_CONDENSING = 8
 
 
 def _first_sentence(text: str) -> str:
@@ -36,7 +39,6 @@ class ScriptedResearch:
         """What each call was: "step", "summary" or "answer" (aligned with the engine's calls)."""
         self.findings: list[str] = []
         self.searched: list[str] = []
-        self.read: list[str] = []
         self._queue: list[str] = []
         self._last: dict[str, Any] | None = None
 
@@ -50,6 +52,8 @@ class ScriptedResearch:
             self.kinds.append("answer")
             return self._answer()
         self.kinds.append("step")
+        if CONDENSE_MARK in prompt:
+            self._condense()
         call = self._next_call()
         self._last = call
         think = self.pages.script.thoughts[self.turn % len(self.pages.script.thoughts)]
@@ -69,10 +73,18 @@ class ScriptedResearch:
             self._queue = [r["href"] for r in results[0][:2]] + [r["href"] for r in results[-1][:1]]
         else:
             url = call["arguments"]["url"][0]
-            self.read.append(url)
             page = self.pages.page(url)
-            for _, text in page.passages[:2]:
-                self.findings.append(f"- {_first_sentence(text)} [{url}]")
+            self.findings.append(f"- {_first_sentence(page.passages[0][1])} [{url}]")
+
+    def _condense(self) -> None:
+        """What the fold prompt asks when the report grew too long: fold the older findings into one."""
+        older = len(self.findings) - KEEP_WHEN_CONDENSING
+        if older > 0:
+            merged = (
+                f"- Earlier findings ({older} pages): tropical nights rose in every capital covered, "
+                "most steeply inland; city centres stay warmer than rural stations."
+            )
+            self.findings = [merged, *self.findings[older:]]
 
     def _next_call(self) -> dict[str, Any]:
         if self.turn % 3 == 1 or not self._queue:
@@ -82,12 +94,13 @@ class ScriptedResearch:
         return {"name": "visit", "arguments": {"url": [url], "goal": self.pages.script.goal}}
 
     def notes(self) -> str:
-        """The report (fold) or summary (react): findings with sources, what was done, what is missing."""
+        """The report (fold) or summary (react): findings with sources, recent searches, what is missing."""
         lines = ["Findings:", *(self.findings or ["- nothing yet"])]
         if self.searched:
-            lines += ["", "Searched: " + "; ".join(self.searched)]
-        if self.read:
-            lines += ["Read: " + ", ".join(self.read)]
+            lines += [
+                "",
+                f"Searched ({len(self.searched)} queries, latest): " + "; ".join(self.searched[-4:]),
+            ]
         lines += [
             "",
             "Still missing: comparable counts for the remaining capitals, and one source that separates "

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from deepresearch_local.engines.base import (
     CancelToken,
@@ -210,19 +210,33 @@ class CountingEngine(ScriptedEngine):
         text = scanner.feed(self.respond(prompt))
         text += scanner.flush()
         out = list(self.tokenizer.ids(text, bos=False))
-        produced = min(len(out), request.max_tokens)
+        reason: Literal["stop", "length"] = "stop"
+        if len(out) > request.max_tokens:  # a real model is cut off here
+            text, reason = self._head(text, request.max_tokens), "length"
+            out = list(self.tokenizer.ids(text, bos=False))
         if text:
-            yield TextDelta(text, produced, 0.0)
+            yield TextDelta(text, len(out), 0.0)
         self._cache = ids + out
-        self.calls.append(Call(len(ids), reused, produced))
+        self.calls.append(Call(len(ids), reused, len(out)))
         yield Finished(
-            reason="length" if len(out) > request.max_tokens else "stop",
+            reason=reason,
             text=text,
             prompt_tokens=len(ids),
             reused_tokens=reused,
-            completion_tokens=produced,
+            completion_tokens=len(out),
             prefill_tps=0.0,
             decode_tps=0.0,
             elapsed_seconds=time.perf_counter() - start,
             stop_string=scanner.stopped,
         )
+
+    def _head(self, text: str, tokens: int) -> str:
+        """The longest head of ``text`` within ``tokens`` tokens."""
+        lo, hi = 0, len(text)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if len(self.tokenizer.ids(text[:mid], bos=False)) <= tokens:
+                lo = mid
+            else:
+                hi = mid
+        return text[:lo]

@@ -269,7 +269,7 @@ def test_cancel_from_another_thread_mid_generation_commits_nothing_half_done() -
 
 
 def test_cancel_during_the_report_pass_keeps_the_answer_and_resume_writes_the_report() -> None:
-    findings = "- An article discusses the boiling point in detail [1].\n" * 100
+    findings = "".join(f"- Article part {i} discusses the boiling point in detail [1].\n" for i in range(100))
     turns = scripted(search("boiling point"), ANSWER_TURN, findings=findings)
     engine = ScriptedEngine(respond=turns, chunk_tokens=1, delay=0.001)
     state = {"armed": False}

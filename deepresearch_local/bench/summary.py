@@ -1,0 +1,247 @@
+"""Turn the JSON of ``deepresearch bench all`` into the Markdown benchmark section of the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deepresearch_local.errors import UsageError
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+MiB = 1 << 20
+
+
+def _row(cells: list[Any]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows), ""]
+
+
+def _model(path: str) -> str:
+    return f"`{Path(path).name}`"
+
+
+def _engine(results: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in (v for k, v in sorted(results.items()) if k.startswith("engine-")):
+        rows.append(
+            [
+                _model(r["model"]),
+                r["backend"],
+                f"{r['raw']['prefill_tps']:.0f}",
+                f"{r['ours']['prefill_tps']:.0f}",
+                f"{r['raw']['decode_tps']:.1f}",
+                f"{r['ours']['decode_tps']:.1f}",
+                r["decode_ratio"],
+            ]
+        )
+    if not rows:
+        return []
+    first = next(v for k, v in sorted(results.items()) if k.startswith("engine-"))
+    return [
+        "### Engine overhead",
+        "",
+        f"Our engine against the raw library on one loaded model, alternating, {first['rounds']} rounds "
+        f"of a {first['raw']['prompt_tokens']}-token prompt and {first['raw']['completion_tokens']} "
+        "generated tokens (medians, tokens/s).",
+        "",
+        *_table(
+            [
+                "model",
+                "backend",
+                "prefill raw",
+                "prefill ours",
+                "decode raw",
+                "decode ours",
+                "decode ours/raw",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _context(r: dict[str, Any], plot: str | None) -> list[str]:
+    rf, ff = r["react"], r["fold"]
+
+    def row(label: str, key: str, fmt: str = "{:,}") -> list[str]:
+        return [label, fmt.format(rf[key]), fmt.format(ff[key])]
+
+    kv = r["kv"]
+    lines = [
+        "### Context per step: fold vs react",
+        "",
+        f"A scripted {r['steps']}-turn research with page-sized observations through the real agent "
+        f"code, prompt budget {r['budget']:,} tokens, counted with the {r['tokenizer']} tokenizer. "
+        f"KV cache estimated for {kv['source']} ({kv['kv_type']}).",
+        "",
+        *_table(
+            ["", "react", "fold"],
+            [
+                row("model calls", "llm_calls"),
+                row("max prompt tokens", "max_prompt_tokens"),
+                [
+                    "KV cache at peak",
+                    f"{rf['kv_bytes_at_peak'] / MiB:,.0f} MiB",
+                    f"{ff['kv_bytes_at_peak'] / MiB:,.0f} MiB",
+                ],
+                row("prompt tokens prefilled", "prefilled_tokens"),
+                row("prompt tokens reused from cache", "reused_tokens"),
+                ["termination", rf["termination"], ff["termination"]],
+            ],
+        ),
+    ]
+    if plot:
+        lines += [f"![Prompt tokens per model call, fold vs react]({plot})", ""]
+    return lines
+
+
+def _library(r: dict[str, Any]) -> list[str]:
+    q, fq = r["query"], r["fused_query"]
+    return [
+        "### Local library",
+        "",
+        *_table(
+            ["corpus", "chunks", "index", "unchanged re-index", "query p50 / p95", "3-query p50 / p95"],
+            [
+                [
+                    r["corpus"],
+                    f"{r['chunks']:,}",
+                    f"{r['index_seconds']:.1f} s",
+                    f"{r['reindex_unchanged_seconds']:.2f} s",
+                    f"{q['p50_ms']:.1f} / {q['p95_ms']:.1f} ms",
+                    f"{fq['p50_ms']:.1f} / {fq['p95_ms']:.1f} ms",
+                ]
+            ],
+        ),
+    ]
+
+
+def _memory(results: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in (v for k, v in sorted(results.items()) if k.startswith("memory-")):
+        for m in r["results"]:
+            rows.append(
+                [
+                    _model(r["model"]),
+                    f"{m['context_tokens']:,}",
+                    f"{m['predicted_peak_rss_bytes'] / MiB:,.0f} MiB",
+                    f"{m['measured_peak_rss_bytes'] / MiB:,.0f} MiB",
+                    f"{m['error_percent']:+.1f}%",
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        "### Memory: the fit calculator against the measured peak",
+        "",
+        "Each context loads the model in a fresh process (llama.cpp, CPU, f16 KV cache), prefills a "
+        "full batch and generates; the peak resident memory is the process's own high-water mark.",
+        "",
+        *_table(["model", "context", "predicted", "measured", "error"], rows),
+    ]
+
+
+def _startup(r: dict[str, Any]) -> list[str]:
+    tui = r["tui_first_paint"]
+    paint = f"{tui['median_seconds']:.2f} s" if tui.get("available") else "not measured"
+    return [
+        "### Start-up",
+        "",
+        *_table(
+            ["`deepresearch --help`", "TUI first paint", "bare Python start"],
+            [[f"{r['help']['median_seconds']:.2f} s", paint, f"{r['python_start']['median_seconds']:.2f} s"]],
+        ),
+    ]
+
+
+def _research(results: dict[str, dict[str, Any]]) -> list[str]:
+    rows = []
+    for r in (v for k, v in sorted(results.items()) if k.startswith("research-")):
+        for mode, t in r["totals"].items():
+            n = t["questions"]
+            rows.append(
+                [
+                    _model(r["model"]),
+                    mode,
+                    f"{t['answer_found']}/{n}",
+                    f"{t['citations_ok']}/{n}",
+                    f"{t['mean_steps']:.1f}",
+                    f"{t['mean_wall_seconds']:.0f} s",
+                    f"{t['max_prompt_tokens']:,}",
+                ]
+            )
+    if not rows:
+        return []
+    first = next(v for k, v in sorted(results.items()) if k.startswith("research-"))
+    where = (
+        "offline over " + ", ".join(f"`{Path(d).name}`" for d in first["docs"])
+        if first["offline"]
+        else "on the web"
+    )
+    return [
+        "### Research runs",
+        "",
+        f"`ask` over `{Path(first['questions_file']).name}`, {where}, at most {first['max_steps']} model "
+        f"calls per question, {first['context_tokens']:,}-token context. Small test models are not "
+        "research models: these rows measure the pipeline, not answer quality.",
+        "",
+        *_table(
+            [
+                "model",
+                "mode",
+                "answer found",
+                "citations check out",
+                "mean steps",
+                "mean time",
+                "max prompt tokens",
+            ],
+            rows,
+        ),
+    ]
+
+
+def render(results: dict[str, dict[str, Any]], plot: str | None = None) -> str:
+    """The benchmark section (between the README markers) for ``results`` keyed by file name."""
+    from deepresearch_local.bench.machine import describe
+
+    if not results:
+        raise UsageError("No benchmark results to summarise.")
+    any_result = next(iter(results.values()))
+    machine = any_result["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(machine.get("versions", {}).items()) if v)
+    lines = [
+        BEGIN,
+        "<!-- generated by `deepresearch bench all`; edit the code in deepresearch_local/bench, not this -->",
+        "",
+        f"Measured on {describe(machine)}; {versions}.",
+        "Every figure below comes from the JSON a `deepresearch bench` command prints; to run them all:",
+        "",
+        "```bash",
+        "deepresearch bench all --model MODEL.gguf --sample --out bench-results --readme README.md",
+        "```",
+        "",
+    ]
+    lines += _engine(results)
+    if "context" in results:
+        lines += _context(results["context"], plot)
+    if "library" in results:
+        lines += _library(results["library"])
+    lines += _memory(results)
+    if "startup" in results:
+        lines += _startup(results["startup"])
+    lines += _research(results)
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def splice(readme: str, section: str) -> str:
+    """``readme`` with the text between the benchmark markers replaced by ``section``."""
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise UsageError(
+            f"The README has no benchmark markers: add {BEGIN} and {END} where the section goes."
+        )
+    return readme[:start] + section.rstrip("\n") + readme[end + len(END) :]

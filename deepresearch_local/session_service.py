@@ -101,13 +101,15 @@ class SessionService:
 
     def engine_label(self) -> tuple[str, str]:
         """(backend, model) to show before anything is loaded; never raises."""
-        if self._engine is not None:
-            return self._engine.info.backend, self._engine.info.model
+        if self._given_engine is not None:
+            return self._given_engine.info.backend, self._given_engine.info.model
         try:
             settings = self.settings()
             choice = self.engine_choice(settings)
         except DeepResearchError:
             return "-", "no model yet (F3: Models)"
+        if self._engine is not None and choice == self._choice:  # the loaded one is still the choice
+            return self._engine.info.backend, self._engine.info.model
         if choice.backend == "openai":
             return "openai", choice.model or "the server's model"
         from deepresearch_local.engines.factory import EngineSpec, guess_backend

@@ -54,6 +54,8 @@ class StepStarted(_Event):
 class TokenDelta(_Event):
     kind: DeltaKind
     text: str
+    decode_tps: float = 0.0
+    """The engine's decode speed so far in this call (0 where it does not say)."""
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[T
         for event in engine.generate(request, researcher.cancel):
             if isinstance(event, TextDelta):
                 for kind, text in labeler.feed(event.text):
-                    yield TokenDelta(kind, text)
+                    yield TokenDelta(kind, text, event.decode_tps)
             elif isinstance(event, Finished):
                 done = event
     for kind, text in labeler.flush():

@@ -56,7 +56,7 @@ def write_report(
                 with researcher.context.engine_lock:
                     for event in engine.generate(request, cancel):
                         if isinstance(event, TextDelta):
-                            yield TokenDelta("report", event.text)
+                            yield TokenDelta("report", event.text, event.decode_tps)
                             if guard.feed(event.text):
                                 cancel.cancel()  # a model in a loop: stop it, keep what it wrote
                         elif isinstance(event, Finished):

@@ -88,6 +88,9 @@ def add_parsers(sub: Any, lazy: Lazy) -> None:
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--max-steps", type=int, default=8, help="model calls per research question (default 8)")
     p.add_argument("--context", type=int, default=8192, help="context for the research runs (default 8192)")
+    p.add_argument(
+        "--max-output-tokens", type=int, default=1024, help="tokens one model turn may write (default 1024)"
+    )
     p.add_argument("--rounds", type=int, default=3, help="engine bench rounds")
     p.add_argument("--prompt-tokens", type=int, default=512, help="engine bench prompt")
     p.add_argument("--gen-tokens", type=int, default=128, help="engine bench generated tokens")

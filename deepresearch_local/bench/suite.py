@@ -73,11 +73,13 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                 model,
                 "--questions",
                 questions,
-                "--offline",
+                *(["--offline"] if docs else []),  # research over local folders never needs the web
                 "--max-steps",
                 str(args.max_steps),
                 "--context",
                 str(args.context),
+                "--max-output-tokens",
+                str(args.max_output_tokens),
             ]
             for folder in docs:
                 research += ["--docs", folder]
@@ -158,13 +160,13 @@ def run(args: argparse.Namespace) -> int:
     made = out / "context-per-step.png"
     if made.is_file():
         plot = str(made)
-        if args.readme:  # the README links a copy kept next to its other pictures
-            readme_dir = Path(args.readme).expanduser().resolve().parent
-            assets = readme_dir / "packaging" / "assets"
-            if assets.is_dir():
-                shutil.copyfile(made, assets / made.name)
-                made = assets / made.name
-            plot = os.path.relpath(made, readme_dir)
+    if args.readme:  # the README links a copy kept next to its other pictures
+        readme_dir = Path(args.readme).expanduser().resolve().parent
+        assets = readme_dir / "packaging" / "assets"
+        if assets.is_dir() and made.is_file():
+            shutil.copyfile(made, assets / made.name)
+        if (assets / made.name).is_file():
+            plot = os.path.relpath(assets / made.name, readme_dir)
     markdown = render(results, plot=plot)
     (out / "benchmarks.md").write_text(markdown, "utf-8")
     print(f"Summary written to {out / 'benchmarks.md'}", file=sys.stderr)

@@ -187,6 +187,7 @@ def test_resume_hands_the_full_id_to_the_agent(seeded: Seeded, monkeypatch: pyte
 def test_resume_of_an_unknown_session_is_a_usage_error(seeded: Seeded) -> None:
     assert main(["sessions", "resume", "zzzzzzz"]) == 2
 
+
 def test_sessions_without_an_action_prints_help() -> None:
     out = _cli()
     assert out.returncode == 2

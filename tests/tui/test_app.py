@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
+from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
+from textual.widgets import OptionList
 
 from deepresearch_local.config import Settings, save_settings
 from deepresearch_local.errors import ConfigError
+from deepresearch_local.session_service import SessionService
 from deepresearch_local.tui.app import DeepResearchApp
 from deepresearch_local.tui.commands import all_commands, commands_for
 from deepresearch_local.tui.modals.error import ErrorModal
@@ -19,6 +24,7 @@ from deepresearch_local.tui.screens.library import LibraryScreen
 from deepresearch_local.tui.screens.models import ModelsScreen
 from deepresearch_local.tui.screens.research import ResearchScreen
 from deepresearch_local.tui.screens.settings import SettingsScreen
+from tests.support.tiny_moe import TinyModel
 from tests.tui.app_support import Gate, make_service, research
 from tests.tui.screens.host import until
 from tests.tui.snapshot import SIZE
@@ -172,3 +178,38 @@ def test_the_app_is_thin() -> None:
     assert len(source.splitlines()) < 120
     for word in ("Researcher", "SessionStore", "Library(", "load_settings"):
         assert word not in source
+
+
+def test_the_research_screen_names_the_model_chosen_in_first_run_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_moe: TinyModel
+) -> None:
+    """The status bar was drawn before the setup imported a model; back on screen it names it."""
+    cache = tmp_path / "hf" / "models--acme--Tiny-GGUF" / "snapshots" / "0123abcd"
+    cache.mkdir(parents=True)
+    shutil.copyfile(tiny_moe.gguf_path, cache / "tiny-Q4_K_M.gguf")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+
+    async def scenario() -> None:
+        app = DeepResearchApp(SessionService())
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, FirstRunScreen), what="first-run setup")
+            research_screen = app.screen_stack[0]
+            assert isinstance(research_screen, ResearchScreen)
+            assert research_screen.status.model == "no model yet (F3: Models)"
+            setup = app.screen
+            assert isinstance(setup, FirstRunScreen)
+            await until(pilot, lambda: setup.rec is not None, what="the hardware summary")
+            await pilot.press("i")
+            found = setup.query_one("#import-found", OptionList)
+            await until(pilot, lambda: found.option_count == 1, what="the scan")
+            await pilot.press("enter")
+            await until(pilot, lambda: setup.step == "docs-step", what="the import")
+            await pilot.press("enter")
+            await until(pilot, lambda: setup.step == "ready-step", what="the ready step")
+            await pilot.click("#finish")
+            await until(pilot, lambda: app.screen is research_screen, what="the research screen")
+            await pilot.pause()
+            status = research_screen.status
+            assert (status.backend, status.model) == ("llama.cpp", "tiny-Q4_K_M.gguf")
+
+    asyncio.run(scenario())

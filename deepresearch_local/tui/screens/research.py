@@ -80,6 +80,11 @@ class ResearchScreen(ReportActions):
         await self.sessions.reload()
         self.question.focus()
 
+    def on_screen_resume(self) -> None:
+        """Back from first-run setup, Models or Settings: show the model a new question would use."""
+        if not self.running:
+            self.status.backend, self.status.model = self.service.engine_label()
+
     # ------------------------------------------------------------ parts
 
     @property

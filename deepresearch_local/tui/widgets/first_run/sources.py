@@ -64,6 +64,7 @@ class ImportStep(Vertical):
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options([Option(found_prompt(f)) for f in found])
+        options.display = bool(found)  # no empty box when there is nothing to choose
         status = self.query_one("#import-status", Static)
         if found:
             status.update(f"Found {len(found)}: Enter on one imports it (↑/↓ to choose).")
@@ -79,12 +80,17 @@ class ImportStep(Vertical):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if 0 <= event.option_index < len(self.found):
-            self.post_message(Chosen("import", self.found[event.option_index].path))
+            self._importing(str(self.found[event.option_index].path))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
-            self.post_message(Chosen("import", event.value.strip()))
+            self._importing(event.value.strip())
+
+    def _importing(self, path: str) -> None:
+        """Reading a model's header can take seconds on a slow disk: say so at once."""
+        self.query_one("#import-status", Static).update(f"Reading {path}…")
+        self.post_message(Chosen("import", path))
 
 
 class ServerStep(Vertical):

@@ -9,7 +9,14 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from deepresearch_local.agent.events import AgentEvent, ContextUsage, RunFinished, RunStarted, StepStarted
+from deepresearch_local.agent.events import (
+    AgentEvent,
+    ContextUsage,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    TokenDelta,
+)
 
 
 def process_rss() -> int:
@@ -70,6 +77,9 @@ class StatusBar(Horizontal):
         if isinstance(event, RunStarted):
             self.backend, self.model = event.backend, event.model
             self.budget, self.max_steps = event.budget_tokens, event.max_steps
+        elif isinstance(event, TokenDelta):
+            if event.decode_tps:  # live, while the model writes
+                self.tps = round(event.decode_tps, 1)
         elif isinstance(event, StepStarted):
             self.step, self.max_steps = event.step, event.max_steps
         elif isinstance(event, ContextUsage):

@@ -106,6 +106,12 @@ def test_the_status_bar_follows_a_run() -> None:
                 RunStarted("s", "r", "Q?", "fold", 4096, 8192, 4, model="m.gguf", backend="llama.cpp")
             )
             status.apply(StepStarted(2, 4))
+            status.apply(TokenDelta("thinking", "Let me", 17.26))  # live, before the step ends
+            await pilot.pause()
+            live = {w.id: str(w.content) for w in status.query(".status-cell").results(Static)}
+            assert live["status-speed"] == "17.3 tok/s"
+            status.apply(TokenDelta("thinking", " look", 0.0))  # an engine that does not say keeps it
+            assert status.tps == 17.3
             status.apply(ContextUsage(2, 1024, 4096, decode_tps=21.5))
             status.apply(RunFinished("answer", "A", "s", "r", None, 2, 3, 1024, 83.0))
             await pilot.pause()

@@ -93,6 +93,15 @@ def _context(r: dict[str, Any], plot: str | None) -> list[str]:
             ],
         ),
     ]
+    lines += [
+        f"Fold keeps the prompt within {ff['max_prompt_tokens']:,} tokens where react climbs to "
+        f"{rf['max_prompt_tokens']:,} before each summary, so the KV cache it needs is "
+        f"{ff['kv_bytes_at_peak'] / max(rf['kv_bytes_at_peak'], 1):.0%} of react's. The price is "
+        f"compute: each fold round rewrites its prompt, so it prefills "
+        f"{ff['prefilled_tokens'] / max(rf['prefilled_tokens'], 1):.1f}× the tokens react does, which "
+        "reuses its growing history from the cache.",
+        "",
+    ]
     if plot:
         lines += [f"![Prompt tokens per model call, fold vs react]({plot})", ""]
     return lines
@@ -176,15 +185,20 @@ def _research(results: dict[str, dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     first = next(v for k, v in sorted(results.items()) if k.startswith("research-"))
+    questions = f"`{Path(first['questions_file']).name}`"
+    if Path(first["questions_file"]).parent.name == "sample":
+        questions = "the bundled sample questions (`--sample`: three short articles, four questions)"
     where = (
         "offline over " + ", ".join(f"`{Path(d).name}`" for d in first["docs"])
         if first["offline"]
         else "on the web"
     )
+    if Path(first["questions_file"]).parent.name == "sample" and first["offline"]:
+        where = "offline"
     return [
         "### Research runs",
         "",
-        f"`ask` over `{Path(first['questions_file']).name}`, {where}, at most {first['max_steps']} model "
+        f"`ask` over {questions}, {where}, at most {first['max_steps']} model "
         f"calls per question, {first['context_tokens']:,}-token context. Small test models are not "
         "research models: these rows measure the pipeline, not answer quality.",
         "",

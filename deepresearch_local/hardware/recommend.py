@@ -174,8 +174,8 @@ def recommend(hw: Hardware) -> Recommendation:
             variant, result = pick
             device = "the CPU" if not result.gpu_layers else f"{llama.device} offload"
             why = (
-                f"llama.cpp on {device}: {variant.quant} is the best build that fits ({result.reason}) "
-                f"with {result.context_tokens} tokens of context ({where})."
+                f"llama.cpp on {device}: {variant.quant} is the best build that fits, with "
+                f"{result.context_tokens:,} tokens of context; it {result.reason}."
             )
             if fixes:
                 why += " A GPU was found but this llama.cpp build is CPU-only: see the fix below."

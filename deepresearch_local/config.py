@@ -35,7 +35,8 @@ class Settings:
     backend: Literal["auto", "llama.cpp", "mlx", "openai"] = "auto"
     """Inference backend; "auto" picks MLX on Apple Silicon and llama.cpp elsewhere."""
     model: str = ""
-    """Default model: a registered id, a catalog variant, or a path ("" = the recommended one)."""
+    """Model to research with: a registered id, a catalog variant, or a path ("" = the default
+    chosen on the Models screen or with `models use`)."""
     base_url: str = ""
     """OpenAI-compatible server for the "openai" backend, e.g. http://127.0.0.1:8080/v1."""
     context_tokens: int = 0

@@ -98,6 +98,29 @@ def test_esc_cancels_the_run_and_gives_the_question_back() -> None:
     asyncio.run(scenario())
 
 
+def test_esc_while_the_answer_is_written_keeps_the_partial_text_and_says_it_stopped() -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    gate = Gate(f"<think>Enough.</think>\n<answer>Water boils at 100 C. {words}</answer>")
+    service, _ = make_service(gate, delay=0.01)
+
+    async def scenario() -> None:
+        app = make_app(service)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = research(app)
+            report = screen.panes.report
+            await ask(pilot, QUESTION)
+            await until(pilot, lambda: report.streaming, what="the answer to stream")
+            assert report.border_subtitle == "the answer, being written"
+            await pilot.press("escape")
+            await finished(pilot)
+            assert not report.streaming
+            assert report.border_subtitle == "stopped before it was finished"
+            assert report.view.source.startswith("Water boils at 100 C.")
+            assert "word199" not in report.view.source
+
+    asyncio.run(scenario())
+
+
 def test_a_follow_up_continues_the_session() -> None:
     gate = Gate(ANSWER_TURN, "<think>Same.</think>\n<answer>Still 100 C.</answer>")
     service, engine = make_service(gate)

@@ -12,6 +12,7 @@ from deepresearch_local.agent.events import (
     AnswerReady,
     ReportReady,
     ReportUpdated,
+    RunFinished,
     RunStarted,
     TokenDelta,
 )
@@ -77,3 +78,5 @@ class RunPanes(Horizontal):
             await self.report.show(event.markdown)
             if self.run_id:
                 self.sources.set_sources(self.sources_for(self.run_id, event.markdown))
+        elif isinstance(event, RunFinished) and self.report.streaming:
+            await self.report.settle("stopped before it was finished")

@@ -49,6 +49,15 @@ class ReportView(VerticalScroll):
         await self._stream.write(text)
         self.scroll_end(animate=False)
 
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    async def settle(self, note: str) -> None:
+        """The run ended while text was being written (cancelled, failed): keep it, say so."""
+        await self._stop()
+        self.border_subtitle = note
+
     async def _stop(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None

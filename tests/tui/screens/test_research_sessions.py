@@ -146,3 +146,24 @@ def test_an_interrupted_run_resumes_from_the_palette() -> None:
             assert screen.panes.report.markdown == run.report
 
     asyncio.run(scenario())
+
+
+def test_keys_alone_open_a_past_session() -> None:
+    """Ctrl+F, type, Enter to reach the list, Enter to open: no arrow key or mouse needed."""
+    service, _ = make_service(Gate(_answered("100 C."), _answered("At 1538 C.")))
+    water = _session(service, WATER)
+    _session(service, IRON)
+
+    async def scenario() -> None:
+        app = make_app(service)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = research(app)
+            panel = screen.sessions
+            await pilot.press("ctrl+f", *"boiling")
+            await until(pilot, lambda: panel.ids == [water], what="the search to filter")
+            await pilot.press("enter")
+            assert app.focused is panel.list_view and panel.list_view.index == 0
+            await pilot.press("enter")
+            await until(pilot, lambda: screen.session_id == water, what="the session to open")
+
+    asyncio.run(scenario())

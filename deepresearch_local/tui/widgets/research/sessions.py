@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
@@ -101,6 +102,12 @@ class SessionsPanel(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.list_view.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Arriving in the list (Tab, or Enter in the search box): the first session is ready for Enter."""
+        view = self.list_view
+        if event.widget is view and view.index is None and view.children:
+            view.index = 0
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         event.stop()

@@ -274,7 +274,8 @@ class SessionService:
         return replay_run(self.store, run_id)
 
     def sources(self, run_id: str, report: str) -> list[Source]:
-        return report_sources(report, self.store.evidence(run_id))
+        # A follow-up's report may cite what earlier runs of the session found.
+        return report_sources(report, self.store.session_evidence(self.store.run(run_id).session_id))
 
     @staticmethod
     def read_source(source: Source) -> ReadResult:

@@ -162,6 +162,19 @@ def test_report_sources_are_matched_to_the_evidence() -> None:
     assert report_sources(report, evidence)[1].is_url and report_sources(report, [])[:1] == []
 
 
+def test_a_follow_up_report_opens_the_sources_an_earlier_run_found() -> None:
+    service = _service(call_turn("search", query=["boiling point"]), ANSWER_TURN, ANSWER_TURN)
+    first = list(service.ask("What is the boiling point of water?"))
+    session = first[0].session_id  # type: ignore[union-attr]
+    second = list(service.ask("And why?", session))
+    ready = [e for e in second if isinstance(e, ReportReady)]
+    assert len(ready) == 1 and "## Sources\n\n1. " in ready[0].markdown
+    run_id = second[-1].run_id  # type: ignore[union-attr]
+    assert service.store.evidence(run_id) == []  # the follow-up found nothing itself
+    [source] = service.sources(run_id, ready[0].markdown)
+    assert source.number == 1 and source.source.startswith("https://example.test/boiling-point")
+
+
 def test_export_writes_the_report(tmp_path: Path) -> None:
     service = _service()
     path = service.export_report("# Report\n\nText", tmp_path / "deep" / "r.md")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
@@ -22,7 +22,7 @@ def write_report(
     researcher: Researcher, run_id: str, steps: list[S.Step], question: str, answer: str, stats: RunStats
 ) -> Iterator[AgentEvent]:
     engine = researcher.engine
-    evidence = researcher.store.evidence(run_id)
+    evidence = session_evidence(researcher, run_id)
     draft = S.latest_report(steps)
 
     def render(text: str) -> str:
@@ -100,6 +100,24 @@ def write_report(
         },
     )
     yield ReportReady(report.markdown, str(path), report.citations, report.dropped)
+
+
+def session_evidence(researcher: Researcher, run_id: str) -> list[dict[str, Any]]:
+    """This run's evidence, then what earlier runs of the session found (duplicates once).
+
+    A follow-up starts from the previous report; offering the evidence behind it lets the new
+    report keep those citations instead of dropping them.
+    """
+    store = researcher.store
+    own = store.evidence(run_id)
+    seen = {(e["source"], e["location"], e["text"]) for e in own}
+    earlier = []
+    for item in store.session_evidence(store.run(run_id).session_id):
+        key = (item["source"], item["location"], item["text"])
+        if item["run_id"] != run_id and key not in seen:
+            seen.add(key)
+            earlier.append({k: v for k, v in item.items() if k != "run_id"} | {"step_index": -1})
+    return own + earlier
 
 
 def _findings_text(text: str) -> str:

@@ -13,7 +13,16 @@ from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import ReportReady
 from deepresearch_local.engines.scripted import ScriptedEngine
 from deepresearch_local.store.sessions import SessionStore
-from tests.agent.conftest import ANSWER, ANSWER_TURN, QUESTION, call_turn, is_report_prompt, run, scripted
+from tests.agent.conftest import (
+    ANSWER,
+    ANSWER_TURN,
+    FINDINGS,
+    QUESTION,
+    call_turn,
+    is_report_prompt,
+    run,
+    scripted,
+)
 
 ITEMS: list[dict[str, Any]] = [
     {
@@ -168,8 +177,13 @@ def test_a_follow_up_starts_from_the_previous_report(mode: str) -> None:
     assert f"{follow}\n\nThis follows an earlier question in the same session." in prompt
     assert f"<previous_report>\n{previous}\n</previous_report>" in prompt
     assert [q.text for q in store.questions(session)] == [QUESTION, follow]
-    assert second.of(ReportReady)[0].markdown.startswith(f"# {follow}\n\n## Answer\n\nAbout 70 C.")
-    assert store.latest_report(session) == second.of(ReportReady)[0].markdown
+    markdown = second.of(ReportReady)[0].markdown
+    assert markdown.startswith(f"# {follow}\n\n## Answer\n\nAbout 70 C.")
+    assert store.latest_report(session) == markdown
+    # The follow-up searched nothing itself, yet its report keeps the citation the first run found.
+    assert store.evidence(second.finished.run_id) == []
+    first_source = previous.split("## Sources\n\n1. ")[1].splitlines()[0]
+    assert f"## Findings\n\n{FINDINGS}\n\n## Sources\n\n1. {first_source}\n" in markdown
 
 
 @pytest.mark.parametrize(

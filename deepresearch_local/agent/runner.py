@@ -28,11 +28,11 @@ from deepresearch_local.agent.events import (
     RunStarted,
     StepStarted,
     Termination,
-    TokenDelta,
 )
 from deepresearch_local.agent.generation import Generated, generate
 from deepresearch_local.agent.protocol import parse_turn
 from deepresearch_local.agent.reporting import replay_report, write_report
+from deepresearch_local.agent.resum import FORCED_TEXT, near_budget
 from deepresearch_local.agent.stats import RunStats
 from deepresearch_local.agent.toolrun import run_tool
 from deepresearch_local.engines.base import CancelToken, Engine
@@ -46,12 +46,6 @@ FORCED_TERMINATION: dict[str, tuple[Termination, Termination]] = {
     "timeout": ("forced_answer", "timeout"),
     "context": ("forced_answer", "context_exhausted"),
     "loop": ("loop_forced_answer", "no_answer"),
-}
-FORCED_TEXT = {
-    "max_llm_calls": "the maximum number of model calls",
-    "timeout": "the time limit",
-    "context": "the memory available for this research",
-    "loop": "repeating the same action",
 }
 
 
@@ -280,7 +274,7 @@ class Researcher:
         used = self.engine.count_tokens(prompt)
         forced = S.forced_reason(steps) is not None and steps[-1].kind == "forced"
         if cfg.mode == "react" and not forced and used > self.budget * cfg.summarize_at:
-            yield from self._near_budget(run_id, steps, question, used, stats)
+            yield from near_budget(self, run_id, steps, question, used, stats)
             return
         if used > self.budget:
             if forced:
@@ -343,64 +337,10 @@ class Researcher:
         )
         yield Notice(len(S.model_steps(steps)), f"Unusable reply: {problems}.")
 
-    def _near_budget(
-        self, run_id: str, steps: list[S.Step], question: str, used: int, stats: RunStats
-    ) -> Iterator[AgentEvent]:
-        """React mode near the budget: summarize and restart (ReSum), or force the answer."""
-        summaries = sum(1 for s in steps if s.kind == "summary")
-        last_is_summary = any(s.kind == "summary" for s in steps[-2:])
-        if self.config.near_budget == "force_answer" or last_is_summary or summaries >= 8:
-            text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
-            self._commit(run_id, steps, "forced", {"reason": "context", "text": text})
-            yield Notice(
-                len(steps), f"Context nearly full ({used}/{self.budget}): asking for a final answer."
-            )
-            return
-        yield Notice(len(steps), f"Context nearly full ({used}/{self.budget}): summarizing and restarting.")
-        share = self.config.observation_share
-        while True:  # the request must fit too: show the observations smaller until it does
-            msgs = react.summary_request(self.system_message(), question, steps, self._observation(share))
-            prompt = self.engine.render(
-                msgs, tools=self._schemas(), enable_thinking=self.config.enable_thinking
-            )
-            if self.engine.count_tokens(prompt) <= self.budget or share < 0.05:
-                break
-            share /= 2
-        result: Generated | None = None
-        for event in generate(self, prompt, self.config.max_output_tokens):
-            if isinstance(event, Generated):
-                result = event
-            elif isinstance(event, TokenDelta):
-                yield event
-        assert result is not None
-        if result.cancelled:
-            return
-        summary = _summary_text(result.text)
-        prompt_tokens = self.engine.count_tokens(prompt)
-        stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
-        self._commit(
-            run_id,
-            steps,
-            "summary",
-            {
-                "summary": summary,
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": result.completion_tokens,
-                "reused_tokens": result.reused_tokens,
-            },
-        )
-
 
 def _title(question: str) -> str:
     line = " ".join(question.split())
     return line if len(line) <= 80 else line[:77] + "..."
-
-
-def _summary_text(text: str) -> str:
-    from deepresearch_local.agent.protocol import _between, _without_think
-
-    inner = _between(text, "summary", allow_unclosed=True)
-    return (inner if inner else _without_think(text) or text).strip()
 
 
 def _final_answer(steps: list[S.Step]) -> str | None:

@@ -8,11 +8,16 @@ from typing import TYPE_CHECKING
 
 from deepresearch_local.agent.events import TokenDelta
 from deepresearch_local.agent.protocol import STOP_STRINGS
+from deepresearch_local.agent.repetition import LinkedCancel, RepetitionGuard, without_repeats
 from deepresearch_local.agent.stream import DeltaLabeler
 from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
+
+
+TURN_LINE_REPEATS = 4
+"""A research turn may restate a line now and then; four times is a loop."""
 
 
 @dataclass(frozen=True)
@@ -43,20 +48,29 @@ def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[T
     )
     # Qwen3-style templates open <think> in the generation prompt itself.
     labeler = DeltaLabeler("thinking" if prompt.rstrip().endswith("<think>") else "text")
+    guard = RepetitionGuard(line_repeats=TURN_LINE_REPEATS)
+    cancel = LinkedCancel(researcher.cancel)
+    streamed = ""
     done: Finished | None = None
     with researcher.context.engine_lock:
-        for event in engine.generate(request, researcher.cancel):
+        for event in engine.generate(request, cancel):
             if isinstance(event, TextDelta):
+                streamed += event.text
                 for kind, text in labeler.feed(event.text):
                     yield TokenDelta(kind, text, event.decode_tps)
+                    # Tool calls and code are left out: code may repeat a line on purpose.
+                    if kind != "action" and not guard.tripped and guard.feed(text):
+                        cancel.cancel()  # looping: stop here rather than at the token limit
             elif isinstance(event, Finished):
                 done = event
     for kind, text in labeler.flush():
         yield TokenDelta(kind, text)
     assert done is not None
-    text = done.text
+    text, reason = done.text, str(done.reason)
+    if guard.tripped and not researcher.cancel.cancelled:
+        text, reason = without_repeats(streamed), "repetition"
     if prompt.rstrip().endswith("<think>") and "<think>" not in text:
         text = "<think>" + text
     yield Generated(
-        text, done.reason, done.completion_tokens, done.reused_tokens, done.decode_tps, done.prefill_tps
+        text, reason, done.completion_tokens, done.reused_tokens, done.decode_tps, done.prefill_tps
     )

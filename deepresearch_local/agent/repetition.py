@@ -29,7 +29,8 @@ def _norm(line: str) -> str:
 class RepetitionGuard:
     """Feed the streamed text; ``tripped`` says the model is looping."""
 
-    def __init__(self) -> None:
+    def __init__(self, line_repeats: int = LINE_REPEATS) -> None:
+        self.line_repeats = line_repeats
         self.text = ""
         self.tripped = False
         self._counts: dict[str, int] = {}
@@ -46,7 +47,7 @@ class RepetitionGuard:
                 key = _norm(line)
                 if len(key) >= MIN_LINE_CHARS:
                     self._counts[key] = self._counts.get(key, 0) + 1
-                    if self._counts[key] >= LINE_REPEATS:
+                    if self._counts[key] >= self.line_repeats:
                         self.tripped = True
             self._line_start = end + 1
         if not self.tripped:
@@ -55,20 +56,24 @@ class RepetitionGuard:
 
     def cleaned(self) -> str:
         """The text with repeated long lines kept once and a repeating tail cut to one copy."""
-        text = self.text
-        period = _periodic_tail(text)
-        if period:
-            text = text[: len(text) - period * (PHRASE_REPEATS - 1)]
-        seen: set[str] = set()
-        kept: list[str] = []
-        for line in text.split("\n"):
-            key = _norm(line)
-            if len(key) >= MIN_LINE_CHARS:
-                if key in seen:
-                    continue
-                seen.add(key)
-            kept.append(line)
-        return "\n".join(kept).rstrip() + ("\n" if text.endswith("\n") else "")
+        return without_repeats(self.text)
+
+
+def without_repeats(text: str) -> str:
+    """``text`` with each long line kept once and a phrase repeating at its end cut to one copy."""
+    period = _periodic_tail(text)
+    if period:
+        text = text[: len(text) - period * (PHRASE_REPEATS - 1)]
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in text.split("\n"):
+        key = _norm(line)
+        if len(key) >= MIN_LINE_CHARS:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(line)
+    return "\n".join(kept).rstrip() + ("\n" if text.endswith("\n") else "")
 
 
 def _periodic_tail(text: str) -> int | None:

@@ -328,6 +328,8 @@ class Researcher:
         problems = "; ".join(last.data.get("problems") or []) or "no action"
         if last.data.get("finish") == "length":
             problems += f" (the reply reached the {self.config.max_output_tokens}-token limit)"
+        elif last.data.get("finish") == "repetition":
+            problems += " (the reply kept repeating itself and was stopped)"
         names = ", ".join(self.tools.names(self.offline))
         self._commit(
             run_id,

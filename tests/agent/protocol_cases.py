@@ -82,9 +82,17 @@ CASES = [
     Case("empty_output", "", problem="the reply was empty", notice=reminder("the reply was empty")),
     Case("whitespace_output", "\n   \n", problem="the reply was empty",
          notice=reminder("the reply was empty")),
-    Case("thinking_to_max_tokens", "<think>" + "hmm, " * 400, problem="the thinking never ended",
+    Case("thinking_to_max_tokens", "<think>" + " ".join(f"idea{i}" for i in range(400)),
+         problem="the thinking never ended",
          notice="the thinking never ended (close it with </think>) "
          f"(the reply reached the {MAX_OUT}-token limit)"),
+    Case("thinking_in_a_loop", "<think>" + "hmm, " * 400, problem="the thinking never ended",
+         notice="the thinking never ended (close it with </think>) "
+         "(the reply kept repeating itself and was stopped)"),
+    Case("the_same_line_in_a_loop", "<think>" + "Let me check the boiling point of water again.\n" * 60,
+         problem="the thinking never ended",
+         notice="the thinking never ended (close it with </think>) "
+         "(the reply kept repeating itself and was stopped)"),
     Case("python_inside_search_query", call_turn("search", query=["python list comprehension speed"]),
          call=("search", {"query": ["python list comprehension speed"]}), ran=True,
          notice="A search for 'python list comprehension speed'"),

@@ -84,12 +84,25 @@ def test_full_run(case: Case, mode: str) -> None:
 
 
 def test_thinking_cut_by_the_token_limit_is_reported_as_such() -> None:
-    engine = ScriptedEngine(respond=scripted("<think>" + "hmm, " * 400, ANSWER_TURN))
+    thinking = "<think>" + " ".join(f"idea{i}" for i in range(400))
+    engine = ScriptedEngine(respond=scripted(thinking, ANSWER_TURN))
     result = run(engine, config=AgentConfig(mode="react", max_output_tokens=MAX_OUT))
     first = result.steps[0]
     assert first.data["finish"] == "length"
     assert first.data["completion_tokens"] == MAX_OUT
     assert engine.requests[0].request.max_tokens == MAX_OUT
+
+
+def test_a_turn_that_loops_is_stopped_early_and_the_model_told_why() -> None:
+    loop = "<think>I should look up the boiling point. " + "Then I check it again, and again. " * 300
+    engine = ScriptedEngine(respond=scripted(loop, ANSWER_TURN), chunk_tokens=2)
+    result = run(engine, config=AgentConfig(mode="react", max_output_tokens=4096))
+    first = result.steps[0]
+    assert first.data["finish"] == "repetition"
+    assert first.data["completion_tokens"] < engine.count_tokens(loop) / 10  # stopped after a few repeats
+    assert first.data["text"].count("Then I check it again") == 1  # stored without the repeats
+    assert "(the reply kept repeating itself and was stopped)" in engine.requests[1].prompt
+    assert result.finished.termination == "answer"
 
 
 def test_a_tool_that_needs_the_network_is_refused_offline() -> None:

@@ -86,7 +86,7 @@ def test_resum_summarizes_and_restarts_from_the_summary() -> None:
 
 
 def test_a_summary_that_does_not_make_room_forces_the_answer() -> None:
-    huge = "<summary>\n" + "fact " * 1750 + "\n</summary>"
+    huge = "<summary>\n" + "".join(f"fact{i} " for i in range(1750)) + "\n</summary>"
     engine = ScriptedEngine(respond=scripted(visit(1), visit(2), huge, ANSWER_TURN))
     result = run(engine, tools=registry(visit_words=600), config=react())
     assert result.kinds() == ["model", "tool", "model", "tool", "summary", "forced", "model", "report"]
@@ -98,7 +98,7 @@ def test_a_summary_that_does_not_make_room_forces_the_answer() -> None:
 
 
 def test_a_summary_too_large_for_the_budget_ends_with_context_exhausted() -> None:
-    huge = "<summary>\n" + "fact " * 2500 + "\n</summary>"
+    huge = "<summary>\n" + "".join(f"fact{i} " for i in range(2500)) + "\n</summary>"
     engine = ScriptedEngine(respond=scripted(visit(1), visit(2), huge))
     result = run(engine, tools=registry(visit_words=600), config=react())
     assert result.finished.termination == "context_exhausted"
@@ -245,7 +245,7 @@ def cancel_during_turn(turn: int, after: float = 0.05) -> Callable[[AgentEvent, 
 
 
 def test_cancel_from_another_thread_mid_generation_commits_nothing_half_done() -> None:
-    long_turn = "<think>" + "thinking " * 300 + "</think>\n" + search("b")
+    long_turn = "<think>" + "".join(f"thought{i} " for i in range(300)) + "</think>\n" + search("b")
     engine = ScriptedEngine(
         respond=scripted(search("a"), long_turn, ANSWER_TURN), chunk_tokens=1, delay=0.002
     )
@@ -256,7 +256,7 @@ def test_cancel_from_another_thread_mid_generation_commits_nothing_half_done() -
     assert result.kinds() == ["model", "tool"]  # the interrupted turn is not stored
     assert result.store.run(finished.run_id).status == "cancelled"
     partial = "".join(d.text for d in result.of(TokenDelta) if d.kind == "thinking")
-    assert 0 < partial.count("thinking") < 300
+    assert 0 < partial.count("thought") < 300
     # Resuming redoes the interrupted turn once and finishes.
     engine.respond, engine.delay = scripted(long_turn, ANSWER_TURN), 0.0
     resumed = Researcher(engine, registry(), result.store, AgentConfig(mode="react"))

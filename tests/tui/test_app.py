@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from deepresearch_local.tui.screens.research import ResearchScreen
 from deepresearch_local.tui.screens.settings import SettingsScreen
 from tests.support.tiny_moe import TinyModel
 from tests.tui.app_support import Gate, make_service, research
-from tests.tui.screens.host import until
+from tests.tui.screens.host import in_hf_cache, until
 from tests.tui.snapshot import SIZE
 
 
@@ -184,10 +183,7 @@ def test_the_research_screen_names_the_model_chosen_in_first_run_setup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_moe: TinyModel
 ) -> None:
     """The status bar was drawn before the setup imported a model; back on screen it names it."""
-    cache = tmp_path / "hf" / "models--acme--Tiny-GGUF" / "snapshots" / "0123abcd"
-    cache.mkdir(parents=True)
-    shutil.copyfile(tiny_moe.gguf_path, cache / "tiny-Q4_K_M.gguf")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    in_hf_cache(tiny_moe.gguf_path, tmp_path, monkeypatch)
 
     async def scenario() -> None:
         app = DeepResearchApp(SessionService())

@@ -8,6 +8,7 @@ real: the registry, the library database and the settings file under the per-tes
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -75,3 +76,19 @@ def shows(app: App[Any], *texts: str) -> bool:
     idle, so a screenshot taken too early can catch cells cut to the width of their headers."""
     shown = screen_text(app)
     return all(text in shown for text in texts)
+
+
+HF_SNAPSHOT = Path("hf") / "models--acme--Tiny-GGUF" / "snapshots" / "0123abcd"
+"""Where ``in_hf_cache`` puts the tiny GGUF, below the test's folder (shown as ``~/hf/...``)."""
+
+
+def in_hf_cache(gguf: Path, root: Path, monkeypatch: Any) -> Path:
+    """Put ``gguf`` into a Hugging Face cache under ``root`` (HF_HUB_CACHE points there) as a scan
+    would find a downloaded file; HOME is ``root`` so paths show as ``~/hf/...``."""
+    snapshot = root / HF_SNAPSHOT
+    snapshot.mkdir(parents=True)
+    target = snapshot / "tiny-Q4_K_M.gguf"
+    shutil.copyfile(gguf, target)
+    monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf"))
+    monkeypatch.setenv("HOME", str(root))
+    return target

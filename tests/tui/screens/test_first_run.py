@@ -5,7 +5,6 @@ skipping; each path ends with the settings file written and the setup closed."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from deepresearch_local.weights.catalog import find_variant
 from deepresearch_local.weights.registry import Registry
 from tests.engines.test_openai_discovery import FakeServer
 from tests.support.tiny_moe import TinyModel
-from tests.tui.screens.host import Host, machine, until
+from tests.tui.screens.host import Host, in_hf_cache, machine, until
 from tests.tui.screens.test_library import make_docs
 from tests.tui.snapshot import SIZE
 from tests.weights.conftest import clean_hub_env, hub  # noqa: F401  (the loopback hub fixtures)
@@ -121,12 +120,7 @@ def test_download_the_recommended_build_add_documents_and_start(
 def test_import_weights_found_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_moe: TinyModel
 ) -> None:
-    cache = tmp_path / "hf"
-    snapshot = cache / "models--acme--Tiny-GGUF" / "snapshots" / "0123abcd"
-    snapshot.mkdir(parents=True)
-    shutil.copyfile(tiny_moe.gguf_path, snapshot / "tiny-Q4_K_M.gguf")
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    in_hf_cache(tiny_moe.gguf_path, tmp_path, monkeypatch)
 
     async def scenario() -> None:
         app = _host()

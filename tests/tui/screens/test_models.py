@@ -27,7 +27,7 @@ from deepresearch_local.weights.listing import model_rows
 from deepresearch_local.weights.registry import Registry
 from deepresearch_local.weights.scan import import_path
 from tests.support.tiny_moe import TinyModel
-from tests.tui.screens.host import Host, machine, until
+from tests.tui.screens.host import Host, in_hf_cache, machine, until
 from tests.tui.snapshot import SIZE
 from tests.weights.conftest import clean_hub_env, hub  # noqa: F401  (the loopback hub fixtures)
 from tests.weights.fakehub import FakeHub, make_bytes
@@ -219,11 +219,7 @@ def test_import_verify_set_default_and_delete(tmp_path: Path, tiny_moe: TinyMode
 def test_scan_finds_weights_on_disk_and_imports_them_after_asking(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_moe: TinyModel
 ) -> None:
-    snapshot = tmp_path / "hf" / "models--acme--Tiny-GGUF" / "snapshots" / "0123abcd"
-    snapshot.mkdir(parents=True)
-    shutil.copyfile(tiny_moe.gguf_path, snapshot / "tiny-Q4_K_M.gguf")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    weights = in_hf_cache(tiny_moe.gguf_path, tmp_path, monkeypatch)
 
     async def scenario() -> None:
         app = _host()
@@ -245,4 +241,4 @@ def test_scan_finds_weights_on_disk_and_imports_them_after_asking(
 
     asyncio.run(scenario())
     entry = Registry().get("tiny-q4_k_m")
-    assert entry is not None and entry.path == str(snapshot / "tiny-Q4_K_M.gguf")
+    assert entry is not None and entry.path == str(weights)

@@ -186,6 +186,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "modes": modes,
         "max_steps": args.max_steps,
         "max_output_tokens": args.max_output_tokens,
+        "temperature": _config(args, modes[0]).sampling.temperature,
         "results": rows,
         "totals": {mode: totals([r for r in rows if r["mode"] == mode]) for mode in modes},
         "machine": machine_info(backend=info.backend),

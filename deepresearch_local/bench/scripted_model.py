@@ -74,7 +74,9 @@ class ScriptedResearch:
         else:
             url = call["arguments"]["url"][0]
             page = self.pages.page(url)
-            self.findings.append(f"- {_first_sentence(page.passages[0][1])} [{url}]")
+            finding = f"- {_first_sentence(page.passages[0][1])} [{url}]"
+            if finding not in self.findings:  # a page read again adds nothing new
+                self.findings.append(finding)
 
     def _condense(self) -> None:
         """What the fold prompt asks when the report grew too long: fold the older findings into one."""

@@ -160,20 +160,20 @@ def run(args: argparse.Namespace) -> int:
     made = out / "context-per-step.png"
     if made.is_file():
         plot = str(made)
-    if args.readme:  # the README links a copy kept next to its other pictures
+    if args.readme:  # the README links the plot next to its other pictures; the section goes in it
         readme_dir = Path(args.readme).expanduser().resolve().parent
         assets = readme_dir / "packaging" / "assets"
         if assets.is_dir() and made.is_file():
-            shutil.copyfile(made, assets / made.name)
+            shutil.move(made, assets / made.name)
         if (assets / made.name).is_file():
             plot = os.path.relpath(assets / made.name, readme_dir)
-    markdown = render(results, plot=plot)
-    (out / "benchmarks.md").write_text(markdown, "utf-8")
-    print(f"Summary written to {out / 'benchmarks.md'}", file=sys.stderr)
-    if args.readme:
+        markdown = render(results, plot=plot)
         path = Path(args.readme).expanduser()
         path.write_text(splice(path.read_text("utf-8"), markdown), "utf-8")
         print(f"Benchmark section of {path} replaced.", file=sys.stderr)
-    else:
-        print(markdown)
+        return 0
+    markdown = render(results, plot=plot)
+    (out / "benchmarks.md").write_text(markdown, "utf-8")
+    print(f"Summary written to {out / 'benchmarks.md'}", file=sys.stderr)
+    print(markdown)
     return 0

@@ -199,8 +199,9 @@ def _research(results: dict[str, dict[str, Any]]) -> list[str]:
         "### Research runs",
         "",
         f"`ask` over {questions}, {where}, at most {first['max_steps']} model "
-        f"calls per question, {first['context_tokens']:,}-token context. Small test models are not "
-        "research models: these rows measure the pipeline, not answer quality.",
+        f"calls per question, {first['context_tokens']:,}-token context, sampled at temperature "
+        f"{first.get('temperature', 0.6)} (so the counts vary from run to run). Small test models are "
+        "not research models: these rows measure the pipeline, not answer quality.",
         "",
         *_table(
             [

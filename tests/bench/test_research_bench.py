@@ -79,7 +79,7 @@ def test_two_questions_in_both_modes(tmp_path: Path, capsys: pytest.CaptureFixtu
         "--scripted", str(_scripted(tmp_path)),
     )  # fmt: skip
     assert result["modes"] == ["fold", "react"] and result["offline"] is True
-    assert (result["max_steps"], result["max_output_tokens"]) == (20, 4096)
+    assert (result["max_steps"], result["max_output_tokens"], result["temperature"]) == (20, 4096, 0.6)
     assert result["docs"] == [str(docs.resolve())]
     rows = result["results"]
     assert [(r["mode"], r["index"]) for r in rows] == [("fold", 1), ("fold", 2), ("react", 1), ("react", 2)]
@@ -145,6 +145,7 @@ def test_one_question_with_the_real_model(
     )  # fmt: skip
     assert (result["model"], result["backend"], result["context_tokens"]) == (qwen05b.name, "llama.cpp", 4096)
     assert result["machine"]["backend"] == "llama.cpp" and result["max_output_tokens"] == 384
+    assert result["temperature"] == 0.0
     [row] = result["results"]
     assert row["completion_tokens"] <= 384 * row["llm_calls"]
     assert row["mode"] == "fold" and row["steps"] <= 3  # two calls, plus one forced final answer

@@ -68,9 +68,18 @@ def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[T
     assert done is not None
     text, reason = done.text, str(done.reason)
     if guard.tripped and not researcher.cancel.cancelled:
-        text, reason = without_repeats(streamed), "repetition"
+        text, reason = _loop_cut(streamed), "repetition"
     if prompt.rstrip().endswith("<think>") and "<think>" not in text:
         text = "<think>" + text
     yield Generated(
         text, reason, done.completion_tokens, done.reused_tokens, done.decode_tps, done.prefill_tps
     )
+
+
+def _loop_cut(streamed: str) -> str:
+    """A looping turn without its repeats. A finished tool call is kept exactly as written (its code
+    may repeat lines on purpose) and what follows it is dropped: only the first call is used."""
+    end = streamed.find("</tool_call>")
+    if end >= 0:
+        return streamed[: end + len("</tool_call>")]
+    return without_repeats(streamed)

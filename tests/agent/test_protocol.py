@@ -183,3 +183,19 @@ def test_stored_arguments_survive_json_round_trip() -> None:
     stored = result.steps[0].data["tool_call"]
     assert stored == {"name": "search", "arguments": {"query": ["naïve café ☕"]}}
     assert json.loads(json.dumps(stored)) == stored
+
+
+def test_a_loop_after_a_tool_call_keeps_the_call_and_its_code_exactly() -> None:
+    code = 'print("-" * 40)\nprint("totals per station")\nprint("-" * 40)\nprint("totals per station")'
+    call = (
+        '<tool_call>\n{"name": "PythonInterpreter", "arguments": {}}\n'
+        f"<code>\n{code}\n</code>\n</tool_call>"
+    )
+    turn = "<think>Count them.</think>\n" + call + "\nDone, the totals are printed above.\n" * 20
+    engine = ScriptedEngine(respond=scripted(turn, ANSWER_TURN), chunk_tokens=2)
+    result = run(engine, config=AgentConfig(mode="react", max_output_tokens=4096))
+    first = result.steps[0]
+    assert first.data["finish"] == "repetition"
+    assert first.data["text"].endswith(call)  # the code's repeated lines are untouched
+    assert first.data["tool_call"]["name"] == "PythonInterpreter"
+    assert result.steps[1].kind == "tool"

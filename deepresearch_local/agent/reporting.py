@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,9 @@ def write_report(
                     "completion_tokens": done.completion_tokens,
                 }
                 stats.count(used, done.reused_tokens, done.completion_tokens)
-                findings = _findings_text(guard.cleaned() if guard.tripped else done.text)
+                findings = _without_prompt_lines(
+                    _findings_text(guard.cleaned() if guard.tripped else done.text), prompt
+                )
     report = R.compose(question, answer, findings, items)
     path = researcher.report_path_for(run_id)
     _write(path, report.markdown)
@@ -118,6 +121,19 @@ def session_evidence(researcher: Researcher, run_id: str) -> list[dict[str, Any]
             seen.add(key)
             earlier.append({k: v for k, v in item.items() if k != "run_id"} | {"step_index": -1})
     return own + earlier
+
+
+COPIED_LINE_CHARS = 40
+"""A findings line this long found word for word in the prompt was copied, not written."""
+
+
+def _without_prompt_lines(findings: str, prompt: str) -> str:
+    """The findings without lines copied from the prompt (small models echo the instructions or
+    the numbered evidence instead of writing). Empty findings make the report list the evidence."""
+    plain = re.sub(r"<\|[^|]+\|>", "\n", prompt)  # chat-template markers share lines with the text
+    copied = {" ".join(line.split()) for line in plain.splitlines() if len(line.strip()) >= COPIED_LINE_CHARS}
+    kept = [line for line in findings.splitlines() if " ".join(line.split()) not in copied]
+    return "\n".join(kept).strip()
 
 
 def _findings_text(text: str) -> str:

@@ -220,3 +220,26 @@ def test_a_failing_report_pass_still_writes_a_report_from_the_evidence() -> None
     assert markdown.startswith(f"# {QUESTION}\n\n## Answer\n\n{ANSWER}\n\n## Findings\n\n- ")
     assert "## Sources\n\n1. " in markdown and "https://example.test/boiling-point/1" in markdown
     assert result.steps[-1].kind == "report"
+
+
+def test_findings_that_echo_the_prompt_are_dropped_and_the_evidence_listed() -> None:
+    """A small model copying the report instructions and the numbered evidence wrote nothing."""
+    echoed: list[str] = []
+
+    def respond(prompt: str) -> str:
+        if is_report_prompt(prompt):
+            user = prompt.split("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
+            copied = [line for line in user.splitlines() if len(line) >= 40][-3:]
+            echoed.extend(copied)
+            return "\n\n".join(copied)
+        return turns(prompt)
+
+    turns = scripted(call_turn("search", query=["boiling point"]), ANSWER_TURN)
+    result = run(ScriptedEngine(respond=respond), config=AgentConfig(mode="fold"))
+    markdown = result.of(ReportReady)[0].markdown
+    assert len(echoed) == 3 and any("[1]" in line or "never cite" in line for line in echoed)
+    assert not any(line in markdown for line in echoed)
+    assert markdown.startswith(
+        f"# {QUESTION}\n\n## Answer\n\n{ANSWER}\n\n## Findings\n\n- (https://example.test/"
+    )
+    assert "## Sources\n\n1. boiling point (1): https://example.test/boiling-point/1" in markdown

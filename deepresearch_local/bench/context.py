@@ -148,9 +148,15 @@ def bench(
     return result
 
 
-def run(args: argparse.Namespace) -> int:
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures for parsed ``bench context`` arguments (also used by ``bench all``)."""
     plot = Path(args.plot).expanduser() if args.plot else None
-    result = bench(args.steps, args.budget, args.model, args.kv_type, plot=plot, tongyi_kv=args.tongyi_kv)
+    return bench(args.steps, args.budget, args.model, args.kv_type, plot=plot, tongyi_kv=args.tongyi_kv)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = from_args(args)
+    plot = result.get("plot")
     if args.json:
         print_json(result)
         return 0

@@ -164,8 +164,13 @@ def spec_from_args(args: argparse.Namespace) -> EngineSpec:
     )
 
 
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures for parsed ``bench engine`` arguments (also used by ``bench all``)."""
+    return bench(spec_from_args(args), args.prompt_tokens, args.gen_tokens, args.rounds)
+
+
 def run(args: argparse.Namespace) -> int:
-    result = bench(spec_from_args(args), args.prompt_tokens, args.gen_tokens, args.rounds)
+    result = from_args(args)
     if args.json:
         print_json(result)
         return 0

@@ -128,13 +128,18 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
     return result
 
 
-def run(args: argparse.Namespace) -> int:
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures for parsed ``bench library`` arguments (also used by ``bench all``)."""
     if not args.folder and not args.synthetic:
         raise UsageError("Give a folder to index (bench library DIR) or --synthetic CHUNKS.")
     folder = Path(args.folder).expanduser() if args.folder else None
     if folder is not None and not folder.is_dir():
         raise UsageError(f"{folder} is not a folder.")
-    result = bench(folder, args.synthetic, args.queries)
+    return bench(folder, args.synthetic, args.queries)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = from_args(args)
     if args.json:
         print_json(result)
         return 0

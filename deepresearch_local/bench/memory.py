@@ -92,8 +92,13 @@ def bench(model: Path, contexts: list[int], kv_type: str = "f16") -> dict[str, A
     }
 
 
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures for parsed ``bench memory`` arguments (also used by ``bench all``)."""
+    return bench(Path(args.model).expanduser(), args.contexts, args.kv_type)
+
+
 def run(args: argparse.Namespace) -> int:
-    result = bench(Path(args.model).expanduser(), args.contexts, args.kv_type)
+    result = from_args(args)
     if args.json:
         print_json(result)
         return 0

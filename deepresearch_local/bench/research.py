@@ -202,6 +202,9 @@ def _progress(row: dict[str, Any], count: int) -> str:
     )
 
 
+from_args = bench  # ``bench all`` calls each benchmark's ``from_args``
+
+
 def run(args: argparse.Namespace) -> int:
     result = bench(args)
     if args.json:

@@ -112,8 +112,13 @@ def bench(runs: int) -> dict[str, Any]:
     }
 
 
+def from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures for parsed ``bench startup`` arguments (also used by ``bench all``)."""
+    return bench(args.runs)
+
+
 def run(args: argparse.Namespace) -> int:
-    result = bench(args.runs)
+    result = from_args(args)
     if args.json:
         print_json(result)
         return 0

@@ -8,6 +8,7 @@ are the ones a user gets from ``deepresearch bench NAME --json``. The summary (s
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -90,34 +91,10 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 
 
 def _function(name: str) -> Callable[[argparse.Namespace], dict[str, Any]]:
-    """The ``bench``-returning function of one subcommand, called with its parsed arguments."""
-    if name == "engine":
-        from deepresearch_local.bench import engine
-
-        return lambda a: engine.bench(engine.spec_from_args(a), a.prompt_tokens, a.gen_tokens, a.rounds)
-    if name == "memory":
-        from deepresearch_local.bench import memory
-
-        return lambda a: memory.bench(Path(a.model).expanduser(), a.contexts, a.kv_type)
-    if name == "context":
-        from deepresearch_local.bench import context
-
-        return lambda a: context.bench(
-            a.steps, a.budget, a.model, a.kv_type, plot=Path(a.plot), tongyi_kv=a.tongyi_kv
-        )
-    if name == "library":
-        from deepresearch_local.bench import library
-
-        return lambda a: library.bench(None, a.synthetic, a.queries)
-    if name == "startup":
-        from deepresearch_local.bench import startup
-
-        return lambda a: startup.bench(a.runs)
-    if name == "research":
-        from deepresearch_local.bench import research
-
-        return research.bench
-    raise ValueError(name)
+    """The ``from_args`` of one subcommand: the same call its ``run`` makes before printing."""
+    module = importlib.import_module(f"deepresearch_local.bench.{name}")
+    function: Callable[[argparse.Namespace], dict[str, Any]] = module.from_args
+    return function
 
 
 def run_all(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

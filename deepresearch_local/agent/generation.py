@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from deepresearch_local.agent.events import TokenDelta
 from deepresearch_local.agent.protocol import STOP_STRINGS
-from deepresearch_local.agent.repetition import LinkedCancel, RepetitionGuard, without_repeats
+from deepresearch_local.agent.repetition import RepetitionGuard, without_repeats
 from deepresearch_local.agent.stream import DeltaLabeler
-from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
+from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from deepresearch_local.engines.base import CancelToken
-
 MIN_LINE_CHARS = 12
 """Shorter lines ("---", "", "## Sources") may repeat legitimately."""
 LINE_REPEATS = 3
@@ -90,15 +88,3 @@ def _periodic_tail(text: str) -> int | None:
             continue  # table rows and rules repeat cells by design; a loop repeats words
         return period
     return None
-
-
-class LinkedCancel(CancelToken):
-    """Cancelled when its parent is (the user pressed Esc) or when cancelled itself (a loop)."""
-
-    def __init__(self, parent: CancelToken) -> None:
-        super().__init__()
-        self.parent = parent
-
-    @property
-    def cancelled(self) -> bool:
-        return self.parent.cancelled or super().cancelled

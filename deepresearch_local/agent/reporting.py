@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, Notice, ReportReady, TokenDelta
-from deepresearch_local.agent.repetition import LinkedCancel, RepetitionGuard
-from deepresearch_local.engines.base import Finished, GenerationRequest, TextDelta
+from deepresearch_local.agent.repetition import RepetitionGuard
+from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta
 from deepresearch_local.errors import EngineError
 
 if TYPE_CHECKING:

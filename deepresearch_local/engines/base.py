@@ -135,6 +135,19 @@ class CancelToken:
         return self._event.is_set()
 
 
+class LinkedCancel(CancelToken):
+    """Cancelled when its parent is (the user pressed Esc) or when cancelled itself (the caller
+    stopped this one generation, e.g. a model in a loop)."""
+
+    def __init__(self, parent: CancelToken) -> None:
+        super().__init__()
+        self.parent = parent
+
+    @property
+    def cancelled(self) -> bool:
+        return self.parent.cancelled or super().cancelled
+
+
 @runtime_checkable
 class Engine(Protocol):
     """An inference backend. One engine serves one generation at a time."""

@@ -47,8 +47,24 @@ class Settings:
     """Never use the web: only local documents and tools."""
     search_region: str = "auto"
     """Web search region (e.g. "us-en", "de-de"); "auto" follows the language of each query."""
+    search_provider: str = "ddgs"
+    """Web search: "ddgs" (keyless), "searxng", "serper", "brave" or "tavily"
+    (DEEPRESEARCH_SEARCH_PROVIDER overrides it)."""
+    search_url: str = ""
+    """The SearXNG instance (SEARXNG_URL), or another endpoint for a keyed provider."""
+    search_api_key: str = ""
+    """The key of a keyed provider (SERPER_API_KEY, BRAVE_API_KEY or TAVILY_API_KEY override it)."""
+    preset: str = ""
+    """"upstream": upstream Tongyi's run settings (react, up to 128K context, 100 calls, 150 minutes,
+    10,000 output tokens) for machines that hold them; "" = the laptop defaults."""
     max_steps: int = 40
     """Model calls allowed per research run."""
+    max_output_tokens: int = 0
+    """Tokens one model turn may write (0 = sized from the context: in fold mode the report cap
+    plus room to think, in react mode upstream's 10,000 where the context allows)."""
+    embedding_model: str = ""
+    """Embedding model for library search by meaning (hybrid with BM25): a catalog id, a
+    registered id or a GGUF path ("" = keyword search (BM25) alone)."""
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,9 +54,9 @@ class Settings:
     """The SearXNG instance (SEARXNG_URL), or another endpoint for a keyed provider."""
     search_api_key: str = ""
     """The key of a keyed provider (SERPER_API_KEY, BRAVE_API_KEY or TAVILY_API_KEY override it)."""
-    preset: str = ""
-    """"upstream": upstream Tongyi's run settings (react, up to 128K context, 100 calls, 150 minutes,
-    10,000 output tokens) for machines that hold them; "" = the laptop defaults."""
+    preset: str = "laptop"
+    """"laptop": the defaults here; "upstream": upstream Tongyi's run settings (react, up to 128K
+    context, 100 calls, 150 minutes, 10,000 output tokens) for machines that hold them."""
     max_steps: int = 40
     """Model calls allowed per research run."""
     max_output_tokens: int = 0

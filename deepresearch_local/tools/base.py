@@ -68,6 +68,17 @@ class ToolContext:
     engine_lock: threading.Lock = field(default_factory=threading.Lock)
     local_texts: Callable[[], Iterable[str]] | None = None
     """Texts of the user's local documents in play (the privacy guard checks queries against them)."""
+    seen_texts: Callable[[], Iterable[str]] | None = None
+    """What the run was shown from outside the model: the user's question and the tools' observations
+    (not computed ones). URLs written in them may be visited as they are (``tools.url_guard``)."""
+    web_links: set[str] = field(default_factory=set)
+    """URLs ``visit`` met in this run: pages fetched, where they redirected, the links on them."""
+    allow_composed_urls: bool = False
+    """Let ``visit`` request URLs the model composed itself even after local documents were read."""
+    confirm: Callable[[str], bool] | None = None
+    """Asks the user to allow something the run would otherwise refuse (None: nobody to ask)."""
+    allow_unisolated_python: bool = False
+    """Run PythonInterpreter in an online run even where no kernel sandbox holds (``tools.sandbox``)."""
 
     def progress(self, line: str) -> None:
         if self.on_progress is not None:

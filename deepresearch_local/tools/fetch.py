@@ -41,12 +41,19 @@ class FetchSettings:
     user_agent: str = f"Mozilla/5.0 (compatible; deepresearch-local/{__version__}; personal research agent)"
 
 
+HopCheck = Callable[[str], str | None]
+"""Says why a redirect target must not be requested (None: it may be)."""
+
+
 class FetchFailed(DeepResearchError):
-    """A page could not be fetched (``stage="unreachable"``) or read (``stage="unreadable"``)."""
+    """A page could not be fetched (``stage="unreachable"``), read (``stage="unreadable"``), or a
+    redirect led to a URL the privacy guard refused (``stage="refused"``, ``reason`` is its text)."""
 
     title = "Page not available"
 
-    def __init__(self, reason: str, *, stage: Literal["unreachable", "unreadable"], hops: list[Hop]) -> None:
+    def __init__(
+        self, reason: str, *, stage: Literal["unreachable", "unreadable", "refused"], hops: list[Hop]
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.stage = stage
@@ -67,6 +74,8 @@ class FetchOutcome:
     page: ArchivedPage
     from_archive: bool
     hops: list[Hop] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    """Targets of the page's links (HTML pages fetched now; not kept in the archive)."""
 
 
 class HostPacer:
@@ -124,20 +133,29 @@ class Fetcher:
         self._clock = clock
         self._client_factory = client_factory or _default_client
 
-    def fetch(self, url: str) -> FetchOutcome:
-        """The page's text, from the archive when fresh, else from the network. Raises FetchFailed."""
+    def fetch(self, url: str, *, check_hop: HopCheck | None = None) -> FetchOutcome:
+        """The page's text, from the archive when fresh, else from the network. Raises FetchFailed.
+
+        ``check_hop`` is asked about every redirect target before it is requested.
+        """
         cached = self.archive.get(url)
         if cached is not None and time.time() - cached.fetched_at < self.settings.archive_max_age:
             return FetchOutcome(cached, from_archive=True)
         hops: list[Hop] = []
-        final_url, content_type, body, truncated = self._download(url, hops)
+        final_url, content_type, body, truncated = self._download(url, hops, check_hop)
         page = self._extract(url, final_url, content_type, body, truncated, hops)
         self.archive.put(page)
-        return FetchOutcome(page, from_archive=False, hops=hops)
+        links: list[str] = []
+        if page.kind == "html":
+            html = page_text.decode(body, content_type, html=True, truncated=truncated)
+            links = page_text.html_links(html, final_url)
+        return FetchOutcome(page, from_archive=False, hops=hops, links=links)
 
     # ------------------------------------------------------------ network
 
-    def _download(self, url: str, hops: list[Hop]) -> tuple[str, str, bytes, bool]:
+    def _download(
+        self, url: str, hops: list[Hop], check_hop: HopCheck | None = None
+    ) -> tuple[str, str, bytes, bool]:
         import httpx
 
         s = self.settings
@@ -168,6 +186,10 @@ class Fetcher:
                                     stage="unreachable",
                                     hops=hops,
                                 )
+                            refusal = check_hop(target) if check_hop is not None else None
+                            if refusal is not None:
+                                hops.append(Hop(target, False, "refused by the privacy guard: not requested"))
+                                raise FetchFailed(refusal, stage="refused", hops=hops)
                             current = target
                             continue
                         if status >= 400:

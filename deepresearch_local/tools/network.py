@@ -9,18 +9,17 @@
   native code with its own networking (ddgs's HTTP client, hf_xet) or child processes: offline
   runs must not call those at all, which is why the tool registry drops network tools offline.
 - :func:`check_query_privacy`: refuses a web query that repeats a long verbatim span of the
-  user's local documents, and says so to the model.
+  user's local documents, or a secret-looking token of them, and says so to the model (the rules
+  are in ``tools.privacy``; URLs are checked by ``tools.url_guard``).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 import sys
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,47 +223,17 @@ class NetworkGuard:
                 _guards.remove(self)
 
 
-_WORD = re.compile(r"\w+")
-
-
-def _normalized_words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-
-
 def check_query_privacy(query: str, local_texts: Iterable[str], min_span_words: int = 12) -> str | None:
     """The observation refusing ``query`` if it repeats ``min_span_words`` consecutive words of a
-    local text (case, accents' composition and punctuation ignored), else None.
-
-    Fast on large libraries: the query's shingles (runs of ``min_span_words`` words) are hashed
-    once; a text is tokenized only if it contains the longest word of some shingle, and then
-    only positions starting like a shingle are hashed.
+    local text (case, accents' composition and punctuation ignored), or carries a key, password
+    or account number found in one; else None. Every search channel calls this before sending.
     """
-    words = _normalized_words(query)
-    span = max(int(min_span_words), 1)
-    if len(words) < span:
+    from deepresearch_local.tools.privacy import find_leak
+
+    leak = find_leak([query], local_texts, min_span_words)
+    if leak is None:
         return None
-    shingles: dict[tuple[str, ...], int] = {}  # hashed runs of words -> where they start in the query
-    for start in range(len(words) - span + 1):
-        shingles.setdefault(tuple(words[start : start + span]), start)
-    firsts = {words[start] for start in range(len(words) - span + 1)}
-    anchors = {max(words[start : start + span], key=len) for start in range(len(words) - span + 1)}
-    for text in local_texts:
-        folded = unicodedata.normalize("NFKC", text).casefold()
-        if not any(anchor in folded for anchor in anchors):
-            continue
-        tokens = _WORD.findall(folded)
-        for position in range(len(tokens) - span + 1):
-            if tokens[position] not in firsts:
-                continue
-            found = shingles.get(tuple(tokens[position : position + span]))
-            if found is None:
-                continue
-            start = found
-            length = span
-            while start + length < len(words) and position + length < len(tokens):
-                if words[start + length] != tokens[position + length]:
-                    break
-                length += 1
-            excerpt = " ".join(words[start : start + min(length, 8)])
-            return load("privacy")["refused"].format(count=length, excerpt=excerpt).strip()
-    return None
+    texts = load("privacy")
+    if leak.kind == "secret":
+        return texts["refused_secret"].format(excerpt=leak.excerpt).strip()
+    return texts["refused"].format(count=leak.words, excerpt=leak.excerpt).strip()

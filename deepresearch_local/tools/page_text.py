@@ -11,6 +11,7 @@ import codecs
 import io
 import re
 from typing import Any, Literal
+from urllib.parse import urljoin
 
 PageKind = Literal["html", "pdf", "text", "binary", "unsupported"]
 
@@ -240,6 +241,36 @@ def html_to_text(html: str, url: str = "") -> tuple[str, str]:
     if title and not text.lstrip("# ").startswith(title):
         text = f"# {title}\n\n{text}" if text else f"# {title}"
     return text, title
+
+
+def html_links(html: str, base_url: str, limit: int = 1000) -> list[str]:
+    """The http(s) targets of the page's ``<a href>`` links, made absolute (the first ``limit``).
+
+    ``visit`` records them: a URL linked from a page the run read may be visited as it is.
+    """
+    import lxml.html  # type: ignore[import-untyped]
+    from lxml.etree import ParserError  # type: ignore[import-untyped]
+
+    if not html.strip():
+        return []
+    try:
+        root = lxml.html.fromstring(html)
+    except (ParserError, ValueError):
+        return []
+    links: list[str] = []
+    for element in root.iter("a"):
+        href = (element.get("href") or "").strip()
+        if not href:
+            continue
+        try:
+            target = urljoin(base_url, href)
+        except ValueError:
+            continue
+        if target.lower().startswith(("http://", "https://")):
+            links.append(target)
+            if len(links) >= limit:
+                break
+    return links
 
 
 # ---------------------------------------------------------------- PDF

@@ -18,6 +18,7 @@ from deepresearch_local.tools.evidence import Locator, Span, best_passages
 from deepresearch_local.tools.extract import PageReading, ReadSettings, read_page
 from deepresearch_local.tools.fetch import Fetcher, FetchFailed, Hop
 from deepresearch_local.tools.search_format import LOCAL_HINT, SEPARATOR
+from deepresearch_local.tools.url_guard import UrlGate
 from deepresearch_local.tools.web_cache import ArchivedPage
 
 NOT_READ = "Nothing could be read from this page, so it gives no information for the goal."
@@ -49,6 +50,14 @@ def unreachable(url: str, goal: str, reason: str) -> str:
         f"The page could not be retrieved: {reason}. Check the URL, or search for another source.",
         NOT_READ,
     )
+
+
+def refused(goal: str, reason: str) -> str:
+    """Upstream's shape for a URL the privacy guard refused, without the URL (see ``url_guard``)."""
+    return shape("the requested URL", goal, reason, NOT_READ)
+
+
+REFUSED_DETAIL = "refused by the privacy guard: not requested"
 
 
 def unreadable(url: str, goal: str, reason: str) -> str:
@@ -104,15 +113,20 @@ class VisitTool:
         result = ToolResult("")
         blocks: list[str] = []
         read = 0
+        gate = UrlGate.for_context(context)
         for i, url in enumerate(urls):
+            refusal = gate.check(url) if i < self.settings.max_urls else None
             if i >= self.settings.max_urls:
                 blocks.append(f"{url} was not visited: at most {self.settings.max_urls} URLs per call.")
+            elif refusal is not None:
+                blocks.append(refused(goal, refusal))
+                result.network.append(NetworkEvent("fetch", url, "visit", ok=False, detail=REFUSED_DETAIL))
             elif context.cancel.cancelled:
                 blocks.append(
                     shape(url, goal, "The visit was cancelled before this page was read.", NOT_READ)
                 )
             else:
-                text, ok = self._visit(url, goal, context, result)
+                text, ok = self._visit(url, goal, context, result, gate)
                 blocks.append(text)
                 read += ok
         result.text = SEPARATOR.join(blocks)
@@ -120,17 +134,24 @@ class VisitTool:
         result.summary = f"visit: read {read} of {len(urls)} page(s)"
         return result
 
-    def _visit(self, url: str, goal: str, context: ToolContext, result: ToolResult) -> tuple[str, bool]:
+    def _visit(
+        self, url: str, goal: str, context: ToolContext, result: ToolResult, gate: UrlGate
+    ) -> tuple[str, bool]:
         context.progress(f"visit: fetching {url}")
         try:
-            outcome = self.fetcher.fetch(url)
+            outcome = self.fetcher.fetch(url, check_hop=gate.check_hop)
         except FetchFailed as exc:
             result.network.extend(_events(exc.hops))
+            if exc.stage == "refused":
+                return refused(goal, exc.reason), False
             render = unreachable if exc.stage == "unreachable" else unreadable
             return render(url, goal, exc.reason), False
         except Exception as exc:  # a tool never raises: any other failure is reported to the model
             return unreadable(url, goal, f"{type(exc).__name__}: {exc}"), False
         result.network.extend(_events(outcome.hops))
+        met = [url, outcome.page.final_url, *(hop.url for hop in outcome.hops), *outcome.links]
+        context.web_links.update(met)
+        gate.learn(met)
         page = outcome.page
         locate = Locator(page.text)
         notes = []

@@ -46,6 +46,25 @@ class EngineChoice:
     base_url: str | None
 
 
+def saved_engine_choice(saved: dict[str, object]) -> EngineChoice | None:
+    """The engine a run stored in its metadata (by the app or by ``deepresearch ask``), or None
+    when it stored none this app can open (then the settings decide)."""
+    model = str(saved["model"]) if saved.get("model") else None
+    base_url = str(saved["base_url"]) if saved.get("base_url") else None
+    backend = str(saved["backend"]) if saved.get("backend") else None
+    context = saved.get("context")
+    context_tokens = int(context) if isinstance(context, int) and context > 0 else None
+    if saved.get("scripted") or not (model or base_url):
+        return None
+    from deepresearch_local.run_policy import uses_server
+
+    if uses_server(backend, base_url):
+        return EngineChoice("openai", model, context_tokens, base_url)
+    from deepresearch_local.weights.registry import resolve_model
+
+    return EngineChoice(backend, str(resolve_model(model)), context_tokens, None)
+
+
 class SessionService:
     """One per app. Thread-safe where the app needs it: ``ask`` runs in a worker thread while the UI
     reads sessions, and ``cancel`` may come from any thread."""
@@ -120,12 +139,12 @@ class SessionService:
             backend = settings.backend
         return backend, Path(choice.model or "").name
 
-    def engine(self) -> Engine:
-        """The engine the settings name, loaded (reused while the settings name the same one)."""
+    def engine(self, choice: EngineChoice | None = None) -> Engine:
+        """The engine ``choice`` (default: the settings) names, loaded; reused while the choice stays."""
         if self._given_engine is not None:
             self._given_engine.load()
             return self._given_engine
-        choice = self.engine_choice()
+        choice = choice or self.engine_choice()
         with self._lock:
             if self._engine is not None and choice == self._choice:
                 return self._engine
@@ -163,13 +182,14 @@ class SessionService:
         if self._offline is not None:
             return self._offline
         settings = settings or self.settings()
-        if settings.offline:
-            return True
-        if settings.backend == "openai":
-            return False
-        from deepresearch_local.tools.network import decide_offline
+        from deepresearch_local.run_policy import decide_run_offline
 
-        return decide_offline(False).offline
+        # Like ``deepresearch ask``: the saved server URL counts only with the openai backend.
+        base_url = settings.base_url if settings.backend == "openai" else None
+        decision = decide_run_offline(
+            requested=False, setting=settings.offline, backend=settings.backend, base_url=base_url or None
+        )
+        return decision.offline
 
     def tools(self, offline: bool, settings: Settings | None = None) -> ToolRegistry:
         if self._tools is not None:
@@ -191,9 +211,11 @@ class SessionService:
         return self._drive(cancel, lambda researcher: researcher.ask(question, session_id))
 
     def resume(self, run_id: str) -> Iterator[AgentEvent]:
-        """Continue a run whose process died (its steps are kept), with the engine the settings name."""
+        """Continue a run whose process died (its steps are kept) as it was started, like
+        ``deepresearch sessions resume``: its mode, limits and sampling, its offline flag and its
+        engine, whatever the settings say now."""
         cancel = self._new_run()
-        return self._drive(cancel, lambda researcher: researcher.resume(run_id))
+        return self._drive(cancel, lambda researcher: researcher.resume(run_id), run_id)
 
     def cancel(self) -> None:
         """Stop the run in progress at the next token (its completed steps stay in the session).
@@ -205,9 +227,15 @@ class SessionService:
         return self._cancel
 
     def _drive(
-        self, cancel: CancelToken, start: Callable[[Researcher], Iterator[AgentEvent]]
+        self,
+        cancel: CancelToken,
+        start: Callable[[Researcher], Iterator[AgentEvent]],
+        resumed_run: str | None = None,
     ) -> Iterator[AgentEvent]:
-        researcher = self._researcher_for_run(cancel)
+        if resumed_run is None:
+            researcher = self._researcher_for_run(cancel)
+        else:
+            researcher = self._researcher_for_resume(cancel, resumed_run)
         with self._guard(researcher):
             yield from start(researcher)
 
@@ -221,6 +249,20 @@ class SessionService:
         researcher = Researcher(engine, self.tools(offline, settings), self.store, config, offline=offline)
         researcher.cancel = researcher.context.cancel = cancel
         researcher.meta = self._run_meta(engine)
+        return researcher
+
+    def _researcher_for_resume(self, cancel: CancelToken, run_id: str) -> Researcher:
+        """A researcher set up from what the run stored when it started (``run.config``)."""
+        from deepresearch_local.agent.runner import Researcher
+
+        stored = self.store.run(run_id).config
+        meta = dict(stored.get("meta") or {})
+        engine = self.engine(saved_engine_choice(meta.get("engine") or {}))
+        offline = bool(stored.get("offline"))
+        config = AgentConfig.from_dict(stored)
+        researcher = Researcher(engine, self.tools(offline), self.store, config, offline=offline)
+        researcher.cancel = researcher.context.cancel = cancel
+        researcher.meta = meta or self._run_meta(engine)
         return researcher
 
     def _run_meta(self, engine: Engine) -> dict[str, object]:
@@ -246,7 +288,7 @@ class SessionService:
                     researcher.run_id, "blocked", blocked.target, blocked.event, False, "offline"
                 )
 
-        base_url = self.settings().base_url
+        base_url = (self._choice.base_url if self._choice else None) or self.settings().base_url
         allow = [urlsplit(base_url).hostname or ""] if base_url else []
         return NetworkGuard(allow_hosts=[h for h in allow if h], on_block=log)
 

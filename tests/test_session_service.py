@@ -208,3 +208,30 @@ def test_an_offline_run_cannot_reach_the_network() -> None:
     assert [r.text.split("\n")[0] for r in results] == ["refused: OfflineViolation"]  # type: ignore[attr-defined]
     blocked = [n for n in service.store.network(session) if n["kind"] == "blocked"]
     assert [n["target"] for n in blocked] == ["192.0.2.1:9"]
+
+
+def test_a_resumed_run_reopens_the_engine_it_stored(qwen05b: Path) -> None:
+    """The engine a run stored (by the app or by ``deepresearch ask``) wins over today's settings."""
+    from deepresearch_local.session_service import saved_engine_choice
+
+    model_id = _register(qwen05b)
+    ask_meta = {name: None for name in ENGINE_ARGS} | {"model": model_id, "context": 2048}
+    assert saved_engine_choice(ask_meta) == EngineChoice(None, str(qwen05b), 2048, None)
+    server = {"backend": "openai", "model": "tongyi", "base_url": "http://127.0.0.1:9/v1", "context": None}
+    assert saved_engine_choice(server) == EngineChoice("openai", "tongyi", None, "http://127.0.0.1:9/v1")
+    assert saved_engine_choice({"base_url": "http://127.0.0.1:9/v1"}).backend == "openai"  # type: ignore[union-attr]
+    assert saved_engine_choice({"scripted": "script.json", "model": None}) is None
+    assert saved_engine_choice({}) is None  # nothing stored: the settings decide
+    with pytest.raises(ModelError):
+        saved_engine_choice({"model": "no-such-model"})
+
+    save_settings(Settings(model=str(qwen05b), context_tokens=2048))
+    service = SessionService(tools=lambda offline: registry(), offline=True)
+    try:
+        run_engine = service.engine()
+        meta = service._run_meta(run_engine)
+        save_settings(Settings(model=str(qwen05b), context_tokens=3072))  # changed since the run began
+        reopened = service.engine(saved_engine_choice(meta["engine"]))  # type: ignore[arg-type]
+        assert reopened is run_engine and reopened.context_size() == 2048
+    finally:
+        service.close()

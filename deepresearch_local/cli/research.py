@@ -232,13 +232,17 @@ def build_researcher(
 
 
 def decide_offline(args: argparse.Namespace) -> None:
-    """``--offline``, or automatically offline when the network cannot be reached."""
-    if getattr(args, "scripted", None) or getattr(args, "base_url", None):
-        args.offline = bool(getattr(args, "offline", False))
-        return
-    from deepresearch_local.tools.network import decide_offline as decide
+    """``--offline``, or automatically offline when the network cannot be reached (the rule the
+    terminal app applies too: ``run_policy.decide_run_offline``)."""
+    from deepresearch_local.run_policy import decide_run_offline
 
-    decision = decide(bool(getattr(args, "offline", False)))
+    decision = decide_run_offline(
+        requested=bool(getattr(args, "offline", False)),
+        setting=False,  # apply_settings already turned the setting into args.offline
+        backend=getattr(args, "backend", None),
+        base_url=getattr(args, "base_url", None),
+        scripted=bool(getattr(args, "scripted", None)),
+    )
     if decision.offline and not args.offline and not args.json:
         print(f"Offline: {decision.reason}. Only local documents and tools are used.", file=sys.stderr)
     args.offline = decision.offline

@@ -1,0 +1,51 @@
+"""Rules every front end applies the same way before a run starts (the CLI and the terminal app).
+
+Kept out of ``cli/`` and ``tui/`` so that both import it and neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from deepresearch_local.tools.network import NetworkStatus, OfflineDecision, decide_offline
+
+AUTO_BACKENDS = (None, "", "auto")
+"""Backend values that let the engine factory guess (a ``--base-url`` then means a server)."""
+
+
+def uses_server(backend: str | None, base_url: str | None) -> bool:
+    """True when the model is reached over HTTP: the openai backend, or a server URL and no backend named.
+
+    This is the engine factory's own rule (``guess_backend``): a URL next to ``--backend llama.cpp``
+    is ignored there, so it does not make the run a server run here either.
+    """
+    if backend == "openai":
+        return True
+    return backend in AUTO_BACKENDS and bool(base_url)
+
+
+def network_check_needed(backend: str | None, base_url: str | None, *, scripted: bool = False) -> bool:
+    """Whether to probe the internet to decide if the run goes offline by itself.
+
+    Not for a scripted model (tests) nor for a model on a server: such a run keeps its web tools
+    unless offline is asked for, and a probe would only add its timeout to every start.
+    """
+    return not scripted and not uses_server(backend, base_url)
+
+
+def decide_run_offline(
+    *,
+    requested: bool,
+    setting: bool,
+    backend: str | None,
+    base_url: str | None,
+    scripted: bool = False,
+    check: Callable[[], NetworkStatus] | None = None,
+) -> OfflineDecision:
+    """Offline when asked (flag or setting); otherwise, where a check is needed, when the network is down."""
+    if requested or setting:
+        return decide_offline(requested, setting)
+    if not network_check_needed(backend, base_url, scripted=scripted):
+        why = "a scripted model" if scripted else "the model runs on a server"
+        return OfflineDecision(False, f"{why}: no network check")
+    return decide_offline(False, check=check)

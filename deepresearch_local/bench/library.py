@@ -11,6 +11,7 @@ import argparse
 import itertools
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -128,8 +129,33 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
     return result
 
 
+def _docs(values: list[str]) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name.strip() or not folder.strip():
+            raise UsageError(f"--docs takes NAME=DIR (got {value!r}).")
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise UsageError(f"{path} is not a folder.")
+        out.append((name.strip(), path))
+    return out
+
+
 def from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The figures for parsed ``bench library`` arguments (also used by ``bench all``)."""
+    if getattr(args, "qa", None):
+        from deepresearch_local.bench.library_qa import run_qa
+
+        qa = Path(args.qa).expanduser()
+        if not qa.is_file():
+            raise UsageError(f"{qa} is not a file of questions.")
+        docs = _docs(args.docs)
+        if not docs:
+            raise UsageError("Name the folders the questions ask about: --docs NAME=DIR (repeatable).")
+        index_db = Path(args.index_db).expanduser() if args.index_db else None
+        say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+        return run_qa(qa, docs, args.embedder, args.k, index_db, say=say)
     if not args.folder and not args.synthetic:
         raise UsageError("Give a folder to index (bench library DIR) or --synthetic CHUNKS.")
     folder = Path(args.folder).expanduser() if args.folder else None
@@ -142,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
     result = from_args(args)
     if args.json:
         print_json(result)
+        return 0
+    if "modes" in result:
+        from deepresearch_local.bench.library_qa import render
+
+        print(render(result))
         return 0
     q, f = result["query"], result["fused_query"]
     rows = [

@@ -8,7 +8,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deepresearch_local.library import IndexReport, Progress
+    from deepresearch_local.library import IndexReport, Library, Progress
+    from deepresearch_local.library.search import DocumentEmbedder
 
 
 def add_parser(sub: Any) -> None:
@@ -44,10 +45,18 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(handler=run_coverage)
 
-    a = actions.add_parser("search", help="search the library (several queries are merged)")
-    a.add_argument("query", nargs="+", help="what to look for, in your own words")
-    a.add_argument("-k", type=int, default=10, help="results to show (default 10)")
+    a = actions.add_parser("search", help="the best files for a question (several queries are merged)")
+    a.add_argument(
+        "query", nargs="+", help="what to look for, in your own words; quote each query, several are merged"
+    )
+    a.add_argument("-k", type=int, default=10, help="files to show (default 10)")
     a.add_argument("--folder", help="search one folder only")
+    a.add_argument(
+        "--mode",
+        choices=("hybrid", "bm25"),
+        default="hybrid",
+        help="hybrid: keywords and meaning (needs an embedding model, else keywords alone); bm25: keywords",
+    )
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(handler=run_search)
 
@@ -57,6 +66,13 @@ def add_parser(sub: Any) -> None:
     a.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(handler=run_reindex)
+
+    a = actions.add_parser(
+        "embed", help="embed new or changed passages for search by meaning (Ctrl+C keeps what is done)"
+    )
+    a.add_argument("--model", help="embedding model (default: the embedding_model setting)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    a.set_defaults(handler=run_embed)
 
     a = actions.add_parser("remove", help="forget a folder (its files are not touched)")
     a.add_argument("name", help="the folder's name (see docs list)")
@@ -106,6 +122,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     with Library() as library:
         report = library.add(args.folder, args.name, on_progress=_progress(args.quiet))
+        _embed_configured(library, args.quiet or args.json)
     if args.json:
         from deepresearch_local.cli.output import print_json
 
@@ -115,11 +132,32 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_embed(args: argparse.Namespace) -> int:
+    from deepresearch_local.errors import UsageError
+    from deepresearch_local.library import Library
+    from deepresearch_local.library.embedding.configured import configured_embedder, open_embedder
+
+    embedder = open_embedder(args.model) if args.model else configured_embedder()
+    if embedder is None:
+        raise UsageError(
+            "No embedding model is set. Pull one (`deepresearch models list --embedding`), then "
+            "`deepresearch docs embed --model ID`, or set embedding_model in the settings."
+        )
+    with Library() as library:
+        _catch_up(library, args.quiet)
+        before = library.vectors.count(embedder.id)
+        _embed_missing(library, embedder, args.quiet)
+        after = library.vectors.count(embedder.id)
+    print(f"{after} passages can be found by meaning with {embedder.id} ({after - before} new).")
+    return 0
+
+
 def run_reindex(args: argparse.Namespace) -> int:
     from deepresearch_local.library import Library
 
     with Library() as library:
         reports = library.reindex(args.name, on_progress=_progress(args.quiet), full=args.full)
+        _embed_configured(library, args.quiet or args.json)
     if not reports and not args.json:
         print("The library is empty. Add a folder with: deepresearch docs add FOLDER")
         return 0
@@ -181,9 +219,15 @@ def run_coverage(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     from deepresearch_local.cli.output import print_json
     from deepresearch_local.library import Library
+    from deepresearch_local.library.embedding.configured import configured_embedder
 
     with Library() as library:
-        hits = library.search(args.query, k=max(args.k, 1), folder=args.folder)
+        _catch_up(library, args.json)
+        embedder = configured_embedder() if args.mode == "hybrid" else None
+        if embedder is not None:
+            _embed_missing(library, embedder, args.json)
+        k = max(args.k, 1)
+        hits = library.search(args.query, k=k, folder=args.folder, mode=args.mode, embedder=embedder)
         empty = not library.folders()
     if args.json:
         print_json([h.as_dict() for h in hits])
@@ -197,8 +241,45 @@ def run_search(args: argparse.Namespace) -> int:
     for i, hit in enumerate(hits, start=1):
         print(f"{i}. {hit.path}:{hit.location}  (score {hit.score:.3f})")
         print(f"   {hit.title}")
-        print(f"   {hit.snippet}\n")
+        print(f"   {hit.snippet}")
+        if hit.also_at:
+            print(f"   also at: {'; '.join(str(loc) for loc in hit.also_at)}")
+        print()
     return 0
+
+
+def _catch_up(library: Library, quiet: bool) -> None:
+    """Read again, once, folders a library upgrade marked, saying so on stderr."""
+    pending = library.upgrade_pending()
+    if not pending:
+        return
+    if not quiet:
+        print(f"Updating the index of {', '.join(pending)} for this version (once)...", file=sys.stderr)
+    library.catch_up(_progress(quiet))
+
+
+def _embed_configured(library: Library, quiet: bool) -> None:
+    """After indexing: embed the new passages when an embedding model is set (else nothing)."""
+    from deepresearch_local.library.embedding.configured import configured_embedder
+
+    embedder = configured_embedder()
+    if embedder is not None:
+        _embed_missing(library, embedder, quiet)
+
+
+def _embed_missing(library: Library, embedder: DocumentEmbedder, quiet: bool) -> None:
+    """Embed chunks that have no vector yet, with a progress line on stderr."""
+    if library.vectors.count_missing(embedder.id) == 0:
+        return
+
+    def progress(done: int, total: int) -> None:
+        if not quiet:
+            print(f"\rEmbedding the library for search by meaning: {done}/{total} chunks", end="",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    library.embed_missing(embedder, progress)
+    if not quiet:
+        print(file=sys.stderr)
 
 
 def run_remove(args: argparse.Namespace) -> int:

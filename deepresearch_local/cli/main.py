@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic", type=int, metavar="CHUNKS", help="generate a corpus of this many chunks instead"
     )
     p.add_argument("--queries", type=int, default=200, help="queries to time (drawn from the corpus)")
+    p.add_argument("--qa", metavar="FILE.jsonl", help="questions with gold files: print recall@k and MRR")
+    p.add_argument(
+        "--docs", action="append", default=[], metavar="NAME=DIR", help="a folder the questions ask about"
+    )
+    p.add_argument("--embedder", metavar="MODEL", help="embedding model (GGUF path or catalog id) for hybrid")
+    p.add_argument("--k", type=int, default=5, help="a question counts as found in the top K files")
+    p.add_argument("--index-db", metavar="PATH", help="keep the index in this file between runs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_lazy("deepresearch_local.bench.library", "run"))
     from deepresearch_local.bench import options as bench_options

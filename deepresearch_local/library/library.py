@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from deepresearch_local.library.errors import LibraryError, NotInLibrary
@@ -18,13 +17,14 @@ from deepresearch_local.library.model import (
     FolderInfo,
     Hit,
     IndexReport,
-    Location,
     ProgressCallback,
 )
-from deepresearch_local.library.query import prune_common, query_terms, reciprocal_rank_fusion, to_match
 from deepresearch_local.library.reading import ReadResult, read_document_at
 from deepresearch_local.library.rerank import Reranker
+from deepresearch_local.library.search import DocumentEmbedder, Mode, QueryEmbedder
+from deepresearch_local.library.search import search as search_files
 from deepresearch_local.library.store import Store
+from deepresearch_local.library.vectors import EmbedProgress, VectorIndex
 from deepresearch_local.library.walk import SKIP_DIRS, inside
 
 MATCH_BUDGET = 20000
@@ -41,6 +41,9 @@ class Library:
         self.store = Store(db_path)
         self.limits = limits
         self.match_budget = MATCH_BUDGET
+        self.vectors = VectorIndex(self.store)
+        self.embedder: QueryEmbedder | None = None
+        self._caught_up = False
 
     def close(self) -> None:
         self.store.close()
@@ -194,36 +197,84 @@ class Library:
         k: int = 10,
         folder: str | None = None,
         reranker: Reranker | None = None,
+        *,
+        mode: Mode = "hybrid",
+        embedder: QueryEmbedder | None = None,
     ) -> list[Hit]:
-        """The best ``k`` chunks for one query or several (several are fused by reciprocal rank)."""
+        """The best ``k`` distinct files for one query or several, each with its best passage.
+
+        ``mode="hybrid"`` adds dense retrieval when ``embedder`` (or the one set with
+        :meth:`use_embedder`) is given and the library holds its vectors; otherwise, and with
+        ``mode="bm25"``, BM25 alone ranks."""
         texts = [queries] if isinstance(queries, str) else [q for q in queries if q.strip()]
-        fused = len(texts) > 1 or reranker is not None
-        fetch = max(reranker.candidates if reranker else 0, 2 * k + 10) if fused else k
-        hits: dict[int, Hit] = {}
-        rankings: list[list[int]] = []
-        for text in texts:
-            terms = prune_common(query_terms(text), self.store.frequency, self.match_budget)
-            match = to_match(terms)
-            if match is None:
-                continue
-            ranking = []
-            for r in self.store.search(match, fetch, folder):
-                loc = Location(page=r["page"]) if r["page"] is not None else None
-                loc = loc or Location(
-                    line_start=r["line_start"], line_end=r["line_end"], heading=r["heading"]
-                )
-                snippet = " ".join(r["snippet"].split())
-                hits.setdefault(
-                    r["id"], Hit(r["id"], r["path"], r["title"], r["folder"], loc, snippet, -r["rank"])
-                )
-                ranking.append(int(r["id"]))
-            rankings.append(ranking)
-        if not fused:
-            return [hits[i] for i in rankings[0]] if rankings else []
-        ordered = [replace(hits[i], score=score) for i, score in reciprocal_rank_fusion(rankings)]
+        if not self._caught_up:
+            self.catch_up()
+            self._caught_up = True
+        folder_id = self._folder(folder)[0] if folder else None
+        fetch = max(reranker.candidates, k) if reranker is not None else k
+        hits = search_files(
+            self.store,
+            self.vectors,
+            texts,
+            fetch,
+            folder_id=folder_id,
+            embedder=embedder or self.embedder,
+            mode=mode,
+            match_budget=self.match_budget,
+        )
         if reranker is not None:
-            ordered = reranker.rerank(texts, ordered)
-        return ordered[:k]
+            hits = reranker.rerank(texts, hits)
+        return hits[:k]
+
+    def upgrade_pending(self) -> list[str]:
+        """Folders that a schema upgrade asked to read again (see ``store.MIGRATIONS``)."""
+        rows = self.store.query("SELECT name FROM folders WHERE reindex_pending = 1 ORDER BY name")
+        return [str(r[0]) for r in rows]
+
+    def catch_up(self, on_progress: ProgressCallback | None = None) -> list[IndexReport]:
+        """Read again, once, the folders a schema upgrade marked (a folder whose root is gone is
+        left marked: `docs list` shows it and `docs remove` forgets it)."""
+        reports = []
+        for name in self.upgrade_pending():
+            folder_id, root = self._folder(name)
+            if not root.is_dir():
+                continue
+            indexer = FolderIndexer(self.store, folder_id, name, root, self.limits)
+            report = indexer.run(on_progress, full=True)
+            if not any(note.startswith("stopped") for note in report.notes):
+                with self.store.transaction() as db:
+                    db.execute("UPDATE folders SET reindex_pending = 0 WHERE id = ?", (folder_id,))
+                report.notes.append("read again once after an upgrade of the library's index")
+            reports.append(report)
+        return reports
+
+    def embed_missing(
+        self,
+        embedder: DocumentEmbedder,
+        on_progress: EmbedProgress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        batch: int = 32,
+    ) -> int:
+        """Give every chunk without a vector from ``embedder`` one; returns how many were made.
+        Resumable: stopping keeps what was stored, and the next call goes on from there."""
+        total = self.vectors.count_missing(embedder.id)
+        done = 0
+        if on_progress is not None:
+            on_progress(0, total)
+        while not (should_stop is not None and should_stop()):
+            pending = self.vectors.missing(embedder.id, batch)
+            if not pending:
+                break
+            vectors = embedder.embed_documents([text for _, text in pending])
+            self.vectors.add(embedder.id, [chunk_id for chunk_id, _ in pending], vectors)
+            done += len(pending)
+            if on_progress is not None:
+                on_progress(min(done, total), max(total, done))
+        return done
+
+    def use_embedder(self, embedder: QueryEmbedder | None) -> None:
+        """The embedding model hybrid search uses by default (None: BM25 only)."""
+        self.embedder = embedder
 
     # ------------------------------------------------------------------ reading
 

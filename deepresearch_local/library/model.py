@@ -157,7 +157,8 @@ class FolderInfo:
 
 @dataclass(frozen=True)
 class Hit:
-    """A search result: a chunk, where it is, and a snippet of it."""
+    """A search result: one file, its best passage (where it is, and a snippet of it) and where
+    else in the file the search found strong passages."""
 
     chunk_id: int
     path: str
@@ -166,7 +167,9 @@ class Hit:
     location: Location
     snippet: str
     score: float
-    """Higher is better: BM25 (sign flipped) for one query, the fused score for several."""
+    """Higher is better: the fused rank score of the file (see ``library.search``)."""
+    also_at: tuple[Location, ...] = ()
+    """Other strong passages of the same file, best first."""
 
     def as_dict(self) -> dict[str, object]:
         loc = self.location
@@ -181,6 +184,7 @@ class Hit:
             "line_start": loc.line_start,
             "line_end": loc.line_end,
             "heading": loc.heading,
+            "also_at": [str(a) for a in self.also_at],
         }
 
 

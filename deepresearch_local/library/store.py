@@ -61,7 +61,48 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE VIRTUAL TABLE chunks_fts USING fts5(title, heading, body, tokenize = 'porter unicode61');
         """,
     ),
+    (
+        "chunk_vectors",
+        """
+        CREATE TABLE library_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE chunk_vectors (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vec BLOB NOT NULL,
+            PRIMARY KEY (chunk_id, model)
+        ) WITHOUT ROWID;
+        CREATE INDEX chunk_vectors_model ON chunk_vectors(model);
+        CREATE TRIGGER chunk_vectors_gone AFTER DELETE ON chunk_vectors BEGIN
+            INSERT INTO library_state (key, value) VALUES ('vectors_version', 1)
+            ON CONFLICT(key) DO UPDATE SET value = value + 1;
+        END;
+        """,
+    ),
+    (
+        "reindex_for_document_search",
+        # Existing folders are read again once (with the readers, artefact and duplicate rules of
+        # this version); ``Library.catch_up`` does it on next use and clears the flag.
+        """
+        ALTER TABLE folders ADD COLUMN reindex_pending INTEGER NOT NULL DEFAULT 0;
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration's SQL into complete statements (a trigger body holds ``;`` too)."""
+    out: list[str] = []
+    pending = ""
+    for part in sql.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip())
+    return out
 
 
 class Store:
@@ -94,9 +135,8 @@ class Store:
             for version, (name, sql) in enumerate(MIGRATIONS, start=1):
                 if version in done:
                     continue
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in statements(sql):
+                    self.db.execute(statement)
                 if name == "initial":
                     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
                     self.db.execute(

@@ -41,8 +41,10 @@ class LibraryHandle:
         with self._lock:
             if self._library is None:
                 from deepresearch_local.library import Library
+                from deepresearch_local.library.embedding.configured import configured_embedder
 
                 self._library = Library()
+                self._library.use_embedder(configured_embedder(missing_ok=True))
             return self._library
 
 
@@ -135,7 +137,8 @@ class LocalSearchTool(_LibraryTool):
         items = []
         evidence = []
         for i, hit in enumerate(hits, start=1):
-            items.append(f"{i}. [{hit.title}]({hit.path}:{hit.location})\n{hit.snippet}")
+            also = f"\nAlso at: {'; '.join(str(loc) for loc in hit.also_at)}" if hit.also_at else ""
+            items.append(f"{i}. [{hit.title}]({hit.path}:{hit.location})\n{hit.snippet}{also}")
             evidence.append(
                 Evidence(
                     source=hit.path,

@@ -193,4 +193,7 @@ def test_database_survives_reopening(corpus: Corpus) -> None:
         lib.add(corpus.root)
     with Library() as lib:
         assert [h.location.page for h in lib.search("axolotl")] == [2]
-        assert [r[0] for r in lib.store.query("SELECT name FROM schema_migrations")] == ["initial"]
+        from deepresearch_local.library.store import MIGRATIONS
+
+        names = [r[0] for r in lib.store.query("SELECT name FROM schema_migrations ORDER BY version")]
+        assert names == [name for name, _ in MIGRATIONS]  # each applied once, in order

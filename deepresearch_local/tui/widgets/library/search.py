@@ -24,6 +24,8 @@ def hit_prompt(rank: int, hit: Hit) -> Text:
     if hit.title:
         text.append(f"\n   {hit.title}", style="italic")
     text.append(f"\n   {hit.snippet}")
+    if hit.also_at:
+        text.append(f"\n   also at {'; '.join(str(loc) for loc in hit.also_at)}", style="dim")
     return text
 
 

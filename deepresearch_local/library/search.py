@@ -1,0 +1,217 @@
+"""Library search: several queries, two retrievers, one list of distinct files.
+
+Each query is run through BM25 (the FTS5 index) and, when the library has vectors from an
+embedding model, through a dense nearest-neighbour search. Every such ranked list of chunks is
+turned into a ranked list of *files* (a file ranks where its best chunk ranks), and the file lists
+are fused by reciprocal rank. A result is one file with its best passage (the chunk that ranked
+highest across the lists) and the other places in the file that ranked well ("also at").
+
+Why files, not chunks: a person (or the model) looking for the page that answers a question wants
+five different candidate pages, not five pieces of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+
+from deepresearch_local.library.model import Hit, Location
+from deepresearch_local.library.query import prune_common, query_terms, to_match, tokens
+from deepresearch_local.library.store import Store
+from deepresearch_local.library.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    VectorLike: TypeAlias = Sequence[float] | npt.NDArray[np.floating[Any]]
+    MatrixLike: TypeAlias = Sequence[Sequence[float]] | npt.NDArray[np.floating[Any]]
+
+Mode = Literal["bm25", "hybrid"]
+
+CANDIDATES = 100
+"""Chunks each retriever returns per query before they are grouped into files."""
+RRF_K = 60
+ALSO_AT = 3
+SNIPPET_WORDS = 40
+DENSE_WEIGHT = 1.0
+"""How much a dense ranking counts against a BM25 ranking in the fusion."""
+
+
+class QueryEmbedder(Protocol):
+    """What search needs from an embedding model."""
+
+    @property
+    def id(self) -> str:
+        """Names the model the library's vectors came from (vectors of another model are not used)."""
+        ...
+
+    def embed_query(self, text: str) -> VectorLike: ...
+
+
+class DocumentEmbedder(QueryEmbedder, Protocol):
+    """What embedding the library's chunks needs."""
+
+    def embed_documents(self, texts: Sequence[str]) -> MatrixLike: ...
+
+
+@dataclass
+class _FileScore:
+    score: float = 0.0
+    chunks: dict[int, float] = field(default_factory=dict)
+    """Chunk id -> its own fused score within the file."""
+
+
+def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: int) -> list[int]:
+    terms = prune_common(query_terms(text), store.frequency, budget)
+    match = to_match(terms)
+    if match is None:
+        return []
+    fetch = limit if folder_id is None else limit * 10
+    rows = store.query(
+        """
+        WITH top AS (
+            SELECT rowid AS id, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?
+        )
+        SELECT top.id FROM top JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id
+        WHERE (? IS NULL OR f.folder_id = ?) ORDER BY top.rank LIMIT ?
+        """,
+        (match, fetch, folder_id, folder_id, limit),
+    )
+    return [int(r[0]) for r in rows]
+
+
+def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    ids = sorted(chunk_ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        for row in store.query(f"SELECT id, file_id FROM chunks WHERE id IN ({marks})", part):
+            out[int(row[0])] = int(row[1])
+    return out
+
+
+def fuse_files(
+    rankings: Sequence[tuple[Sequence[int], float]], file_of: dict[int, int], k: int = RRF_K
+) -> list[tuple[int, _FileScore]]:
+    """Reciprocal rank fusion at the file level. Each ranking (chunk ids best first, weight) ranks
+    files by their best chunk; a file scores the weighted sum of 1 / (k + rank) over the rankings.
+    Within a file, each chunk keeps its own fused score, so the best passage can be chosen."""
+    files: dict[int, _FileScore] = {}
+    order: dict[int, int] = {}
+    for chunk_ids, weight in rankings:
+        file_rank: dict[int, int] = {}
+        for rank, chunk_id in enumerate(chunk_ids, start=1):
+            file_id = file_of.get(chunk_id)
+            if file_id is None:  # the chunk is gone (a stale vector)
+                continue
+            entry = files.setdefault(file_id, _FileScore())
+            order.setdefault(file_id, len(order))
+            entry.chunks[chunk_id] = entry.chunks.get(chunk_id, 0.0) + weight / (k + rank)
+            if file_id not in file_rank:
+                file_rank[file_id] = len(file_rank) + 1
+                entry.score += weight / (k + file_rank[file_id])
+    return sorted(files.items(), key=lambda kv: (-kv[1].score, order[kv[0]]))
+
+
+def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
+    """The window of about ``words`` words of ``body`` that holds the most query terms (word
+    forms are compared by their first five letters, a crude stem); the start when none occur."""
+    parts = body.split()
+    if len(parts) <= words:
+        return " ".join(parts)
+    wanted = {t[:5] for term in terms for t in tokens(term)}
+    marks = [1 if any(w[:5] in wanted for w in tokens(p)) else 0 for p in parts]
+    best, best_at, window = -1, 0, sum(marks[:words])
+    for start in range(0, len(parts) - words + 1):
+        if start:
+            window += marks[start + words - 1] - marks[start - 1]
+        if window > best:
+            best, best_at = window, start
+    hits = [i for i in range(best_at, best_at + words) if marks[i]]
+    if hits:  # centre the window on the words it holds
+        middle = (hits[0] + hits[-1]) // 2
+        best_at = max(0, min(len(parts) - words, middle - words // 2))
+    text = " ".join(parts[best_at : best_at + words])
+    prefix = "…" if best_at else ""
+    suffix = "…" if best_at + words < len(parts) else ""
+    return f"{prefix}{text}{suffix}"
+
+
+def _location(row: dict[str, object]) -> Location:
+    page = row["page"]
+    if page is not None:
+        return Location(page=int(str(page)))
+    start, end = int(str(row["line_start"])), int(str(row["line_end"]))
+    return Location(line_start=start, line_end=end, heading=str(row["heading"]))
+
+
+def _chunk_rows(store: Store, chunk_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+    if not chunk_ids:
+        return {}
+    marks = ",".join("?" * len(chunk_ids))
+    rows = store.query(
+        f"""
+        SELECT c.id, c.page, c.line_start, c.line_end, c.heading, fts.body,
+               f.path, f.title, fo.name AS folder
+        FROM chunks c JOIN chunks_fts fts ON fts.rowid = c.id
+        JOIN files f ON f.id = c.file_id JOIN folders fo ON fo.id = f.folder_id
+        WHERE c.id IN ({marks})
+        """,
+        list(chunk_ids),
+    )
+    return {int(r["id"]): dict(r) for r in rows}
+
+
+def search(
+    store: Store,
+    vectors: VectorIndex,
+    queries: Sequence[str],
+    k: int,
+    *,
+    folder_id: int | None = None,
+    embedder: QueryEmbedder | None = None,
+    mode: Mode = "hybrid",
+    match_budget: int = 20000,
+    candidates: int = CANDIDATES,
+) -> list[Hit]:
+    """The best ``k`` files for the queries, best first (see the module's docstring)."""
+    texts = [q for q in queries if q.strip()]
+    rankings: list[tuple[Sequence[int], float]] = []
+    limit = max(candidates, 3 * k)
+    for text in texts:
+        rankings.append((_bm25(store, text, limit, folder_id, match_budget), 1.0))
+    if mode == "hybrid" and embedder is not None and vectors.count(embedder.id):
+        for text in texts:
+            vector = embedder.embed_query(text)
+            dense = vectors.nearest(embedder.id, vector, limit, folder_id)
+            rankings.append(([chunk_id for chunk_id, _ in dense], DENSE_WEIGHT))
+    seen = {chunk_id for ids, _ in rankings for chunk_id in ids}
+    fused = fuse_files(rankings, _files_of(store, seen))[:k]
+    best: list[tuple[float, list[int]]] = []
+    for _, entry in fused:
+        ordered = sorted(entry.chunks, key=lambda c: -entry.chunks[c])
+        best.append((entry.score, ordered[: 1 + ALSO_AT]))
+    rows = _chunk_rows(store, [c for _, ids in best for c in ids])
+    terms = [t for text in texts for t in query_terms(text)]
+    hits: list[Hit] = []
+    for score, ids in best:
+        present = [c for c in ids if c in rows]
+        if not present:
+            continue
+        top = rows[present[0]]
+        hits.append(
+            Hit(
+                chunk_id=present[0],
+                path=str(top["path"]),
+                title=str(top["title"]),
+                folder=str(top["folder"]),
+                location=_location(top),
+                snippet=snippet(str(top["body"]), terms),
+                score=score,
+                also_at=tuple(_location(rows[c]) for c in present[1:]),
+            )
+        )
+    return hits

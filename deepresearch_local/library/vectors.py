@@ -1,0 +1,174 @@
+"""Dense vectors of the library's chunks, stored beside the FTS index and searched in memory.
+
+Each chunk's vector (L2-normalised, stored as float16 to halve the disk and memory it takes) lives
+in ``chunk_vectors`` of the library database, keyed by chunk id and the embedding model that made
+it, and disappears with its chunk (foreign key cascade). Search loads every vector of one model
+into one matrix the first time it is needed and keeps it until the table changes; a query is then
+one matrix-vector product (about 4 ms per 100k chunks of 384 dimensions on two cores).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from deepresearch_local.library.store import Store
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from deepresearch_local.library.search import MatrixLike, VectorLike
+
+    Matrix = npt.NDArray[np.float16]
+    IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    version: int
+    ids: IntArray
+    folders: IntArray
+    matrix: Matrix
+
+
+class VectorIndex:
+    """The chunk vectors of one library database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, _Loaded] = {}
+        self._lock = threading.Lock()
+
+    def _version(self) -> int:
+        rows = self.store.query("SELECT value FROM library_state WHERE key = 'vectors_version'")
+        return int(rows[0][0]) if rows else 0
+
+    def _bump(self) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO library_state (key, value) VALUES ('vectors_version', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
+
+    # ---------------------------------------------------------------- writing
+
+    def missing(self, model: str, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` chunks (id, text to embed) that have no vector from ``model`` yet,
+        in file order. The text is the document title, the heading path and the body."""
+        rows = self.store.query(
+            """
+            SELECT c.id, fts.title, fts.heading, fts.body FROM chunks c
+            JOIN chunks_fts fts ON fts.rowid = c.id
+            WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = ?)
+            ORDER BY c.file_id, c.ordinal LIMIT ?
+            """,
+            (model, limit),
+        )
+        return [(int(r[0]), embedding_text(r[1], r[2], r[3])) for r in rows]
+
+    def count_missing(self, model: str) -> int:
+        return int(
+            self.store.query(
+                "SELECT COUNT(*) FROM chunks c WHERE NOT EXISTS "
+                "(SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = ?)",
+                (model,),
+            )[0][0]
+        )
+
+    def count(self, model: str) -> int:
+        return int(self.store.query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?", (model,))[0][0])
+
+    def add(self, model: str, ids: Sequence[int], vectors: MatrixLike) -> int:
+        """Store vectors for chunks; those whose chunk is gone meanwhile are left out. Returns how
+        many were stored."""
+        import numpy as np
+
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} chunk ids but {len(vectors)} vectors")
+        stored = 0
+        with self.store.transaction() as db:
+            for chunk_id, vector in zip(ids, vectors, strict=True):
+                array = np.asarray(vector, dtype=np.float32)
+                norm = float(np.linalg.norm(array))
+                blob = (array / norm if norm > 0 else array).astype(np.float16).tobytes()
+                cur = db.execute(
+                    "INSERT OR REPLACE INTO chunk_vectors (chunk_id, model, vec) "
+                    "SELECT id, ?, ? FROM chunks WHERE id = ?",
+                    (model, blob, chunk_id),
+                )
+                stored += cur.rowcount
+        self._bump()
+        return stored
+
+    def forget(self, model: str | None = None) -> None:
+        """Drop the vectors of one model (all when None), e.g. after switching embedders."""
+        with self.store.transaction() as db:
+            if model is None:
+                db.execute("DELETE FROM chunk_vectors")
+            else:
+                db.execute("DELETE FROM chunk_vectors WHERE model = ?", (model,))
+        self._bump()
+
+    # ---------------------------------------------------------------- searching
+
+    def _load(self, model: str) -> _Loaded:
+        import numpy as np
+
+        version = self._version()
+        with self._lock:
+            cached = self._cache.get(model)
+            if cached is not None and cached.version == version:
+                return cached
+            rows = self.store.query(
+                "SELECT v.chunk_id, f.folder_id, v.vec FROM chunk_vectors v "
+                "JOIN chunks c ON c.id = v.chunk_id JOIN files f ON f.id = c.file_id "
+                "WHERE v.model = ? ORDER BY v.chunk_id",
+                (model,),
+            )
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            folders = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+            if rows:
+                matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+            else:
+                matrix = np.zeros((0, 0), dtype=np.float16)
+            loaded = _Loaded(version, ids, folders, matrix)
+            self._cache[model] = loaded
+            return loaded
+
+    def nearest(
+        self, model: str, query: VectorLike, n: int, folder_id: int | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``n`` chunks whose vectors are closest to ``query`` (cosine), best first."""
+        import numpy as np
+
+        loaded = self._load(model)
+        if loaded.matrix.shape[0] == 0 or n <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32)
+        if q.shape[0] != loaded.matrix.shape[1]:
+            raise ValueError(
+                f"The query vector has {q.shape[0]} dimensions but the library's vectors from {model} "
+                f"have {loaded.matrix.shape[1]}: re-embed the library (`deepresearch docs embed`)."
+            )
+        q = q / (float(np.linalg.norm(q)) or 1.0)
+        scores = loaded.matrix @ q.astype(np.float16)
+        scores = scores.astype(np.float32)
+        if folder_id is not None:
+            scores = np.where(loaded.folders == folder_id, scores, -np.inf)
+        n = min(n, scores.shape[0])
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(loaded.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+
+def embedding_text(title: str, heading: str, body: str) -> str:
+    """What an embedder reads for one chunk: where it sits, then its text."""
+    head = " > ".join(part for part in (title.strip(), heading.strip()) if part)
+    return f"{head}\n{body}" if head else body
+
+
+EmbedProgress = Callable[[int, int], None]
+"""(chunks embedded so far, chunks to embed in all)."""

@@ -1,0 +1,109 @@
+"""``deepresearch bench library --qa``: recall@k and MRR of questions with known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.bench.library_qa import first_gold_rank, load_questions, score
+from deepresearch_local.cli.main import main
+from deepresearch_local.errors import UsageError
+from deepresearch_local.paths import get_paths
+
+TOPICS = {
+    "kiln.md": "# Firing pottery\n\nA kiln gives heat slowly up to 1200 degrees; glaze melts into glass.\n",
+    "sourdough.md": "# Sourdough\n\nFeed the starter with flour and water; let the dough rise overnight.\n",
+    "tides.md": "# Tides\n\nThe moon's pull raises the sea twice a day; spring tides follow a full moon.\n",
+    "bees.md": "# Beekeeping\n\nA hive needs a queen; workers build wax comb and store honey.\n",
+    "sails.md": "# Sailing\n\nTo tack, turn the bow through the wind and trim the jib on the new side.\n",
+}
+
+
+@pytest.fixture
+def qa(tmp_path: Path) -> tuple[Path, Path]:
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    for name, text in TOPICS.items():
+        (docs / "sub" / name).write_text(text, encoding="utf-8")
+    questions = [
+        {"question": "kiln glaze heat", "gold": ["sub/kiln.md"], "corpus": "crafts", "kind": "keyword"},
+        {"question": "starter flour dough", "gold": ["sourdough.md"], "corpus": "crafts", "kind": "keyword"},
+        {"question": "honey comb queen", "gold": ["bees.md"], "corpus": "nature", "kind": "keyword"},
+        # no word in common with its page: BM25 cannot find it
+        {"question": "why is the ocean higher at some hours", "gold": ["tides.md"], "corpus": "nature",
+         "kind": "paraphrase"},
+    ]  # fmt: skip
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
+    return path, docs
+
+
+def test_bench_qa_reports_recall_and_mrr_per_group(
+    qa: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, docs = qa
+    assert main(["bench", "library", "--qa", str(path), "--docs", f"crafts={docs}", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (bm25,) = result["modes"]  # no embedding model given: keywords only
+    assert bm25["mode"] == "bm25" and bm25["questions"] == 4
+    assert bm25["recall@5"] == 0.75 and bm25["mrr"] == 0.75
+    assert bm25["groups"]["kind:keyword"]["recall@5"] == 1.0
+    assert bm25["groups"]["kind:paraphrase"]["recall@5"] == 0.0
+    assert bm25["groups"]["corpus:nature"]["questions"] == 2
+    assert [m["gold"] for m in bm25["misses"]] == [["tides.md"]]
+    assert result["folders"]["crafts"]["indexed"] == 5
+    assert not get_paths().library_db.exists()  # the user's library is never touched
+
+
+def test_bench_qa_text_output_and_kept_index(
+    qa: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, docs = qa
+    db = tmp_path / "kept.sqlite3"
+    args = [
+        "bench",
+        "library",
+        "--qa",
+        str(path),
+        "--docs",
+        f"crafts={docs}",
+        "--index-db",
+        str(db),
+        "--k",
+        "1",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["mode", "group", "n", "recall@1", "MRR", "p95", "ms"]
+    assert out.splitlines()[1].split()[:5] == ["bm25", "all", "4", "0.750", "0.750"]
+    assert db.exists()
+    assert main(args) == 0  # the kept index is reused: nothing is read again
+    assert "crafts 5 files" in capsys.readouterr().out
+
+
+def test_questions_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "x", "gold": ["a.md"]}\n{"question": "no gold"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"bad.jsonl:2: .*'question' and 'gold'"):
+        load_questions(bad)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n# only a comment\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="holds no questions"):
+        load_questions(empty)
+
+    assert main(["bench", "library", "--qa", str(bad), "--docs", f"x={tmp_path}"]) == UsageError.exit_code
+    assert main(["bench", "library", "--qa", str(bad)]) == UsageError.exit_code  # no --docs
+
+
+def test_gold_suffixes_match_whole_path_parts() -> None:
+    paths = ["/d/library/functools.html", "/d/library/sqlite3.html"]
+    assert first_gold_rank(paths, ["library/sqlite3.html"]) == 2
+    assert first_gold_rank(paths, ["tools.html"]) is None  # a suffix matches whole path parts
+    assert first_gold_rank(paths, ["functools.html", "sqlite3.html"]) == 1
+    assert score([1, None, 3, 7], k=5) == {
+        "questions": 4,
+        "recall@5": 0.5,
+        "mrr": round((1 + 1 / 3 + 1 / 7) / 4, 3),
+    }

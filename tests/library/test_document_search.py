@@ -1,0 +1,183 @@
+"""Search returns distinct files with their best passage; vectors; the one-time upgrade re-index."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.library import Library
+from deepresearch_local.library.search import fuse_files, snippet
+from deepresearch_local.library.store import MIGRATIONS, Store
+
+FILL = (
+    "Unrelated sentences about the weather, the harbour timetable and the price of bread fill this "
+    "paragraph so that every section is long enough to be a chunk of its own in the index. "
+)
+
+
+def _section(title: str, body: str) -> str:
+    return f"## {title}\n\n{body}\n\n{FILL * 6}\n\n"
+
+
+@pytest.fixture
+def manual(tmp_path: Path, library: Library) -> Library:
+    """One long file that mentions 'sourdough' in four sections, and three short ones once each."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    long = "# Baking handbook\n\n" + "".join(
+        _section(f"Part {n}", f"Sourdough step {n}: feed the starter and wait.") for n in range(1, 5)
+    )
+    (root / "handbook.md").write_text(long, encoding="utf-8")
+    for name in ("bread.md", "starter.md", "oven.md"):
+        (root / name).write_text(f"# {name}\n\nA note on sourdough in {name}.\n\n{FILL}\n", encoding="utf-8")
+    library.add(root, "docs")
+    return library
+
+
+def test_results_are_distinct_files_with_other_passages_listed(manual: Library) -> None:
+    hits = manual.search("sourdough", k=4)
+    names = [Path(h.path).name for h in hits]
+    assert sorted(names) == ["bread.md", "handbook.md", "oven.md", "starter.md"]
+    assert len(set(names)) == len(names)
+    handbook = next(h for h in hits if h.path.endswith("handbook.md"))
+    assert "Sourdough" in handbook.snippet
+    # the three other sections that mention it are listed, each once and not the best one again
+    assert len(handbook.also_at) == 3
+    assert handbook.location not in handbook.also_at
+    headings = {loc.heading for loc in handbook.also_at} | {handbook.location.heading}
+    assert len(headings) == 4  # four different sections (the first one starts under the title)
+    assert {f"Baking handbook > Part {n}" for n in range(2, 5)} <= headings
+
+
+def test_k_counts_files_not_chunks(manual: Library) -> None:
+    assert len(manual.search("sourdough", k=2)) == 2
+    assert len({h.path for h in manual.search("sourdough", k=10)}) == 4
+
+
+def test_folder_filter_and_bm25_mode(manual: Library, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "rye.md").write_text("# Rye\n\nSourdough rye needs a longer rest.\n", encoding="utf-8")
+    manual.add(other, "other")
+    assert [Path(h.path).name for h in manual.search("sourdough", folder="other")] == ["rye.md"]
+    assert len(manual.search("sourdough", k=10, mode="bm25")) == 5
+
+
+def test_fusion_ranks_files_by_their_best_chunk() -> None:
+    file_of = {1: 10, 2: 10, 3: 20, 4: 30}
+    fused = fuse_files([([1, 2, 3], 1.0), ([4, 3], 1.0)], file_of, k=1)
+    order = [file_id for file_id, _ in fused]
+    # file 10: rank 1 in the first list; file 20: rank 2 then 2; file 30: rank 1 in the second
+    assert order == [20, 10, 30]
+    assert fused[1][1].chunks[1] > fused[1][1].chunks[2]  # the best passage of file 10 is chunk 1
+    assert fused[0][1].score == pytest.approx(1 / 3 + 1 / 3)
+
+
+def test_snippet_shows_the_window_with_the_query_words() -> None:
+    body = " ".join(["filler"] * 100 + ["the", "starter", "needs", "feeding"] + ["filler"] * 100)
+    text = snippet(body, ["feeding starter"], words=10)
+    assert "starter needs feeding" in text and text.startswith("…") and text.endswith("…")
+    assert snippet("short text", ["x"]) == "short text"
+
+
+class _Unit:
+    """A toy 'embedder' for the vector index: a fixed vector per word."""
+
+    id = "toy"
+
+    def embed_query(self, text: str) -> list[float]:
+        return [1.0, 0.0, 0.0] if "alpha" in text else [0.0, 1.0, 0.0]
+
+
+def test_vectors_are_searched_stored_per_model_and_dropped_with_their_chunks(manual: Library) -> None:
+    rows = manual.store.query(
+        "SELECT c.id, f.rel FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY c.id"
+    )
+    ids = [int(r[0]) for r in rows]
+    oven = [int(r[0]) for r in rows if r[1] == "oven.md"]
+    vectors = [[1.0, 0.0, 0.0] if i in oven else [0.0, 0.6, 0.8] for i in ids]
+    assert manual.vectors.add("toy", ids, vectors) == len(ids)
+    assert manual.vectors.count_missing("toy") == 0 and manual.vectors.count_missing("other") == len(ids)
+    nearest = manual.vectors.nearest("toy", [2.0, 0.0, 0.0], 2)
+    assert nearest[0][0] == oven[0] and nearest[0][1] == pytest.approx(1.0, abs=1e-3)
+    # dense hits count in hybrid mode: a query with no keyword in common still finds oven.md
+    hits = manual.search("alpha", k=1, embedder=_Unit())
+    assert [Path(h.path).name for h in hits] == ["oven.md"]
+    assert manual.search("alpha", k=1, embedder=_Unit(), mode="bm25") == []
+    with pytest.raises(ValueError, match="dimensions"):
+        manual.vectors.nearest("toy", [1.0, 0.0], 1)
+    # re-indexing a changed file drops its chunks' vectors (and search no longer sees them)
+    oven_path = Path(manual.coverage()[0].path).parent / "oven.md"
+    oven_path.write_text("# oven.md\n\nNothing about bread now.\n", encoding="utf-8")
+    manual.reindex("docs")
+    assert manual.vectors.count("toy") == len(ids) - len(oven)
+    assert manual.vectors.count_missing("toy") >= 1
+    assert all(Path(h.path).name != "oven.md" for h in manual.search("alpha", k=3, embedder=_Unit()))
+
+
+def test_embed_missing_is_resumable(manual: Library) -> None:
+    class Counting(_Unit):
+        calls = 0
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            Counting.calls += 1
+            return [[0.0, 0.0, 1.0] for _ in texts]
+
+    total = manual.vectors.count_missing("toy")
+    seen: list[tuple[int, int]] = []
+    stop_after_first = iter([False, True])
+    made = manual.embed_missing(
+        Counting(), lambda done, total: seen.append((done, total)), lambda: next(stop_after_first), batch=2
+    )
+    assert made == 2 and manual.vectors.count("toy") == 2
+    assert manual.embed_missing(Counting(), batch=2) == total - 2
+    assert manual.vectors.count_missing("toy") == 0 and seen[0] == (0, total)
+    assert manual.embed_missing(Counting()) == 0
+
+
+def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> None:
+    db_path = tmp_path / "old.sqlite3"
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "a.md").write_text("# Kiln\n\nThe kiln reaches its heat slowly.\n", encoding="utf-8")
+    (root / "b.bin").write_bytes(b"\x00\x01binary")
+    # a library made by the version before: only the first migration applied
+    with Library(db_path) as lib:
+        lib.add(root, "notes")
+    db = sqlite3.connect(db_path)
+    applied = [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY version")]
+    assert applied == [name for name, _ in MIGRATIONS]
+    db.execute("DROP TABLE chunk_vectors")
+    db.execute("DROP TABLE library_state")
+    db.execute("ALTER TABLE folders DROP COLUMN reindex_pending")
+    db.execute("DELETE FROM schema_migrations WHERE version > 1")
+    db.execute("UPDATE files SET indexed_at = 1.0")
+    db.commit()
+    db.close()
+
+    with Library(db_path) as lib:
+        assert lib.upgrade_pending() == ["notes"]
+        before = {r.rel: (r.status, r.reason) for r in lib.coverage()}
+        hits = lib.search("kiln heat")  # the first search brings the index up to date
+        assert [Path(h.path).name for h in hits] == ["a.md"]
+        assert lib.upgrade_pending() == []
+        after = {r.rel: (r.status, r.reason) for r in lib.coverage()}
+        assert after == before
+        stamps = {r.rel: r.indexed_at for r in lib.coverage()}
+        assert all(s is not None and s > 1.0 for s in stamps.values())
+    with Library(db_path) as lib:  # and only once
+        lib.search("kiln")
+        assert {r.rel: r.indexed_at for r in lib.coverage()} == stamps
+
+
+def test_migration_sql_with_a_trigger_is_split_into_whole_statements() -> None:
+    from deepresearch_local.library.store import statements
+
+    sql = "CREATE TABLE t (x);\nCREATE TRIGGER g AFTER DELETE ON t BEGIN SELECT 1; SELECT 2; END;\n"
+    assert statements(sql) == [
+        "CREATE TABLE t (x);",
+        "CREATE TRIGGER g AFTER DELETE ON t BEGIN SELECT 1; SELECT 2; END;",
+    ]
+    assert isinstance(Store, type)

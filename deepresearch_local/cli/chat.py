@@ -10,21 +10,16 @@ import sys
 from typing import Any
 
 from deepresearch_local.engines.base import CancelToken, Finished, GenerationRequest, Sampling, TextDelta
-from deepresearch_local.engines.factory import EngineSpec, open_engine
 from deepresearch_local.errors import ContextOverflow
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = EngineSpec(
-        model=args.model,
-        backend=args.backend,
-        context_tokens=args.context,
-        base_url=args.base_url,
-        gpu_layers=args.gpu_layers,
-        kv_type=args.kv_type,
-    )
-    engine = open_engine(spec)
-    print(f"Loading {spec.model or spec.base_url} ...", file=sys.stderr, flush=True)
+    # Like `ask`: what the flags leave open comes from the settings, then the default model.
+    from deepresearch_local.cli.research import apply_settings, open_engine_from_args
+
+    apply_settings(args)
+    engine = open_engine_from_args(args)
+    print(f"Loading {args.base_url or engine.info.model} ...", file=sys.stderr, flush=True)
     engine.load()
     info = engine.info
     print(

@@ -55,7 +55,7 @@ def clean_results(raw: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             "href": href,
             "body": " ".join(str(item.get("body") or item.get("snippet") or "").split()),
         }
-        for extra in ("date", "source"):
+        for extra in ("date", "source", "cited_by"):
             if item.get(extra):
                 cleaned[extra] = str(item[extra]).strip()
         out.append(cleaned)
@@ -87,7 +87,10 @@ def format_results(
         lines = [f"{i}. [{r['title']}]({r['href']})"]
         if scholarly:
             year = year_of(r)
-            lines.append(f"Source: {host_of(r['href'])}" + (f" · Year: {year}" if year else ""))
+            cited = f" · Cited by: {r['cited_by']}" if r.get("cited_by") else ""
+            lines.append(f"Source: {host_of(r['href'])}" + (f" · Year: {year}" if year else "") + cited)
+            if r.get("source"):
+                lines.append(f"Publication: {r['source']}")
         elif r.get("date"):
             lines.append(f"Date published: {r['date']}")
         if r.get("body"):
@@ -108,8 +111,17 @@ def no_results(query: str, *, scholarly: bool = False) -> str:
     return f"No results were found for '{query}'. Try a shorter or more general query."
 
 
+def web_fallback_note(label: str) -> str:
+    """Said above google_scholar results from a provider without a scholarly search."""
+    return (
+        f"{label} has no scholarly search: these are its web results from scholarly sources "
+        "(journals, preprint servers, universities)"
+    )
+
+
 def failure(query: str, kind: str, reason: str) -> str:
     """The observation when a query could not be run at all."""
+    later = "Web search may work again later."
     if kind == "offline":
         what = "Web search is not available: this session is offline (no connection may leave the machine)."
     elif kind == "no_network":
@@ -118,6 +130,14 @@ def failure(query: str, kind: str, reason: str) -> str:
         what = f"Web search is rate-limited right now ({reason}); waiting and retrying did not help."
     elif kind == "skipped":
         what = "This query was not sent: web search failed for an earlier query in this call."
+    elif kind == "auth":
+        what = f"The search provider refused this app's access ({reason})."
+        later = "Retrying will not help: the user has to fix the search settings (deepresearch doctor)."
+    elif kind == "unconfigured":
+        what = f"Web search is not set up: {reason}."
+        later = "Retrying will not help until the user fixes the search settings."
+    elif kind == "bad_request":
+        what = f"The search provider rejected this query ({reason}). Try a shorter, plainer query."
     else:
         what = f"Web search failed ({reason})."
-    return f"The search for '{query}' could not be run. {what} {LOCAL_HINT} Web search may work again later."
+    return f"The search for '{query}' could not be run. {what} {LOCAL_HINT} {later}"

@@ -1,13 +1,28 @@
-"""Search routing and failure sorting: the region a query goes to, and what a ddgs error means."""
+"""Search routing and failure sorting: the region a query goes to, and what a failure means."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 Outcome = Literal[
-    "ok", "no_results", "rate_limited", "no_network", "timeout", "error", "offline", "skipped", "private"
+    "ok",
+    "no_results",
+    "rate_limited",
+    "no_network",
+    "timeout",
+    "error",
+    "offline",
+    "skipped",
+    "private",
+    "auth",
+    "bad_request",
+    "unconfigured",
 ]
-"""What became of one query."""
+"""What became of one query. ``auth``: the provider refused the key; ``bad_request``: it refused the
+query; ``unconfigured``: the provider lacks its URL or key. These three are never retried."""
+
+FINAL: frozenset[str] = frozenset({"no_results", "auth", "bad_request", "unconfigured"})
+"""Outcomes that retrying cannot change."""
 
 DEFAULT_REGIONS: dict[str, str] = {
     "han": "cn-zh",

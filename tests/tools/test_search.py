@@ -123,7 +123,9 @@ def test_rate_limit_backs_off_then_tells_the_model_to_use_local_tools() -> None:
     assert [c[0] for c in h.replay.calls] == ["tidal power bay of fundy"] * 3  # the second was never sent
     assert result.error
     assert [(e.target, e.ok) for e in result.network] == [("tidal power bay of fundy", False)]
-    assert result.network[0].detail.startswith("rate_limited; 3 attempt(s); region wt-wt; DDGSException: ")
+    assert result.network[0].detail.startswith(
+        "rate_limited; 3 attempt(s); region wt-wt; via ddgs; DDGSException: "
+    )
 
 
 def test_timeout_is_retried_with_exponential_backoff() -> None:
@@ -134,7 +136,7 @@ def test_timeout_is_retried_with_exponential_backoff() -> None:
     result = h("tidal power bay of fundy")
     assert h.sleeps == [0.5, 1.0]
     assert result.text.startswith("A web search for 'tidal power bay of fundy' returned 3 results:")
-    assert result.network[0].detail == "ok; 3 attempt(s); region wt-wt"
+    assert result.network[0].detail == "ok; 3 attempt(s); region wt-wt; via ddgs"
 
 
 def test_timeouts_on_every_attempt_end_in_a_failure_observation() -> None:
@@ -215,7 +217,9 @@ def test_scholar_keeps_scholarly_sources_in_the_same_shape() -> None:
     h = Harness(ScholarTool, Replay(SCHOLAR))
     result = h("tidal stream turbine fish collision")
     assert result.text == (
-        "A scholarly search for 'tidal stream turbine fish collision' returned 3 results:\n\n"
+        "A scholarly search for 'tidal stream turbine fish collision' returned 3 results:\n"
+        "(ddgs has no scholarly search: these are its web results from scholarly sources "
+        "(journals, preprint servers, universities))\n\n"
         "## Scholar Results\n"
         "1. [Fish collision risk with tidal stream turbines](https://arxiv.org/abs/2105.01234)\n"
         "Source: arxiv.org · Year: 2021\n"

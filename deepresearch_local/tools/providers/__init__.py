@@ -1,0 +1,137 @@
+"""Search providers behind one interface, and which one a run uses.
+
+ddgs is the keyless default. SearXNG needs the URL of an instance; Serper, Brave and Tavily need
+an API key. The choice comes from the environment first, then the settings file:
+
+- ``DEEPRESEARCH_SEARCH_PROVIDER`` / ``search_provider``: ddgs, searxng, serper, brave or tavily
+- ``SEARXNG_URL`` (or ``DEEPRESEARCH_SEARCH_URL``) / ``search_url``: the SearXNG instance, or
+  another endpoint for a keyed provider (a proxy, or a test server on 127.0.0.1)
+- ``SERPER_API_KEY``, ``BRAVE_API_KEY``, ``TAVILY_API_KEY`` / ``search_api_key``
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from deepresearch_local.tools.providers.base import (
+    ProviderConfig,
+    SearchFailure,
+    SearchProvider,
+    split_region,
+)
+
+if TYPE_CHECKING:
+    from deepresearch_local.config import Settings
+    from deepresearch_local.tools.providers.ddgs_provider import DDGSLike
+
+PROVIDERS = ("ddgs", "searxng", "serper", "brave", "tavily")
+
+KEY_VARIABLES = {"serper": "SERPER_API_KEY", "brave": "BRAVE_API_KEY", "tavily": "TAVILY_API_KEY"}
+"""The environment variable holding each keyed provider's key."""
+
+PROVIDER_VARIABLE = "DEEPRESEARCH_SEARCH_PROVIDER"
+URL_VARIABLE = "DEEPRESEARCH_SEARCH_URL"
+
+
+def resolve_config(
+    settings: Settings | None = None, env: Mapping[str, str] | None = None, *, timeout: float = 10.0
+) -> ProviderConfig:
+    """The provider the environment or the settings name (environment first)."""
+    env = os.environ if env is None else env
+    name = env.get(PROVIDER_VARIABLE) or (settings.search_provider if settings else "") or "ddgs"
+    name = name.strip().lower()
+    url = (env.get("SEARXNG_URL", "") if name == "searxng" else "") or env.get(URL_VARIABLE, "")
+    url = url or (settings.search_url if settings else "")
+    key_variable = KEY_VARIABLES.get(name)
+    key = (env.get(key_variable, "") if key_variable else "") or (settings.search_api_key if settings else "")
+    return ProviderConfig(name=name, url=url.strip(), api_key=key.strip(), timeout=timeout)
+
+
+def problem(config: ProviderConfig) -> str:
+    """What keeps ``config`` from working, as a sentence saying what to set; "" when it can run."""
+    if config.name not in PROVIDERS:
+        return (
+            f"the search provider {config.name!r} is unknown: set {PROVIDER_VARIABLE} or search_provider "
+            f"to one of {', '.join(PROVIDERS)}"
+        )
+    if config.name == "searxng" and not config.url:
+        return (
+            "SearXNG needs the URL of an instance: set SEARXNG_URL or search_url (e.g. http://127.0.0.1:8888)"
+        )
+    if config.name in KEY_VARIABLES and not config.api_key:
+        return f"{config.name} needs an API key: set {KEY_VARIABLES[config.name]} or search_api_key"
+    if config.url and not config.url.startswith(("http://", "https://")):
+        return f"the search URL {config.url!r} is not an http(s) URL: fix SEARXNG_URL or search_url"
+    return ""
+
+
+def build_provider(
+    config: ProviderConfig,
+    *,
+    safesearch: str = "moderate",
+    backend: str = "auto",
+    ddgs_client: Callable[[], DDGSLike] | None = None,
+) -> SearchProvider:
+    """The provider ``config`` names; raises :class:`SearchFailure` ("unconfigured") with the fix."""
+    issue = problem(config)
+    if issue:
+        raise SearchFailure("unconfigured", issue)
+    if config.name == "searxng":
+        from deepresearch_local.tools.providers.searxng import SearXNGProvider
+
+        return SearXNGProvider(config.url, timeout=config.timeout, safesearch=safesearch)
+    if config.name == "serper":
+        from deepresearch_local.tools.providers.serper import SerperProvider
+
+        return SerperProvider(config.api_key, url=config.url, timeout=config.timeout)
+    if config.name == "brave":
+        from deepresearch_local.tools.providers.brave import BraveProvider
+
+        return BraveProvider(config.api_key, url=config.url, timeout=config.timeout, safesearch=safesearch)
+    if config.name == "tavily":
+        from deepresearch_local.tools.providers.tavily import TavilyProvider
+
+        return TavilyProvider(config.api_key, url=config.url, timeout=config.timeout)
+    from deepresearch_local.tools.providers.ddgs_provider import DDGSProvider, default_client
+
+    factory = ddgs_client or (lambda: default_client(config.timeout))
+    return DDGSProvider(factory, safesearch=safesearch, backend=backend)
+
+
+def describe(config: ProviderConfig, env: Mapping[str, str] | None = None) -> str:
+    """One line for ``doctor``: the active provider, whether its URL/key is set (never the key)."""
+    env = os.environ if env is None else env
+    issue = problem(config)
+    if config.name == "ddgs":
+        line = "ddgs (keyless; DuckDuckGo and other engines)"
+    elif config.name == "searxng":
+        line = f"searxng at {config.url or '(no URL)'}"
+    elif config.name in KEY_VARIABLES:
+        where = f", endpoint {config.url}" if config.url else ""
+        line = f"{config.name}, API key {'set' if config.api_key else 'NOT set'}{where}"
+    else:
+        line = config.name
+    if issue:
+        return f"{line}: not usable, {issue}"
+    others = [name for name, var in KEY_VARIABLES.items() if env.get(var) and name != config.name]
+    if config.name == "ddgs" and others:
+        line += (
+            f" ({', '.join(KEY_VARIABLES[n] for n in others)} set: {PROVIDER_VARIABLE}={others[0]} uses it)"
+        )
+    return line
+
+
+__all__ = [
+    "KEY_VARIABLES",
+    "PROVIDERS",
+    "ProviderConfig",
+    "SearchFailure",
+    "SearchProvider",
+    "build_provider",
+    "describe",
+    "problem",
+    "resolve_config",
+    "split_region",
+]

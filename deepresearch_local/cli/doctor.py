@@ -13,7 +13,28 @@ from deepresearch_local.paths import get_paths
 def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
     out = hw.to_dict()
     out["recommended"] = rec.to_dict()
+    out["search"] = search_status()
     return out
+
+
+def search_status() -> dict[str, object]:
+    """The active web search provider, whether its URL and key are set (never the key itself)."""
+    from deepresearch_local.config import load_settings
+    from deepresearch_local.errors import DeepResearchError
+    from deepresearch_local.tools.providers import describe, problem, resolve_config
+
+    try:
+        settings = load_settings()
+    except DeepResearchError:
+        settings = None
+    config = resolve_config(settings)
+    return {
+        "provider": config.name,
+        "url": config.url,
+        "key_set": bool(config.api_key),
+        "problem": problem(config),
+        "summary": describe(config),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         state = f"yes, {b.device}" if b.available else "no"
         rows.append((b.name, f"{state}: {b.reason}"))
     rows.append(("models folder", f"{hw.models_dir} ({human_bytes(hw.disk_free_bytes)} free)"))
+    rows.append(("web search", str(search_status()["summary"])))
     print(table(rows))
     print()
     variant = rec.variant or "(none local)"

@@ -104,22 +104,17 @@ def describe(config: ProviderConfig, env: Mapping[str, str] | None = None) -> st
     """One line for ``doctor``: the active provider, whether its URL/key is set (never the key)."""
     env = os.environ if env is None else env
     issue = problem(config)
-    if config.name == "ddgs":
-        line = "ddgs (keyless; DuckDuckGo and other engines)"
-    elif config.name == "searxng":
-        line = f"searxng at {config.url or '(no URL)'}"
-    elif config.name in KEY_VARIABLES:
-        where = f", endpoint {config.url}" if config.url else ""
-        line = f"{config.name}, API key {'set' if config.api_key else 'NOT set'}{where}"
-    else:
-        line = config.name
     if issue:
-        return f"{line}: not usable, {issue}"
-    others = [name for name, var in KEY_VARIABLES.items() if env.get(var) and name != config.name]
-    if config.name == "ddgs" and others:
-        line += (
-            f" ({', '.join(KEY_VARIABLES[n] for n in others)} set: {PROVIDER_VARIABLE}={others[0]} uses it)"
-        )
+        return f"{config.name} (not usable: {issue})"
+    if config.name == "searxng":
+        return f"searxng at {config.url}"
+    if config.name in KEY_VARIABLES:
+        return f"{config.name}, API key set" + (f", endpoint {config.url}" if config.url else "")
+    line = "ddgs (keyless: DuckDuckGo and other engines)"
+    found = [(name, var) for name, var in {"searxng": "SEARXNG_URL", **KEY_VARIABLES}.items() if env.get(var)]
+    if found:
+        name, var = found[0]
+        line += f"; {var} is set: {PROVIDER_VARIABLE}={name} would use it"
     return line
 
 

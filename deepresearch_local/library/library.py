@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,8 +43,9 @@ class Library:
         self.limits = limits
         self.match_budget = MATCH_BUDGET
         self.vectors = VectorIndex(self.store)
-        self.embedder: QueryEmbedder | None = None
+        self.embedder: DocumentEmbedder | None = None
         self._caught_up = False
+        self._upgrading = threading.Lock()
 
     def close(self) -> None:
         self.store.close()
@@ -231,21 +233,25 @@ class Library:
         rows = self.store.query("SELECT name FROM folders WHERE reindex_pending = 1 ORDER BY name")
         return [str(r[0]) for r in rows]
 
-    def catch_up(self, on_progress: ProgressCallback | None = None) -> list[IndexReport]:
+    def catch_up(
+        self, on_progress: ProgressCallback | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> list[IndexReport]:
         """Read again, once, the folders a schema upgrade marked (a folder whose root is gone is
-        left marked: `docs list` shows it and `docs remove` forgets it)."""
+        left marked: `docs list` shows it and `docs remove` forgets it). A stopped run leaves the
+        folder marked, so the next use finishes it."""
         reports = []
-        for name in self.upgrade_pending():
-            folder_id, root = self._folder(name)
-            if not root.is_dir():
-                continue
-            indexer = FolderIndexer(self.store, folder_id, name, root, self.limits)
-            report = indexer.run(on_progress, full=True)
-            if not any(note.startswith("stopped") for note in report.notes):
-                with self.store.transaction() as db:
-                    db.execute("UPDATE folders SET reindex_pending = 0 WHERE id = ?", (folder_id,))
-                report.notes.append("read again once after an upgrade of the library's index")
-            reports.append(report)
+        with self._upgrading:
+            for name in self.upgrade_pending():
+                folder_id, root = self._folder(name)
+                if not root.is_dir():
+                    continue
+                indexer = FolderIndexer(self.store, folder_id, name, root, self.limits)
+                report = indexer.run(on_progress, full=True, should_stop=should_stop)
+                if not any(note.startswith("stopped") for note in report.notes):
+                    with self.store.transaction() as db:
+                        db.execute("UPDATE folders SET reindex_pending = 0 WHERE id = ?", (folder_id,))
+                    report.notes.append("read again once after an upgrade of the library's index")
+                reports.append(report)
         return reports
 
     def embed_missing(
@@ -272,7 +278,7 @@ class Library:
                 on_progress(min(done, total), max(total, done))
         return done
 
-    def use_embedder(self, embedder: QueryEmbedder | None) -> None:
+    def use_embedder(self, embedder: DocumentEmbedder | None) -> None:
         """The embedding model hybrid search uses by default (None: BM25 only)."""
         self.embedder = embedder
 

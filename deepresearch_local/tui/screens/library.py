@@ -69,6 +69,11 @@ class LibraryScreen(Screen[None]):
             super().__init__()
             self.progress = progress
 
+    class Embedded(Message):
+        def __init__(self, done: int, total: int, model: str) -> None:
+            super().__init__()
+            self.done, self.total, self.model = done, total, model
+
     class Found(Message):
         def __init__(self, query: str, hits: list[Hit], empty: bool) -> None:
             super().__init__()
@@ -101,8 +106,10 @@ class LibraryScreen(Screen[None]):
         with self._opening:
             if self._library is None:
                 from deepresearch_local.library import Library
+                from deepresearch_local.library.embedding.configured import configured_embedder
 
                 self._library = Library()
+                self._library.use_embedder(configured_embedder(missing_ok=True))
             return self._library
 
     @property
@@ -129,6 +136,9 @@ class LibraryScreen(Screen[None]):
         name = wanted if wanted in names else (names[0] if names else None)
         records = self.library.coverage(name) if name else []
         self.post_message(self.Loaded(folders, name, records))
+        if self.library.upgrade_pending():
+            title = "Updating the index for this version (once)…"
+            self.app.call_from_thread(self._start_indexing, title, upgrade=True)
 
     def on_library_screen_loaded(self, message: LibraryScreen.Loaded) -> None:
         self.folders.show(message.folders)
@@ -165,21 +175,30 @@ class LibraryScreen(Screen[None]):
         else:
             self._start_indexing(f"Re-indexing {name}…", name=name)
 
-    def _start_indexing(self, title: str, *, folder: str | None = None, name: str | None = None) -> None:
+    def _start_indexing(
+        self, title: str, *, folder: str | None = None, name: str | None = None, upgrade: bool = False
+    ) -> None:
         if self.indexing:
-            self.notify("Indexing is already running: wait for it, or stop it (c).", severity="warning")
+            if not upgrade:
+                self.notify("Indexing is already running: wait for it, or stop it (c).", severity="warning")
             return
         self.indexing = True
         self._stop.clear()
         self.query_one(IndexProgress).begin(title)
-        self.run_worker(lambda: self._index(folder, name), thread=True, name="index")
+        self.run_worker(lambda: self._index(folder, name, upgrade), thread=True, name="index")
 
-    def _index(self, folder: str | None, name: str | None) -> None:
+    def _index(self, folder: str | None, name: str | None, upgrade: bool = False) -> None:
         def step(progress: Progress) -> None:
             self.post_message(self.Step(progress))
 
         try:
-            if folder is not None:
+            if upgrade:
+                reports = self.library.catch_up(step, should_stop=self._stop.is_set)
+                if not reports:
+                    self.post_message(self.Indexed(None, None, "The index is up to date."))
+                    return
+                report = reports[-1]
+            elif folder is not None:
                 report = self.library.add(folder, on_progress=step, should_stop=self._stop.is_set)
             else:
                 report = self.library.reindex(name, on_progress=step, should_stop=self._stop.is_set)[0]
@@ -189,10 +208,31 @@ class LibraryScreen(Screen[None]):
         said = f"{report.folder}: {report.summary()} ({report.files} files, {report.chunks} chunks)"
         if report.notes:
             said += f"; {'; '.join(report.notes)}"
+        said += self._embed()
         self.post_message(self.Indexed(report.folder, report, said))
+
+    def _embed(self) -> str:
+        """Embed the passages that have no vector yet (when an embedding model is set); what to add
+        to the closing message. Stopping keeps what was embedded."""
+        embedder = self.library.embedder
+        if embedder is None or self._stop.is_set():
+            return ""
+        model = embedder.id
+
+        def step(done: int, total: int) -> None:
+            self.post_message(self.Embedded(done, total, model))
+
+        try:
+            made = self.library.embed_missing(embedder, step, should_stop=self._stop.is_set)
+        except Exception as exc:  # the index is fine without vectors: say why search is keywords only
+            return f"; not embedded ({exc}): search uses keywords"
+        return f"; {made} passages embedded for search by meaning" if made else ""
 
     def on_library_screen_step(self, message: LibraryScreen.Step) -> None:
         self.query_one(IndexProgress).step(message.progress)
+
+    def on_library_screen_embedded(self, message: LibraryScreen.Embedded) -> None:
+        self.query_one(IndexProgress).embedding(message.done, message.total, message.model)
 
     def on_library_screen_indexed(self, message: LibraryScreen.Indexed) -> None:
         self.indexing = False

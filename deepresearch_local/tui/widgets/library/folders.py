@@ -110,6 +110,12 @@ class IndexProgress(Vertical):
             line += f": {p.reason}"
         self.query_one("#index-file", Label).update(line)
 
+    def embedding(self, done: int, total: int, model: str) -> None:
+        """Second phase: passages embedded for search by meaning."""
+        self.query_one("#index-title", Label).update(f"Embedding passages for search by meaning ({model})…")
+        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#index-file", Label).update(f"[{done}/{total}] passages")
+
     def end(self, report: IndexReport | None, message: str) -> None:
         self.query_one("#index-title", Label).update(message)
         if report is not None:

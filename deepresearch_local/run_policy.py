@@ -48,4 +48,11 @@ def decide_run_offline(
     if not network_check_needed(backend, base_url, scripted=scripted):
         why = "a scripted model" if scripted else "the model runs on a server"
         return OfflineDecision(False, f"{why}: no network check")
-    return decide_offline(False, check=check)
+    return decide_offline(False, check=check or _search_provider_check)
+
+
+def _search_provider_check() -> NetworkStatus:
+    """Probe the configured search provider's host (a local SearXNG counts without internet)."""
+    from deepresearch_local.tools.providers import network_check
+
+    return network_check()

@@ -11,7 +11,14 @@ import pytest
 from deepresearch_local.cli.main import main
 from deepresearch_local.config import Settings, save_settings
 from deepresearch_local.tools.base import ToolContext
-from deepresearch_local.tools.providers import ProviderConfig, describe, problem, resolve_config
+from deepresearch_local.tools.providers import (
+    ProviderConfig,
+    describe,
+    network_check,
+    probe_target,
+    problem,
+    resolve_config,
+)
 from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool
 from tests.tools.search_server import Reply, Request, SearchServer, search_server_fixture  # noqa: F401
 
@@ -126,3 +133,37 @@ def test_the_tools_pick_up_the_configured_provider(
         ("/search", "de", None),
         ("/search", None, "science"),
     ]
+
+
+def test_the_network_check_probes_the_search_provider() -> None:
+    assert probe_target(ProviderConfig("ddgs")) == ("duckduckgo.com", 443)
+    assert probe_target(ProviderConfig("brave", api_key="k")) == ("api.search.brave.com", 443)
+    assert probe_target(ProviderConfig("searxng", url="http://192.168.1.20:8888/")) == ("192.168.1.20", 8888)
+    assert probe_target(ProviderConfig("searxng", url="https://search.example.org")) == (
+        "search.example.org",
+        443,
+    )
+    assert probe_target(ProviderConfig("serper", url="http://127.0.0.1:7000", api_key="k")) == (
+        "127.0.0.1",
+        7000,
+    )
+    assert probe_target(ProviderConfig("searxng")) == ("duckduckgo.com", 443)  # not set up: the default host
+
+
+def test_a_local_searxng_keeps_a_run_online_without_internet(
+    monkeypatch: pytest.MonkeyPatch, search_server: SearchServer
+) -> None:
+    """The rule ask and the app share: the probe goes to the configured provider, here on 127.0.0.1."""
+    from deepresearch_local.run_policy import decide_run_offline
+
+    monkeypatch.setenv("DEEPRESEARCH_SEARCH_PROVIDER", "searxng")
+    monkeypatch.setenv("SEARXNG_URL", search_server.base)
+    assert network_check().online
+    decision = decide_run_offline(requested=False, setting=False, backend="llama.cpp", base_url=None)
+    assert (decision.offline, decision.reason) == (
+        False,
+        f"reached 127.0.0.1:{search_server.base.split(':')[-1]}",
+    )
+    monkeypatch.setenv("SEARXNG_URL", "http://127.0.0.1:9")  # nothing listens there
+    down = decide_run_offline(requested=False, setting=False, backend="llama.cpp", base_url=None)
+    assert down.offline and down.reason.startswith("no network (cannot reach 127.0.0.1:9: ")

@@ -24,6 +24,7 @@ from deepresearch_local.tools.providers.base import (
 
 if TYPE_CHECKING:
     from deepresearch_local.config import Settings
+    from deepresearch_local.tools.network import NetworkStatus
     from deepresearch_local.tools.providers.ddgs_provider import DDGSLike
 
 PROVIDERS = ("ddgs", "searxng", "serper", "brave", "tavily")
@@ -100,6 +101,44 @@ def build_provider(
     return DDGSProvider(factory, safesearch=safesearch, backend=backend)
 
 
+DEFAULT_HOSTS = {
+    "ddgs": "duckduckgo.com",
+    "serper": "google.serper.dev",
+    "brave": "api.search.brave.com",
+    "tavily": "api.tavily.com",
+}
+
+
+def probe_target(config: ProviderConfig) -> tuple[str, int]:
+    """(host, port) that shows whether this provider can be reached: its URL's, else its public host."""
+    from urllib.parse import urlsplit
+
+    if config.url and not problem(config):
+        parts = urlsplit(config.url)
+        if parts.hostname:
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+    return DEFAULT_HOSTS.get(config.name, DEFAULT_HOSTS["ddgs"]), 443
+
+
+def network_check(timeout: float = 1.0) -> NetworkStatus:
+    """Whether the configured search provider can be reached (the check that decides whether a run
+    goes offline by itself): a SearXNG on this machine or the LAN counts even without internet."""
+    from deepresearch_local.config import load_settings
+    from deepresearch_local.errors import DeepResearchError
+    from deepresearch_local.tools.network import check_network
+
+    try:
+        settings: Settings | None = load_settings()
+    except DeepResearchError:
+        settings = None
+    host, port = probe_target(resolve_config(settings))
+    return check_network(offline=False, host=host, port=port, timeout=timeout)
+
+
 def describe(config: ProviderConfig, env: Mapping[str, str] | None = None) -> str:
     """One line for ``doctor``: the active provider, whether its URL/key is set (never the key)."""
     env = os.environ if env is None else env
@@ -126,6 +165,8 @@ __all__ = [
     "SearchProvider",
     "build_provider",
     "describe",
+    "network_check",
+    "probe_target",
     "problem",
     "resolve_config",
     "split_region",

@@ -35,6 +35,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, help="wall-clock limit (default 60)")
     p.add_argument("--budget", type=int, help="prompt-token budget (default: context minus output reserve)")
     p.add_argument("--near-budget", choices=["summarize", "force_answer"], help="react mode near the budget")
+    p.add_argument(
+        "--preset",
+        choices=["laptop", "upstream"],
+        help="upstream: react, up to 128K context, 100 calls, 150 min, 10,000 output tokens (default laptop)",
+    )
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
     p.add_argument("-o", "--output", metavar="REPORT.md", help="write the report here")
     p.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")

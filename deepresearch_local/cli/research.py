@@ -48,8 +48,11 @@ def open_engine_from_args(args: argparse.Namespace) -> Engine:
     model = args.model
     if not args.base_url:
         model = str(resolve_model_arg(model))
+    cap = getattr(args, "context_cap", None) or 32768
     return open_engine(
-        EngineSpec(model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16")
+        EngineSpec(
+            model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16", cap
+        )
     )
 
 
@@ -89,6 +92,10 @@ def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) 
             presence_penalty=settings.sampling.presence_penalty,
         ),
     )
+    if base is None:
+        from deepresearch_local.presets import apply_preset
+
+        config = apply_preset(config, getattr(args, "preset", None) or settings.preset)
     changes: dict[str, Any] = {}
     for arg, field in (
         ("mode", "mode"),
@@ -114,8 +121,12 @@ def apply_settings(args: argparse.Namespace) -> None:
         args.backend = settings.backend
     if not getattr(args, "base_url", None) and settings.base_url and args.backend == "openai":
         args.base_url = settings.base_url
-    if not getattr(args, "context", None) and settings.context_tokens:
-        args.context = settings.context_tokens
+    from deepresearch_local.presets import check_preset, context_cap
+
+    args.preset = check_preset(getattr(args, "preset", None) or settings.preset)
+    args.context_cap = context_cap(args.preset)
+    if not getattr(args, "context", None) and settings.context_tokens and args.preset != "upstream":
+        args.context = settings.context_tokens  # the upstream preset takes the most that fits instead
     if settings.offline and hasattr(args, "offline"):
         args.offline = True
     args.search_region = settings.search_region

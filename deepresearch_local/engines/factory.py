@@ -22,6 +22,8 @@ class EngineSpec:
     base_url: str | None = None
     gpu_layers: int | None = None
     kv_type: str = "f16"
+    context_cap: int = 32768
+    """The most context chosen automatically (the upstream preset raises it to 128K)."""
 
 
 def guess_backend(spec: EngineSpec) -> str:
@@ -41,8 +43,10 @@ def guess_backend(spec: EngineSpec) -> str:
     raise ModelError(f"No model at {path}: pass a .gguf file, an MLX folder, or --base-url for a server.")
 
 
-def auto_context(model: Path, backend: str, kv_type: str, gpu_layers: int | None) -> tuple[int, int]:
-    """(context, gpu_layers) from the memory-fit calculator for this machine."""
+def auto_context(
+    model: Path, backend: str, kv_type: str, gpu_layers: int | None, cap: int = 32768
+) -> tuple[int, int]:
+    """(context, gpu_layers) from the memory-fit calculator for this machine, at most ``cap``."""
     import psutil
 
     from deepresearch_local.hardware.fit import MemoryBudget, fit
@@ -51,7 +55,7 @@ def auto_context(model: Path, backend: str, kv_type: str, gpu_layers: int | None
     shape = read_shape(model)
     budget = MemoryBudget.for_machine(psutil.virtual_memory().total, unified=backend == "mlx")
     result = fit(shape, budget, kv_type=kv_type, backend=backend)
-    context = min(result.max_context_tokens or 4096, 32768, shape.n_ctx_train or 32768)
+    context = min(result.max_context_tokens or 4096, cap, shape.n_ctx_train or cap)
     return max(context, 2048), gpu_layers if gpu_layers is not None else result.gpu_layers
 
 
@@ -75,6 +79,6 @@ def open_engine(spec: EngineSpec) -> Engine:
 
         context, layers = (spec.context_tokens, spec.gpu_layers or 0)
         if context is None:
-            context, layers = auto_context(path, backend, spec.kv_type, spec.gpu_layers)
+            context, layers = auto_context(path, backend, spec.kv_type, spec.gpu_layers, spec.context_cap)
         return LlamaCppEngine(path, context_tokens=context, gpu_layers=layers, kv_type=spec.kv_type)  # type: ignore[arg-type]
     raise UsageError("The scripted backend is for tests: build ScriptedEngine directly.")

@@ -32,4 +32,5 @@ def qwen15b() -> Path:
     return test_models.ensure(test_models.QWEN_15B)
 
 
+from tests.support.embedding_fixtures import minilm, minilm_folder, minilm_gguf  # noqa: E402, F401  (sentence-embedding test model)
 from tests.support.tiny_fixtures import tiny_moe  # noqa: E402, F401  (session fixture: tiny qwen3moe weights)

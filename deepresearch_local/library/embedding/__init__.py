@@ -11,6 +11,13 @@ set ``cancel.cancelled`` raises ``EmbeddingCancelled`` between batches. Loading 
 thread-safe, calls are serialised; a missing, non-GGUF or non-embedding file raises
 ``ModelError`` saying what to do. ``TextEmbedder`` is the protocol the search code should
 depend on (tests may fake it).
+
+Catalog models (``library.embedding.models``, imported on demand): ``pull_embedding_model(
+"bge-small-en-v1.5-q8_0")`` downloads and registers one (English; "bge-m3-q8_0" and
+"multilingual-e5-large-q8_0" are multilingual) in its own registry, apart from agent models;
+``embedder_for()`` gives an ``Embedder`` for the default (first pulled) one, ``embedder_for(id
+or path)`` for another, with the prefixes, pooling and token limit of its catalog entry.
+Tests use the real all-MiniLM-L6-v2 (the ``minilm_gguf`` / ``minilm`` fixtures).
 """
 
 from __future__ import annotations

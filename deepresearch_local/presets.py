@@ -3,9 +3,8 @@
 ``upstream`` is what the published benchmark numbers were measured with: the react loop over the
 full history, up to 128K tokens of context, 100 model calls, 150 minutes, 10,000 output tokens
 a turn, temperature 0.6, top-p 0.95, presence penalty 1.1. It needs a machine that holds a long
-context (about 64 GB for the 30B model at Q4 with 128K of f16 KV cache); on a laptop the defaults
-trade some of that away (see the README, "Upstream preset").
-"""
+context (``deepresearch models list`` shows how much fits here); the laptop defaults trade some
+of that away (see the README, "Upstream preset")."""
 
 from __future__ import annotations
 

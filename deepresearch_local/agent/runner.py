@@ -38,7 +38,7 @@ from deepresearch_local.agent.toolrun import run_tool
 from deepresearch_local.engines.base import CancelToken, Engine
 from deepresearch_local.errors import ContextOverflow, EngineError
 from deepresearch_local.store.sessions import SessionStore
-from deepresearch_local.tools.base import ToolContext, ToolRegistry
+from deepresearch_local.tools.base import ToolContext, ToolRegistry, shown_texts
 
 FORCED_TERMINATION: dict[str, tuple[Termination, Termination]] = {
     # reason: (termination with an answer, termination without one)
@@ -167,6 +167,7 @@ class Researcher:
             str(e["text"]) for e in self.store.evidence(run_id) if e.get("kind") == "file"
         ]
         steps = self._steps(run_id)
+        self.context.seen_texts = lambda: shown_texts(prompt_question, steps)  # visit's URL sources
         started = time.monotonic() - S.elapsed(steps)
         stats = RunStats.from_steps(steps)
         yield RunStarted(

@@ -131,3 +131,15 @@ class ToolRegistry:
 def missing_arguments(tool: Tool, arguments: Mapping[str, Any]) -> list[str]:
     required = tool.parameters.get("required", [])
     return [name for name in required if name not in arguments or arguments[name] in (None, "", [])]
+
+
+def shown_texts(question: str, steps: Iterable[Any]) -> list[str]:
+    """What a run showed the model from outside itself: the question and the tools' observations,
+    except PythonInterpreter's (its output is whatever the model's code printed). ``steps`` are
+    committed agent steps (``kind`` and ``data``); URLs in these texts are ``visit``'s sources."""
+    texts = [question]
+    for step in steps:
+        data = getattr(step, "data", None) or {}
+        if getattr(step, "kind", "") == "tool" and data.get("name") != "PythonInterpreter":
+            texts.append(str(data.get("observation") or ""))
+    return texts

@@ -23,6 +23,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 _WORD = re.compile(r"\w+")
@@ -89,27 +90,41 @@ def looks_secret(token: str) -> bool:
     return bool(secret_chunks(token))
 
 
+@lru_cache(maxsize=4096)
+def _chunk_secrets(text: str) -> frozenset[str]:
+    return frozenset(squeeze(c) for t in _TOKEN.findall(text) for c in secret_chunks(t))
+
+
+@lru_cache(maxsize=4096)
+def _digit_secrets(text: str) -> frozenset[str]:
+    return frozenset(re.sub(r"\D", "", run) for run in _DIGITS.findall(text))
+
+
 def secrets_in(text: str) -> set[str]:
     """The squeezed secret-like chunks and long digit runs of ``text``."""
-    found = {squeeze(c) for t in _TOKEN.findall(text) for c in secret_chunks(t)}
-    found.update(re.sub(r"\D", "", run) for run in _DIGITS.findall(text))
-    return found
+    return set(_chunk_secrets(text) | _digit_secrets(text))
 
 
 def find_secret(request_texts: Sequence[str], local_texts: Iterable[str]) -> Leak | None:
-    """A secret of a local text that occurs in one of ``request_texts`` (after squeezing)."""
-    squeezed = [squeeze(t) for t in request_texts]
-    squeezed = [s for s in squeezed if len(s) >= 8]
-    if not squeezed:
-        return None
+    """A secret of a local text that occurs in one of ``request_texts`` (after squeezing); for
+    long numbers, 9 digits of one are enough.
+
+    A text is only scanned for the kinds of secret the request could hold at all (a request
+    without a 9-digit run cannot carry a long number), and what a text holds is cached.
+    """
+    squeezed = [s for s in (squeeze(t) for t in request_texts) if len(s) >= 8]
     numbers = {run for s in squeezed for run in re.findall(r"\d{9,}", s)}
+    mixed = [s for s in squeezed if sum(c.isdigit() for c in s) >= 2]
+    if not numbers and not mixed:
+        return None
     for text in local_texts:
         if not any(c.isdigit() for c in text):
             continue  # every secret holds digits
-        for secret in secrets_in(text):
-            if any(secret in s for s in squeezed) or (
-                secret.isdigit() and any(number in secret for number in numbers)
-            ):  # part of a long number is enough
+        for secret in _chunk_secrets(text) if mixed else ():
+            if any(secret in s for s in mixed):
+                return Leak("secret", 0, mask(secret))
+        for secret in _digit_secrets(text) if numbers else ():
+            if any(secret in s for s in squeezed) or any(number in secret for number in numbers):
                 return Leak("secret", 0, mask(secret))
     return None
 

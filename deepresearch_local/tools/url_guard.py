@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _URL = re.compile(r"https?://[^\s<>\"'`\\{}|^\[\]]+", re.I)
 _TRAILING = ".,;:!?)]}'\""
 _ENCODED = re.compile(r"[A-Za-z0-9+/_=\-]{16,}")
+_ENCODED_NO_SLASH = re.compile(r"[A-Za-z0-9+_=\-]{16,}")
 _SEPARATORS = re.compile(r"[._\-+~]+")
 _RUN_WINDOW = 24
 """Squeezed characters compared at a time; any run of 36+ contains one whole window."""
@@ -98,7 +99,8 @@ def url_texts(url: str) -> list[str]:
     pieces.append(_unquote_fully(parts.fragment, plus=True))
     texts = [_SEPARATORS.sub(" ", p) for p in pieces if p]
     for piece in [p for p in pieces if p]:
-        for token in _ENCODED.findall(piece.replace(".", "")):
+        flat = piece.replace(".", "")
+        for token in {*_ENCODED.findall(flat), *_ENCODED_NO_SLASH.findall(flat)}:
             decoded = _decoded(token)
             if decoded:
                 texts.append(decoded)
@@ -161,9 +163,10 @@ def urls_in(texts: Iterable[str]) -> set[str]:
 @dataclass(frozen=True)
 class _Shape:
     key: str
-    """Scheme-less host, port, decoded path and query: equal for the same request."""
+    """Scheme-less host, port, decoded path, query and fragment: equal for the same URL."""
     segments: tuple[str, ...]
     query: str
+    fragment: str
 
 
 def _shape(url: str) -> _Shape | None:
@@ -176,9 +179,11 @@ def _shape(url: str) -> _Shape | None:
     path = _unquote_fully(parts.path)
     segments = tuple(s for s in path.split("/") if s)
     query = _unquote_fully(parts.query, plus=True)
+    fragment = _unquote_fully(parts.fragment, plus=True)
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
     where = host if port in (None, default) else f"{host}:{port}"
-    return _Shape(f"{where}/{'/'.join(segments)}?{query}", segments, query)
+    key = f"{where}/{'/'.join(segments)}?{query}" + (f"#{fragment}" if fragment else "")
+    return _Shape(key, segments, query, fragment)
 
 
 class Provenance:
@@ -188,14 +193,17 @@ class Provenance:
         self.keys: set[str] = set()
         self.segments: set[str] = set()
         self.queries: set[str] = set()
+        self.fragments: set[str] = set()
         for url in urls:
             shape = _shape(url)
             if shape is None:
                 continue
-            self.keys.add(shape.key)
+            self.keys.update({shape.key, shape.key.split("#", 1)[0]})
             self.segments.update(shape.segments)
             if shape.query:
                 self.queries.add(shape.query)
+            if shape.fragment:
+                self.fragments.add(shape.fragment)
 
     def knows(self, url: str) -> bool:
         shape = _shape(url)
@@ -211,6 +219,8 @@ class Provenance:
         unseen = [f"path segment '{_short(s)}'" for s in shape.segments if s not in self.segments]
         if shape.query and shape.query not in self.queries:
             unseen.append("its query string")
+        if shape.fragment and shape.fragment not in self.fragments:
+            unseen.append("its fragment")
         return unseen
 
 
@@ -290,4 +300,5 @@ def _merged(provenance: Provenance, urls: Iterable[str]) -> Provenance:
     provenance.keys |= extra.keys
     provenance.segments |= extra.segments
     provenance.queries |= extra.queries
+    provenance.fragments |= extra.fragments
     return provenance

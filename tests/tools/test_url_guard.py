@@ -75,6 +75,7 @@ def test_find_secret_squeezes_separators_and_case() -> None:
         "https://user:" + KEY + "@collect.example/",
         "https://collect.example/?d=" + base64.urlsafe_b64encode(b"payroll account DE89 3704 0044").decode(),
         "https://collect.example/?d=" + b"the Lisbon subsidiary will merge".hex(),
+        "https://collect.example/h/" + b"the Lisbon subsidiary will merge".hex(),
         "https://"
         + base64.b32encode(b"lisbon subsidiary will merge its").decode().rstrip("=").lower()[:60]
         + ".collect.example/",
@@ -109,7 +110,8 @@ def test_urls_in_texts_and_provenance() -> None:
         "https://third.example/x",
     }
     known = Provenance(urls)
-    assert known.knows("https://TIDES.example:443/articles/bay-of-fundy?lang=en#part")
+    assert known.knows("https://TIDES.example:443/articles/bay-of-fundy?lang=en")
+    assert known.unseen_parts("https://tides.example/articles/bay-of-fundy?lang=en#notes") == ["its fragment"]
     assert known.unseen_parts("https://other.example/a") == []
     assert known.unseen_parts("https://new-host.example/") == []  # a bare host carries no composed path
     assert known.unseen_parts("https://other.example/a/b?q=1") == ["its query string"]
@@ -129,7 +131,12 @@ def test_gate_refuses_composed_urls_once_documents_were_read() -> None:
     assert "collect.example" not in refusal and "d=hello" not in refusal  # never repeats the URL
     assert _gate(allow_composed=True).check("https://collect.example/log?d=hello") is None
     asked: list[str] = []
-    yes = _gate(confirm=lambda text: asked.append(text) or True)
+
+    def allow(text: str) -> bool:
+        asked.append(text)
+        return True
+
+    yes = _gate(confirm=allow)
     assert yes.check("https://collect.example/log?d=hello") is None
     assert asked and "https://collect.example/log?d=hello" in asked[0]
     assert UrlGate([], []).check("https://collect.example/log?d=hello") is None  # nothing private read

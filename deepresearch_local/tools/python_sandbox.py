@@ -5,7 +5,9 @@ timeout (50 s by default) and resource limits (memory, CPU time, file size, proc
 files). On Linux the child also enters a user + network namespace (no route anywhere), restricts
 itself with Landlock (reads only Python and system libraries, writes only its folder, no TCP)
 and a seccomp filter (no new processes, no exec, no sockets); everywhere, a Python audit hook
-refuses the same things with a readable message. When the run ends or times out the child's
+refuses the same things with a readable message. On macOS the child runs under Seatbelt
+(``sandbox/seatbelt.py``). Where no kernel layer holds (Windows, a Mac without ``sandbox-exec``)
+an online run runs code only when the user allows it. When the run ends or times out the child's
 whole process group is killed. What this does and does not guarantee: ``SANDBOX.md``.
 
 The result follows upstream's shape: ``stdout:`` / ``stderr:`` sections, a timeout line, and
@@ -22,6 +24,7 @@ from typing import Any
 
 from deepresearch_local.tools.base import Evidence, ToolContext, ToolResult
 from deepresearch_local.tools.sandbox import ExecutionResult, SandboxLimits, run_python
+from deepresearch_local.tools.sandbox.isolation import expected
 from deepresearch_local.tools.texts import load
 
 NAME = "PythonInterpreter"
@@ -109,6 +112,9 @@ class PythonInterpreter:
         code = extract_code(arguments)
         if not code.strip():
             return ToolResult(load("python_interpreter")["no_code"], error=True, summary="no code given")
+        refusal = self._unisolated_refusal(code, context)
+        if refusal is not None:
+            return ToolResult(refusal, error=True, summary="PythonInterpreter refused: no OS sandbox here")
         lines = code.count("\n") + 1
         plural = "s" if lines != 1 else ""
         context.progress(f"running {lines} line{plural} of Python (up to {self.limits.timeout_s:g} s)")
@@ -130,3 +136,17 @@ class PythonInterpreter:
         outcome = "timed out" if result.timed_out else f"exit {result.exit_code}"
         summary = f"ran {lines} line{plural} of Python: {outcome} in {result.duration_s:.1f} s"
         return ToolResult(text, evidence=evidence, error=failed, summary=summary)
+
+    @staticmethod
+    def _unisolated_refusal(code: str, context: ToolContext) -> str | None:
+        """Where no kernel sandbox holds, an online run runs code only if the user allows it:
+        the setting, or a yes to the question asked before each run (the TUI asks)."""
+        isolation = expected()
+        if isolation.kernel or context.offline or context.allow_unisolated_python:
+            return None
+        texts = load("python_interpreter")
+        if context.confirm is not None and context.confirm(
+            texts["confirm"].format(platform=isolation.platform, code=code).strip()
+        ):
+            return None
+        return texts["not_isolated"].format(platform=isolation.platform).strip()

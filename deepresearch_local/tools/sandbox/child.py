@@ -64,11 +64,23 @@ def _set_limits(limits: dict[str, int]) -> str:
     return "on: " + ", ".join(applied) + (f"; refused: {', '.join(failed)}" if failed else "")
 
 
+def runtime_roots() -> list[str]:
+    """The folders of this Python's installation: its prefixes, standard library and
+    site-packages. Not ``sys.path`` as a whole: an editable install (a ``.pth`` file naming a
+    checkout) or ``PYTHONPATH`` would open the app's own source folder to the code."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    roots = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    roots += [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if paths.get(k)]
+    roots += site.getsitepackages() if hasattr(site, "getsitepackages") else []
+    return roots
+
+
 def read_roots(workdir: str) -> list[str]:
-    """Where the code may read: its folder, Python's installation and import path, system libraries."""
-    roots = [workdir, sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
-    roots += [entry for entry in sys.path if entry]
-    roots += _SYSTEM_READ_ROOTS
+    """Where the code may read: its folder, Python's installation, system libraries."""
+    roots = [workdir, *runtime_roots(), *_SYSTEM_READ_ROOTS]
     real: list[str] = []
     for root in roots:
         resolved = os.path.realpath(root)
@@ -188,6 +200,9 @@ def _run(code: str) -> int:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--roots"]:  # the parent asks a Python other than its own (macOS profile)
+        print(json.dumps(runtime_roots()))
+        return 0
     request = json.loads(sys.stdin.buffer.read())
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

@@ -127,9 +127,13 @@ def run_python(
         "status_fd": status_write if posix else None,
         "layers": layers or {},
     }
+    argv = [python, "-I", str(_CHILD)]
+    seatbelt_status = ""
+    if sys.platform == "darwin" and (layers or {}).get("seatbelt", True):
+        argv, seatbelt_status = _under_seatbelt(python, workdir)
     try:
         proc = subprocess.Popen(
-            [python, "-I", str(_CHILD)],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -148,11 +152,45 @@ def run_python(
     try:
         if not posix:
             return _supervise_windows(proc, request, limits, started)
-        return _supervise(proc, request, status_read, limits, cancel, started)
+        result = _supervise(proc, request, status_read, limits, cancel, started)
+        if seatbelt_status and result.layers:  # the child started, so the profile was accepted
+            result.layers["seatbelt"] = seatbelt_status
+        from deepresearch_local.tools.sandbox.isolation import observe
+
+        observe(result.layers)
+        return result
     finally:
         if posix:
             os.close(status_read)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _runtime_roots(python: str) -> list[str]:
+    """The installation folders of ``python`` (this process's own, or asked of the other one)."""
+    if python == sys.executable:
+        from deepresearch_local.tools.sandbox.child import runtime_roots
+
+        return runtime_roots()
+    try:
+        out = subprocess.run(
+            [python, "-I", str(_CHILD), "--roots"], capture_output=True, text=True, timeout=30, check=True
+        )
+        return [str(p) for p in json.loads(out.stdout)]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+
+
+def _under_seatbelt(python: str, workdir: str) -> tuple[list[str], str]:
+    """macOS: the argv that runs the child under a generated Seatbelt profile, and its status
+    ("" and the plain argv where ``sandbox-exec`` is missing)."""
+    from deepresearch_local.tools.sandbox import seatbelt
+
+    plain = [python, "-I", str(_CHILD)]
+    if not seatbelt.available():
+        return plain, ""
+    roots = [p for p in _runtime_roots(python) if os.path.exists(p)]
+    argv = seatbelt.command(python, str(_CHILD), workdir, roots)
+    return argv, "on: sandbox-exec, a generated profile (no network, writes only in the working folder)"
 
 
 def _supervise(

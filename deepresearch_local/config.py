@@ -45,6 +45,12 @@ class Settings:
     """Research mode; "auto" folds the context when the model has under 48 GB to work in."""
     offline: bool = False
     """Never use the web: only local documents and tools."""
+    allow_composed_urls: bool = False
+    """Let `visit` request URLs the model composed itself once local documents were read (such
+    URLs could carry your data to any server; `ask --allow-composed-urls` allows it for one run)."""
+    allow_unisolated_python: bool = False
+    """Run PythonInterpreter in online runs where no operating-system sandbox holds the code
+    (Windows, a Mac without sandbox-exec): there the code could read your files and send them."""
     search_region: str = "auto"
     """Web search region (e.g. "us-en", "de-de"); "auto" follows the language of each query."""
     search_provider: str = "ddgs"

@@ -18,8 +18,14 @@ class AgentConfig:
     """Wall-clock limit per run (upstream: 150)."""
     budget_tokens: int | None = None
     """Prompt-token budget; None: the engine's allocated context minus ``max_output_tokens``."""
-    max_output_tokens: int = 4096
-    """Tokens one model turn may generate (upstream: 10,000; reserved out of the context)."""
+    max_output_tokens: int | None = None
+    """Tokens one model turn may generate, reserved out of the context. None: sized from the
+    context (``agent.budget``): fold mode the report cap plus ``think_tokens``, react mode
+    upstream's 10,000 where the context allows."""
+    think_tokens: int = 2048
+    """Fold mode: the output a turn needs besides its report (thinking and the next call)."""
+    unusable_retries: int = 2
+    """Fold mode: unusable turns re-asked with the same report and result before an answer is forced."""
     near_budget: Literal["summarize", "force_answer"] = "summarize"
     """React mode near the budget: ReSum-style summarize-and-restart, or upstream's forced answer."""
     summarize_at: float = 0.9

@@ -46,6 +46,9 @@ class ParsedTurn:
     """What was wrong with the format (each becomes part of the observation)."""
     extra_tool_calls: int = 0
     """Tool calls after the first one (ignored, as upstream does)."""
+    report_complete: bool = False
+    """The report was closed, or an action followed it (only its closing tag was forgotten). A report
+    that runs to the end of the turn was cut off (by the token limit or the repetition guard)."""
 
 
 def cut_hallucinated_response(text: str) -> str:
@@ -185,10 +188,18 @@ def parse_turn(text: str) -> ParsedTurn:
     action = _without_think(text)
     problems: list[str] = []
     report = _between(action, "report", allow_unclosed=False)
+    complete = report is not None
     if report is None and "<report>" in action:
         report = _between(action, "report", allow_unclosed=True)
-        report = re.split(r"<tool_call>|<answer>", report or "", maxsplit=1)[0].strip()  # not the action
-        problems.append("the <report> was not closed with </report>")
+        parts = re.split(r"<tool_call>|<answer>", report or "", maxsplit=1)
+        report = parts[0].strip()  # not the action
+        complete = len(parts) > 1
+        problems.append(
+            "the <report> was not closed with </report>"
+            if complete
+            else "the <report> was cut off before </report> (the turn ended inside it)"
+        )
+    complete = complete and bool(report)
 
     block, extra = _find_tool_call_block(action)
     answer_pos = action.find("<answer>")
@@ -198,12 +209,14 @@ def parse_turn(text: str) -> ParsedTurn:
         if "</answer>" not in action:
             problems.append("the answer was not closed with </answer>")
         if not answer.strip():
-            return ParsedTurn(text, think, None, None, report, (*problems, "the <answer> is empty"))
+            return ParsedTurn(
+                text, think, None, None, report, (*problems, "the <answer> is empty"), 0, complete
+            )
         misplaced = _call_inside_answer(answer)
         if misplaced is not None:  # small models sometimes wrap their tool call in <answer>
             note = "the tool call was written inside <answer></answer> instead of <tool_call></tool_call>"
-            return ParsedTurn(text, think, misplaced, None, report, (*problems, note))
-        return ParsedTurn(text, think, None, answer, report, tuple(problems))
+            return ParsedTurn(text, think, misplaced, None, report, (*problems, note), 0, complete)
+        return ParsedTurn(text, think, None, answer, report, tuple(problems), 0, complete)
 
     if block is None:
         bare = _bare_call(action)
@@ -216,13 +229,13 @@ def parse_turn(text: str) -> ParsedTurn:
                 problems.append("the <tool_call> is empty")
             else:
                 problems.append("the reply has neither a <tool_call> nor an <answer>")
-            return ParsedTurn(text, think, None, None, report, tuple(problems))
+            return ParsedTurn(text, think, None, None, report, tuple(problems), 0, complete)
         block = bare
         problems.append("the tool call was written without <tool_call></tool_call> tags")
     call, problem = parse_tool_call(block)
     if problem:
         problems.append(problem)
-    return ParsedTurn(text, think, call, None, report, tuple(problems), extra)
+    return ParsedTurn(text, think, call, None, report, tuple(problems), extra, complete)
 
 
 def tool_response(observation: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent.protocol import tool_response
-from deepresearch_local.agent.steps import Step
+from deepresearch_local.agent.steps import Step, valid_summary
 
 Observation = Callable[[Step], str]
 """How a tool step's observation is shown (the runner caps it to a share of the budget)."""
@@ -25,7 +25,9 @@ def history_messages(steps: Sequence[Step], observation: Observation = _whole) -
             out.append({"role": "assistant", "content": step.data["text"]})
         elif step.kind == "tool":
             out.append({"role": "user", "content": tool_response(observation(step))})
-        elif step.kind in ("notice", "forced"):
+        elif step.kind == "notice":  # the loop's word on the last turn comes back like a tool's
+            out.append({"role": "user", "content": tool_response(step.data["text"])})
+        elif step.kind == "forced":
             out.append({"role": "user", "content": step.data["text"]})
     return _merge_user_turns(out)
 
@@ -48,7 +50,7 @@ def messages(
     start = 0
     opening = question
     for i, step in enumerate(steps):
-        if step.kind == "summary":
+        if valid_summary(step):  # a refused summary is skipped: the history stays whole
             start = i + 1
             opening = prompts.render("resum_restart", question=question, summary=step.data["summary"])
     out = [{"role": "system", "content": system}, {"role": "user", "content": opening}]

@@ -28,7 +28,7 @@ def write_report(
 
     def render(text: str) -> str:
         messages = [
-            {"role": "system", "content": researcher.system_message()},
+            {"role": "system", "content": researcher.system_message(tools=False)},
             {"role": "user", "content": text},
         ]
         return engine.render(messages, enable_thinking=False)
@@ -46,7 +46,7 @@ def write_report(
             request = GenerationRequest(
                 prompt=prompt,
                 max_tokens=max(
-                    1, min(researcher.config.max_output_tokens, (engine.context_size() or 0) - used)
+                    1, min(researcher.max_output, (engine.context_size() or 0) - used)
                 ),
                 sampling=researcher.config.sampling,
             )

@@ -1,4 +1,11 @@
-"""React mode near its budget: summarize the research so far and restart (ReSum), or force the answer."""
+"""React mode near its budget: summarize the research so far and restart (ReSum), or force the answer.
+
+A summary is only used when it is one: a closed ``<summary>`` with no tool call in it. Otherwise
+(the model called a tool, or was cut off mid-thought) the request is made once more without the
+tools in the system message; if that fails too, an answer is forced from the full history (its
+observations shown smaller until the prompt fits) instead of restarting from nothing. Every
+attempt, valid or not, is a committed ``summary`` step.
+"""
 
 from __future__ import annotations
 
@@ -20,35 +27,54 @@ FORCED_TEXT = {
     "context": "the memory available for this research",
     "loop": "repeating the same action",
 }
+MAX_SUMMARIES = 8
+"""Restarts per run; after that the answer is forced."""
+
+
+def _failed_attempts(steps: list[S.Step]) -> int:
+    """Invalid summary attempts at the end of the history (since the last model turn)."""
+    count = 0
+    for step in reversed(steps):
+        if step.kind != "summary" or S.valid_summary(step):
+            break
+        count += 1
+    return count
+
+
+def _force(researcher: Researcher, run_id: str, steps: list[S.Step], message: str) -> Iterator[AgentEvent]:
+    text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
+    researcher._commit(run_id, steps, "forced", {"reason": "context", "text": text})
+    yield Notice(len(steps), message)
 
 
 def near_budget(
     researcher: Researcher, run_id: str, steps: list[S.Step], question: str, used: int, stats: RunStats
 ) -> Iterator[AgentEvent]:
     """React mode near the budget: summarize and restart (ReSum), or force the answer."""
-    summaries = sum(1 for s in steps if s.kind == "summary")
-    last_is_summary = any(s.kind == "summary" for s in steps[-2:])
-    if researcher.config.near_budget == "force_answer" or last_is_summary or summaries >= 8:
-        text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
-        researcher._commit(run_id, steps, "forced", {"reason": "context", "text": text})
-        yield Notice(
-            len(steps), f"Context nearly full ({used}/{researcher.budget}): asking for a final answer."
+    summaries = sum(1 for s in steps if S.valid_summary(s))
+    last_is_summary = any(S.valid_summary(s) for s in steps[-2:])
+    full = f"Context nearly full ({used}/{researcher.budget})"
+    if researcher.config.near_budget == "force_answer" or last_is_summary or summaries >= MAX_SUMMARIES:
+        yield from _force(researcher, run_id, steps, f"{full}: asking for a final answer.")
+        return
+    failed = _failed_attempts(steps)
+    if failed >= 2:
+        yield from _force(
+            researcher, run_id, steps, f"{full} and no usable summary came back: asking for a final answer."
         )
         return
-    yield Notice(len(steps), f"Context nearly full ({used}/{researcher.budget}): summarizing and restarting.")
+    with_tools = failed == 0  # the retry shows no tools, so the model cannot call one
+    yield Notice(len(steps), f"{full}: summarizing and restarting.")
     share = researcher.config.observation_share
+    system = researcher.system_message(tools=with_tools)
     while True:  # the request must fit too: show the observations smaller until it does
-        msgs = react.summary_request(
-            researcher.system_message(), question, steps, researcher._observation(share)
-        )
-        prompt = researcher.engine.render(
-            msgs, tools=researcher._schemas(), enable_thinking=researcher.config.enable_thinking
-        )
+        msgs = react.summary_request(system, question, steps, researcher._observation(share))
+        prompt = researcher.render(msgs)
         if researcher.engine.count_tokens(prompt) <= researcher.budget or share < 0.05:
             break
         share /= 2
     result: Generated | None = None
-    for event in generate(researcher, prompt, researcher.config.max_output_tokens):
+    for event in generate(researcher, prompt, researcher.max_output):
         if isinstance(event, Generated):
             result = event
         elif isinstance(event, TokenDelta):
@@ -56,7 +82,9 @@ def near_budget(
     assert result is not None
     if result.cancelled:
         return
-    summary = _summary_text(result.text)
+    summary, problem = summary_text(result.text)
+    if problem and result.reason == "length":
+        problem += f" (it reached the {researcher.max_output}-token limit)"
     prompt_tokens = researcher.engine.count_tokens(prompt)
     stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
     researcher._commit(
@@ -65,15 +93,33 @@ def near_budget(
         "summary",
         {
             "summary": summary,
+            "valid": problem is None,
+            "problem": problem,
+            "text": result.text,
+            "tools": with_tools,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "reused_tokens": result.reused_tokens,
         },
     )
+    if problem:
+        yield Notice(len(steps), f"The summary could not be used: {problem}.")
 
 
-def _summary_text(text: str) -> str:
-    from deepresearch_local.agent.protocol import _between, _without_think
+def summary_text(text: str) -> tuple[str, str | None]:
+    """(the summary, None) for a closed ``<summary>`` without a tool call; ("", why) otherwise."""
+    from deepresearch_local.agent.protocol import _between, _without_think, cut_hallucinated_response
 
-    inner = _between(text, "summary", allow_unclosed=True)
-    return (inner if inner else _without_think(text) or text).strip()
+    text = cut_hallucinated_response(text)
+    if "<think>" in text and "</think>" not in text:
+        return "", "it was cut off while thinking"
+    action = _without_think(text)
+    if "<tool_call>" in action:
+        return "", "it called a tool instead of summarizing"
+    inner = _between(action, "summary")
+    if inner is None:
+        cut = "<summary>" in action
+        return "", "it was cut off before </summary>" if cut else "it has no <summary></summary>"
+    if not inner.strip():
+        return "", "the <summary> is empty"
+    return inner.strip(), None

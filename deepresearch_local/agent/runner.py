@@ -7,14 +7,16 @@ typed events of ``agent.events``. The loop's state is the list of committed step
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from deepresearch_local.agent import fold, prompts, react
+from deepresearch_local.agent import fold, prompts, react, retry
 from deepresearch_local.agent import steps as S
+from deepresearch_local.agent.budget import TurnSizes, turn_sizes
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import (
     AgentEvent,
@@ -46,6 +48,7 @@ FORCED_TERMINATION: dict[str, tuple[Termination, Termination]] = {
     "timeout": ("forced_answer", "timeout"),
     "context": ("forced_answer", "context_exhausted"),
     "loop": ("loop_forced_answer", "no_answer"),
+    "unusable": ("forced_answer", "no_answer"),
 }
 
 
@@ -80,19 +83,36 @@ class Researcher:
     # ------------------------------------------------------------ budget and prompts
 
     @property
-    def budget(self) -> int:
-        """The configured budget, never more than the engine's real context minus the output reserve."""
-        context = self.engine.context_size()
-        fits = max((context or 32768) - self.config.max_output_tokens, (context or 32768) // 2)
-        if not self.config.budget_tokens:
-            return fits
-        return min(self.config.budget_tokens, fits) if context else self.config.budget_tokens
+    def sizes(self) -> TurnSizes:
+        return turn_sizes(self.engine.context_size(), self.config)
 
-    def system_message(self) -> str:
+    @property
+    def budget(self) -> int:
+        """The configured budget, never more than the engine's real context minus the output limit."""
+        return self.sizes.budget
+
+    @property
+    def max_output(self) -> int:
+        """Tokens one turn may generate (``agent.budget`` sizes it with the budget)."""
+        return self.sizes.max_output
+
+    def system_message(self, tools: bool = True) -> str:
+        """Upstream's system message: the role, the tools block, then ``Current date: YYYY-MM-DD`` last.
+
+        The tools are written into the message (as upstream does) rather than passed to the chat
+        template, so the date comes after them for every engine, a server's included."""
         text = prompts.load("role")
         if self.config.mode == "fold":
             text += "\n\n" + prompts.load("fold")
+        schemas = self._schemas() if tools else []
+        if schemas:
+            lines = "\n".join(json.dumps(s, ensure_ascii=False) for s in schemas)
+            text += "\n\n" + prompts.render("tools", tools=lines)
         return f"{text}\n\nCurrent date: {self.today.isoformat()}"
+
+    def render(self, messages: list[dict[str, Any]]) -> str:
+        """A prompt as the engine sees it (the tools are inside the system message already)."""
+        return self.engine.render(messages, enable_thinking=self.config.enable_thinking)
 
     def _schemas(self) -> list[dict[str, Any]]:
         return self.tools.schemas(offline=self.offline)
@@ -102,24 +122,36 @@ class Researcher:
         limit = int(self.budget * share)
         return lambda step: fold.capped_observation(step, limit, self.engine.count_tokens)
 
-    def messages(self, question: str, steps: list[S.Step]) -> list[dict[str, Any]]:
+    def messages(
+        self, question: str, steps: list[S.Step], share: float | None = None
+    ) -> list[dict[str, Any]]:
         system = self.system_message()
+        share = self.config.observation_share if share is None else share
         if self.config.mode == "react":
-            return react.messages(system, question, steps, self._observation(self.config.observation_share))
-        overhead = self.engine.count_tokens(
-            self.engine.render([{"role": "system", "content": system}], tools=self._schemas())
-        )
+            return react.messages(system, question, steps, self._observation(share))
+        overhead = self.engine.count_tokens(self.render([{"role": "system", "content": system}]))
+        sizes = self.sizes
         return fold.messages(
             system,
             question,
             steps,
-            budget=self.budget,
+            budget=sizes.budget,
             max_rounds=self.config.max_llm_calls,
-            observation_share=self.config.observation_share,
-            report_share=self.config.report_share,
+            observation_share=share,
+            report_cap=sizes.report_cap,
             count=self.engine.count_tokens,
             fixed_overhead=overhead,
         )
+
+    def fitted_prompt(self, question: str, steps: list[S.Step], limit: int) -> str:
+        """The prompt, with the observations shown smaller (as ReSum's request does) until it fits
+        ``limit`` tokens or they are down to a note each."""
+        share = self.config.observation_share
+        while True:
+            prompt = self.render(self.messages(question, steps, share))
+            if self.engine.count_tokens(prompt) <= limit or share < 0.01:
+                return prompt
+            share /= 2
 
     # ------------------------------------------------------------ entry points
 
@@ -213,10 +245,12 @@ class Researcher:
                     termination = FORCED_TERMINATION[reason][1]
                     break
                 if last is not None and last.kind == "model":
-                    if last.data.get("tool_call"):
+                    if last.data.get("tool_call") and retry.report_left_out(self, steps, last):
+                        yield from retry.ask_for_report(self, run_id, steps)
+                    elif last.data.get("tool_call"):
                         yield from run_tool(self, run_id, steps, last)
                     else:
-                        yield from self._remind(run_id, steps, last)
+                        yield from retry.remind(self, run_id, steps, last)
                     continue
                 limit = self._limit_reached(steps, started)
                 if limit and S.forced_reason(steps) is None:
@@ -270,10 +304,12 @@ class Researcher:
     ) -> Iterator[AgentEvent]:
         cfg = self.config
         index = len(S.model_steps(steps)) + 1
-        messages = self.messages(question, steps)
-        prompt = self.engine.render(messages, tools=self._schemas(), enable_thinking=cfg.enable_thinking)
-        used = self.engine.count_tokens(prompt)
         forced = S.forced_reason(steps) is not None and steps[-1].kind == "forced"
+        if forced:  # the last call must fit: show the observations smaller rather than give up
+            prompt = self.fitted_prompt(question, steps, self.budget)
+        else:
+            prompt = self.render(self.messages(question, steps))
+        used = self.engine.count_tokens(prompt)
         if cfg.mode == "react" and not forced and used > self.budget * cfg.summarize_at:
             yield from near_budget(self, run_id, steps, question, used, stats)
             return
@@ -290,7 +326,7 @@ class Researcher:
         yield StepStarted(index, cfg.max_llm_calls)  # after the budget checks: once per model step
         yield ContextUsage(index, used, self.budget)
         result: Generated | None = None
-        for event in generate(self, prompt, cfg.max_output_tokens):
+        for event in generate(self, prompt, self.max_output):
             if isinstance(event, Generated):
                 result = event
             else:
@@ -308,6 +344,7 @@ class Researcher:
             "think": parsed.think,
             "answer": parsed.answer,
             "report": parsed.report,
+            "report_complete": parsed.report_complete,
             "tool_call": {"name": parsed.tool_call.name, "arguments": parsed.tool_call.arguments}
             if parsed.tool_call
             else None,
@@ -323,22 +360,6 @@ class Researcher:
         self._commit(run_id, steps, "model", data)
         if parsed.report:
             yield ReportUpdated(index, parsed.report)
-
-    def _remind(self, run_id: str, steps: list[S.Step], last: S.Step) -> Iterator[AgentEvent]:
-        """A turn with neither a usable tool call nor an answer: tell the model what went wrong."""
-        problems = "; ".join(last.data.get("problems") or []) or "no action"
-        if last.data.get("finish") == "length":
-            problems += f" (the reply reached the {self.config.max_output_tokens}-token limit)"
-        elif last.data.get("finish") == "repetition":
-            problems += " (the reply kept repeating itself and was stopped)"
-        names = ", ".join(self.tools.names(self.offline))
-        self._commit(
-            run_id,
-            steps,
-            "notice",
-            {"text": prompts.render("format_reminder", problems=problems, tools=names)},
-        )
-        yield Notice(len(S.model_steps(steps)), f"Unusable reply: {problems}.")
 
 
 def _title(question: str) -> str:

@@ -5,14 +5,17 @@ result is committed before the next model call, so a killed run resumes from exa
 
 Step kinds and their data:
 - ``model``: ``text`` (the turn as replayed), ``think``, ``tool_call`` ({name, arguments} or None),
-  ``answer``, ``report``, ``problems``, ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``,
+  ``answer``, ``report``, ``report_complete`` (False: the report was cut off), ``problems``,
+  ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``,
   ``elapsed`` (run seconds so far), ``forced`` (this was the forced final call)
 - ``tool``: ``name``, ``arguments``, ``observation`` (ends with ``notes``: what the loop told the model,
   e.g. a loop notice), ``error``, ``summary``, ``evidence_ids``, ``key``, ``loop_notice``
-- ``notice``: ``text`` (said to the model as a user turn: a format reminder)
+- ``notice``: ``text`` (said to the model: a format reminder), ``reason`` ("format", or "report": a
+  fold turn that left out its report was asked again)
 - ``forced``: ``reason`` ("max_llm_calls", "timeout", "loop", "context"), ``text``
-- ``summary``: ``summary`` (ReSum: the history restarts from here), ``prompt_tokens``, ``completion_tokens``,
-  ``reused_tokens``
+- ``summary``: ``summary`` (ReSum: the history restarts from here when ``valid``), ``valid``,
+  ``problem`` (why an invalid one was refused), ``text`` (the raw turn), ``tools`` (the request showed
+  the tools), ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``
 - ``report``: ``markdown``, ``citations``, ``dropped``, ``flagged``, ``path``; ``prompt_tokens``,
   ``completion_tokens``, ``reused_tokens`` when the model wrote the findings
 """
@@ -35,16 +38,66 @@ def model_steps(steps: Sequence[Step]) -> list[Step]:
     return [s for s in steps if s.kind == "model"]
 
 
+def valid_summary(step: Step) -> bool:
+    return step.kind == "summary" and bool(step.data.get("valid", True))
+
+
 def llm_calls(steps: Sequence[Step]) -> int:
     return sum(1 for s in steps if s.kind in ("model", "summary"))
 
 
+def has_complete_report(step: Step) -> bool:
+    return bool(step.data.get("report")) and bool(step.data.get("report_complete", True))
+
+
+def _memory(step: Step) -> bool:
+    """A model turn whose report counts: an unusable turn is asked again with the same report and
+    results, so what it wrote (even a complete report) does not replace them."""
+    return step.kind == "model" and is_usable(step) and bool(step.data.get("report"))
+
+
 def latest_report(steps: Sequence[Step]) -> str:
-    """The newest report written in a model turn (fold mode's memory)."""
+    """The newest complete report written in a model turn (fold mode's memory).
+
+    A report cut off mid-way never replaces a complete one; only while no complete report exists
+    does the newest cut one stand in (it is all there is)."""
+    cut = ""
     for step in reversed(steps):
-        if step.kind == "model" and step.data.get("report"):
+        if not _memory(step):
+            continue
+        if has_complete_report(step):
             return str(step.data["report"])
-    return ""
+        cut = cut or str(step.data["report"])
+    return cut
+
+
+def unabsorbed_tool_steps(steps: Sequence[Step]) -> list[Step]:
+    """Tool results no complete report has taken in yet: those after the newest model turn with a
+    complete report (each round's report absorbs the result that round showed)."""
+    start = 0
+    for i in range(len(steps) - 1, -1, -1):
+        if _memory(steps[i]) and has_complete_report(steps[i]):
+            start = i + 1
+            break
+    return [s for s in steps[start:] if s.kind == "tool"]
+
+
+def is_usable(step: Step) -> bool:
+    """A model turn with an action the loop can take (a tool call or an answer)."""
+    return bool(step.data.get("tool_call") or step.data.get("answer"))
+
+
+def unusable_streak(steps: Sequence[Step]) -> int:
+    """How many model turns in a row, up to now, had neither a tool call nor an answer."""
+    count = 0
+    for step in reversed(steps):
+        if step.kind == "model":
+            if is_usable(step):
+                break
+            count += 1
+        elif step.kind == "tool":
+            break
+    return count
 
 
 def forced_reason(steps: Sequence[Step]) -> str | None:

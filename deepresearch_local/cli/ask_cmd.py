@@ -27,14 +27,36 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine
 
 
+def _output_tokens(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of tokens") from None
+    if n < 256:
+        raise argparse.ArgumentTypeError(f"{n} is too few: give at least 256 tokens (a turn must fit a call)")
+    return n
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docs", action="append", default=[], metavar="DIR", help="research these folders too")
     p.add_argument("--offline", action="store_true", help="no web: only local documents and tools")
+    p.add_argument(
+        "--allow-composed-urls",
+        action="store_true",
+        help="let visit open URLs the model composed itself after reading your documents (they could carry "
+        "your data; by default only URLs from results, visited pages, the library or the question)",
+    )
     p.add_argument("--mode", choices=["fold", "react"], help="fold (flat context) or react (full history)")
     p.add_argument("--max-steps", type=int, help="model calls allowed (default 40)")
     p.add_argument("--max-minutes", type=float, help="wall-clock limit (default 60)")
     p.add_argument("--budget", type=int, help="prompt-token budget (default: context minus output reserve)")
     p.add_argument("--near-budget", choices=["summarize", "force_answer"], help="react mode near the budget")
+    p.add_argument(
+        "--max-output-tokens",
+        type=_output_tokens,
+        metavar="N",
+        help="tokens one model turn may write (default: sized from the context; upstream uses 10,000)",
+    )
     p.add_argument(
         "--preset",
         choices=["laptop", "upstream"],

@@ -86,6 +86,7 @@ def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) 
     config = base or AgentConfig(
         mode=machine_mode() if settings.mode == "auto" else settings.mode,  # type: ignore[arg-type]
         max_llm_calls=settings.max_steps,
+        max_output_tokens=settings.max_output_tokens or None,
         sampling=Sampling(
             temperature=settings.sampling.temperature,
             top_p=settings.sampling.top_p,
@@ -103,6 +104,7 @@ def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) 
         ("max_minutes", "max_minutes"),
         ("budget", "budget_tokens"),
         ("near_budget", "near_budget"),
+        ("max_output_tokens", "max_output_tokens"),
     ):
         value = getattr(args, arg, None)
         if value is not None:
@@ -129,6 +131,9 @@ def apply_settings(args: argparse.Namespace) -> None:
         args.context = settings.context_tokens  # the upstream preset takes the most that fits instead
     if settings.offline and hasattr(args, "offline"):
         args.offline = True
+    if settings.allow_composed_urls and hasattr(args, "allow_composed_urls"):
+        args.allow_composed_urls = True
+    args.allow_unisolated_python = settings.allow_unisolated_python
     args.search_region = settings.search_region
 
 
@@ -235,6 +240,8 @@ def build_researcher(
     tools = build_tools(offline=offline, docs=[Path(d) for d in getattr(args, "docs", [])], args=args)
     report_path = Path(args.output).expanduser() if getattr(args, "output", None) else None
     researcher = Researcher(engine, tools, SessionStore(), config, offline=offline, report_path=report_path)
+    researcher.context.allow_composed_urls = bool(getattr(args, "allow_composed_urls", False))
+    researcher.context.allow_unisolated_python = bool(getattr(args, "allow_unisolated_python", False))
     researcher.meta = {
         "engine": {name: getattr(args, name, None) for name in ENGINE_ARGS},
         "docs": [str(Path(d).expanduser().resolve()) for d in getattr(args, "docs", [])],

@@ -1,9 +1,11 @@
 """A scripted engine described by a JSON file, so subprocess tests can drive ``ask`` end to end.
 
 ``{"replies": [...], "select": "sequential" | "tool_responses" | "round", "report": "...",
-"context_tokens": 32768, "delay": 0.0}``. ``tool_responses`` picks the reply by the number of
-tool results in the prompt and ``round`` by fold mode's round number, so a resumed process
-answers exactly as the killed one would have. ``report`` answers the report pass.
+"rules": [{"has": [...], "lacks": [...], "reply": "..."}], "context_tokens": 32768, "delay": 0.0}``.
+``tool_responses`` picks the reply by the number of tool results in the prompt and ``round`` by
+fold mode's round number, so a resumed process answers exactly as the killed one would have.
+``rules`` come first: the first whose ``has`` strings are all in the prompt and ``lacks`` strings
+are not answers it. ``report`` answers the report pass.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ def scripted_from_file(path: Path) -> ScriptedEngine:
     select = spec.get("select", "sequential")
     report = str(spec.get("report", "The evidence supports the answer [1]."))
     queue = list(replies)
+    rules: list[dict[str, Any]] = list(spec.get("rules", []))
 
     def choose(prompt: str) -> str:
         if REPORT_MARKER in prompt:
             return report
+        for rule in rules:
+            if all(h in prompt for h in rule.get("has", [])) and not any(
+                x in prompt for x in rule.get("lacks", [])
+            ):
+                return str(rule["reply"])
         if select == "sequential":
             if not queue:
                 raise EngineError("the scripted engine has no reply left")

@@ -49,6 +49,11 @@ def call_turn(name: str, think: str = "I should look this up.", **arguments: Any
     return f"<think>{think}</think>\n{tool_call(name, **arguments)}"
 
 
+def fold_turn(report: str, name: str, think: str = "Noted.", **arguments: Any) -> str:
+    """A well-formed fold turn: thinking, the whole report, one tool call."""
+    return f"<think>{think}</think>\n<report>\n{report}\n</report>\n{tool_call(name, **arguments)}"
+
+
 def is_report_prompt(prompt: str) -> bool:
     return REPORT_MARKER in prompt
 

@@ -85,7 +85,7 @@ CASES = [
     Case("thinking_to_max_tokens", "<think>" + " ".join(f"idea{i}" for i in range(400)),
          problem="the thinking never ended",
          notice="the thinking never ended (close it with </think>) "
-         f"(the reply reached the {MAX_OUT}-token limit)"),
+         f"(the reply reached the {MAX_OUT}-token limit: keep the thinking short)"),
     Case("thinking_in_a_loop", "<think>" + "hmm, " * 400, problem="the thinking never ended",
          notice="the thinking never ended (close it with </think>) "
          "(the reply kept repeating itself and was stopped)"),

@@ -46,7 +46,9 @@ def test_event_sequence_of_a_react_run() -> None:
     assert isinstance(started, RunStarted)
     assert (started.question, started.mode, started.resumed) == (QUESTION, "react", False)
     assert (started.model, started.backend, started.context_tokens) == ("scripted", "scripted", 32768)
-    assert started.budget_tokens == 32768 - AgentConfig().max_output_tokens == result.researcher.budget
+    # React mode: upstream's 10,000 output tokens fit a 32K context, the rest is the prompt's.
+    assert started.budget_tokens == 32768 - 10_000 == result.researcher.budget
+    assert result.engine.requests[0].request.max_tokens == 10_000
     assert started.max_steps == AgentConfig().max_llm_calls
     assert [e.step for e in result.of(StepStarted)] == [1, 2]
 

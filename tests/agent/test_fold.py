@@ -14,7 +14,16 @@ from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import Notice
 from deepresearch_local.engines.scripted import ScriptedEngine
 from deepresearch_local.tools.base import ToolRegistry
-from tests.agent.conftest import ANSWER_TURN, Run, call_turn, is_report_prompt, run, scripted, tool_call
+from tests.agent.conftest import (
+    ANSWER_TURN,
+    Run,
+    call_turn,
+    fold_turn,
+    is_report_prompt,
+    run,
+    scripted,
+    tool_call,
+)
 from tests.agent.scripted_tools import PythonTool, SearchTool, VisitTool, page_text
 
 BUDGET = 6000
@@ -161,7 +170,9 @@ def test_truncate_to_tokens() -> None:
 
 
 def test_loop_notice_survives_observation_truncation() -> None:
-    page = call_turn("visit", url=["https://example.test/long-page"], goal="rainfall")
+    page = fold_turn(
+        "- the long page is about rain", "visit", url=["https://example.test/long-page"], goal="rain"
+    )
     engine = ScriptedEngine(respond=scripted(page, page, page, ANSWER_TURN), context_tokens=CONTEXT)
     config = AgentConfig(mode="fold", budget_tokens=BUDGET, max_output_tokens=1024)
     result = run(engine, tools=tools(), config=config)
@@ -178,8 +189,11 @@ def test_loop_notice_survives_observation_truncation() -> None:
 
 
 def test_call_limit_in_fold_mode_asks_for_the_answer_in_the_round() -> None:
-    turns = [call_turn("search", query=["a"]), call_turn("search", query=["b"]), ANSWER_TURN]
-    engine = ScriptedEngine(respond=scripted(*turns))
+    turns = [
+        fold_turn("- nothing yet", "search", query=["a"]),
+        fold_turn("- a: 3 results", "search", query=["b"]),
+    ]
+    engine = ScriptedEngine(respond=scripted(*turns, ANSWER_TURN))
     result = run(engine, config=AgentConfig(mode="fold", max_llm_calls=2))
     assert result.kinds() == ["model", "tool", "model", "tool", "forced", "model", "report"]
     assert result.finished.termination == "forced_answer"

@@ -69,9 +69,12 @@ def test_resum_summarizes_and_restarts_from_the_summary() -> None:
         [
             {"role": "system", "content": researcher.system_message()},
             {"role": "user", "content": prompts.render("resum_restart", question=QUESTION, summary=SUMMARY)},
-        ],
-        tools=tools.schemas(),
+        ]
     )
+    # Upstream's system message: the tools block inside it, the date last.
+    system = expected.split("<|im_end|>", 1)[0]
+    assert system.endswith("</tool_call>\n\nCurrent date: 2025-03-14")
+    assert '{"type": "function", "function": {"name": "visit"' in system
     assert engine.requests[3].prompt == expected
     notices = [n.message for n in result.of(Notice)]
     used = summary_step.data["prompt_tokens"]

@@ -19,6 +19,7 @@ from tests.agent.conftest import (
     FINDINGS,
     QUESTION,
     call_turn,
+    fold_turn,
     is_report_prompt,
     run,
     scripted,
@@ -106,7 +107,7 @@ def test_a_full_run_writes_a_checked_report(tmp_path: Path) -> None:
     engine = ScriptedEngine(
         respond=scripted(
             call_turn("search", query=["boiling point"]),
-            call_turn("parse_file", files=["handbook.md"]),
+            fold_turn("- a search found articles on the boiling point", "parse_file", files=["handbook.md"]),
             ANSWER_TURN,
             findings=findings,
         )

@@ -1,0 +1,75 @@
+"""What the loop does with a turn it cannot use as it is.
+
+A turn with neither a tool call nor an answer (thinking cut by the output limit, a loop stopped by
+the repetition guard, broken JSON) gets a format reminder. In fold mode the next round shows the
+same report and the same results again, so nothing the model had not yet taken in is lost; after
+``unusable_retries`` such turns in a row an answer is forced, with those results still shown.
+
+A fold turn that calls a tool without a complete report, in a round that showed a result, is asked
+once more with a reminder that names ``<report>``; if that fails too, the tool runs and the result
+the report left out stays in the next round's prompt (``steps.unabsorbed_tool_steps``).
+Every reminder is a committed step, so a resumed run makes the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from deepresearch_local.agent import prompts
+from deepresearch_local.agent import steps as S
+from deepresearch_local.agent.events import AgentEvent, Notice
+
+if TYPE_CHECKING:
+    from deepresearch_local.agent.runner import Researcher
+
+UNUSABLE_TEXT = "replies that could not be used"
+
+
+def problems_text(researcher: Researcher, last: S.Step) -> str:
+    problems = "; ".join(last.data.get("problems") or []) or "no action"
+    if last.data.get("finish") == "length":
+        problems += f" (the reply reached the {researcher.max_output}-token limit: keep the thinking short)"
+    elif last.data.get("finish") == "repetition":
+        problems += " (the reply kept repeating itself and was stopped)"
+    return problems
+
+
+def remind(researcher: Researcher, run_id: str, steps: list[S.Step], last: S.Step) -> Iterator[AgentEvent]:
+    """A turn with neither a usable tool call nor an answer: tell the model what went wrong."""
+    problems = problems_text(researcher, last)
+    names = ", ".join(researcher.tools.names(researcher.offline))
+    fold = researcher.config.mode == "fold"
+    text = prompts.render(
+        "fold_format_reminder" if fold else "format_reminder", problems=problems, tools=names
+    )
+    index = len(S.model_steps(steps))
+    if (
+        fold
+        and S.unusable_streak(steps) > researcher.config.unusable_retries
+        and S.forced_reason(steps) is None
+    ):
+        forced = prompts.render("forced_answer", reason=UNUSABLE_TEXT)
+        researcher._commit(run_id, steps, "forced", {"reason": "unusable", "text": f"{text}\n\n{forced}"})
+        yield Notice(index, f"Unusable reply: {problems}. Too many in a row: asking for a final answer.")
+        return
+    researcher._commit(run_id, steps, "notice", {"text": text, "reason": "format"})
+    yield Notice(index, f"Unusable reply: {problems}.")
+
+
+def report_left_out(researcher: Researcher, steps: list[S.Step], last: S.Step) -> bool:
+    """A fold turn with a tool call but no complete report, in a round that showed a result the
+    report has not taken in, and not already the answer to a report reminder."""
+    if researcher.config.mode != "fold" or S.has_complete_report(last) or last.data.get("forced"):
+        return False
+    before = steps[: last.index]
+    if not S.unabsorbed_tool_steps(before):
+        return False  # nothing to lose: the first round, or the result was already taken in
+    asked = before[-1].kind == "notice" and before[-1].data.get("reason") == "report"
+    return not asked
+
+
+def ask_for_report(researcher: Researcher, run_id: str, steps: list[S.Step]) -> Iterator[AgentEvent]:
+    text = prompts.load("report_reminder")
+    researcher._commit(run_id, steps, "notice", {"text": text, "reason": "report"})
+    yield Notice(len(S.model_steps(steps)), "The reply left out its report: asking again.")

@@ -15,6 +15,10 @@ import pytest
 from deepresearch_local.store.sessions import SessionStore
 
 ROUNDS = 10
+KILL_WINDOW = 45
+"""A process is killed after 1 to this many of its JSON events. A round streams 47 (its tokens, the
+call, the result) and commits two steps, so a process commits at most two steps before its kill:
+ten kills cannot finish the 22 steps of the run, and every kill lands mid-turn or mid-tool."""
 
 
 def _script(tmp_path: Path, select: str) -> Path:
@@ -49,14 +53,25 @@ def _cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "deepresearch_local", *args]
 
 
-def _run_until_killed(cmd: list[str], kill_after: float) -> tuple[int, list[dict[str, object]]]:
+def _run_until_killed(cmd: list[str], kill_at: int | None) -> tuple[int, list[dict[str, object]]]:
+    """Run ``cmd`` and SIGKILL it right after its ``kill_at``-th JSON event (None: let it finish).
+
+    The kill point is counted in events (every streamed token is one), not in seconds: a busy
+    machine that starts Python slowly moves it nowhere, and it still lands mid-turn or mid-tool.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        out, _ = proc.communicate(timeout=kill_after)
-    except subprocess.TimeoutExpired:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while kill_at is not None and len(lines) < kill_at:
+        line = proc.stdout.readline()
+        if not line:  # it ended before that many events
+            break
+        if line.startswith("{"):
+            lines.append(line)
+    if kill_at is not None and len(lines) == kill_at:
         os.kill(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    out, _ = proc.communicate(timeout=600)
+    events = [json.loads(line) for line in [*lines, *out.splitlines()] if line.startswith("{")]
     return proc.returncode, events
 
 
@@ -77,7 +92,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, mode: str, select:
         "--json",
     )
     # Find the session id from a first run that is allowed to start properly.
-    code, events = _run_until_killed(ask, rng.uniform(0.8, 1.5))
+    code, events = _run_until_killed(ask, rng.randint(1, KILL_WINDOW))
     started = [e for e in events if e["type"] == "run_started"]
     assert started, f"the run did not start (exit {code})"
     session = str(started[0]["session_id"])
@@ -88,7 +103,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, mode: str, select:
         trials += 1
         assert trials < 40, "resume never finished"
         resume = _cmd("sessions", "resume", session, "--json")
-        code, events = _run_until_killed(resume, rng.uniform(0.3, 1.2) if kills < 10 else 60)
+        code, events = _run_until_killed(resume, rng.randint(1, KILL_WINDOW) if kills < 10 else None)
         if code == -signal.SIGKILL:
             kills += 1
             continue

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,12 +86,14 @@ def test_exit_130_when_cancelled_with_ctrl_c(tmp_path: Path) -> None:
            str(_docs(tmp_path)), "--scripted", str(script), "--json"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     assert proc.stdout is not None
-    first = proc.stdout.readline()  # run_started: the run is under way
-    assert json.loads(first)["type"] == "run_started"
-    time.sleep(0.5)
+    lines = [proc.stdout.readline()]  # run_started: the run is under way
+    assert json.loads(lines[0])["type"] == "run_started"
+    while json.loads(lines[-1])["type"] != "tool_resulted":  # one step done: the Ctrl-C lands mid-run
+        lines.append(proc.stdout.readline())
+        assert lines[-1], "the run ended before its first tool result"
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    events = [json.loads(line) for line in out.splitlines()]
+    events = [json.loads(line) for line in [*lines, *out.splitlines()]]
     assert events[-1]["type"] == "finished" and events[-1]["termination"] == "cancelled"
     assert any(e["type"] == "cancelled" for e in events)

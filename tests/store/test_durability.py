@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from deepresearch_local.store import SessionStore
@@ -80,7 +79,8 @@ def test_readers_see_a_consistent_prefix_while_a_thread_writes(store: SessionSto
 
 
 def _run_until_killed(db: Path, run: str, rng: random.Random) -> tuple[list[int], list[str]]:
-    """Start a writer, let it commit for a random moment, SIGKILL it; its committed indices and replays."""
+    """Start a writer, let it commit a random number of steps, SIGKILL it (it is writing the next one
+    by then); its committed indices and replays."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.store.steps_writer", str(db), run],
         cwd=REPO,
@@ -91,11 +91,11 @@ def _run_until_killed(db: Path, run: str, rng: random.Random) -> tuple[list[int]
     )
     assert child.stdout is not None
     lines: list[str] = []
-    while not any(line.startswith("committed") for line in lines):  # it is inside its loop
+    commits = rng.randint(1, 40)  # the kill comes after this many commits: counted, not timed
+    while sum(line.startswith("committed") for line in lines) < commits:  # it is inside its loop
         line = child.stdout.readline()
         assert line, child.stderr.read() if child.stderr else "writer exited"
         lines.append(line.strip())
-    time.sleep(rng.uniform(0.0, 0.25))
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
@@ -113,7 +113,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(store: SessionSt
     run = _new_run(store)
     db = store.path
     store.close()
-    seed = random.SystemRandom().randrange(2**32)
+    seed = int(os.environ.get("DRL_KILL_SEED", "20260305"))  # fixed: a failure replays; vary it to explore
     rng = random.Random(seed)
     reported: list[int] = []
     for trial in range(10):

@@ -82,7 +82,7 @@ def test_check_reaches_a_real_server(loopback_server: tuple[int, list[str]]) -> 
     port, accepted = loopback_server
     status = check_network(offline=False, host="127.0.0.1", port=port, timeout=1.0)
     assert status == NetworkStatus(True, f"reached 127.0.0.1:{port}", checked=True)
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 60
     while not accepted and time.monotonic() < deadline:
         time.sleep(0.02)
     assert accepted == ["127.0.0.1"]
@@ -96,11 +96,15 @@ def test_check_reports_a_refused_connection() -> None:
 
 
 def test_check_does_not_wait_for_a_hanging_resolver() -> None:
-    started = time.monotonic()
-    status = check_network(
-        offline=False, host="search.invalid", timeout=0.2, connect=lambda h, p, t: time.sleep(3)
-    )
-    assert time.monotonic() - started < 1.5
+    release, returned = threading.Event(), threading.Event()
+
+    def hangs(host: str, port: int, timeout: float) -> None:
+        release.wait(120)
+        returned.set()
+
+    status = check_network(offline=False, host="search.invalid", timeout=0.2, connect=hangs)
+    assert not returned.is_set()  # the check answered while the lookup was still hanging
+    release.set()
     assert status == NetworkStatus(False, "no answer from search.invalid:443 within 0.2 s", checked=True)
 
 
@@ -121,11 +125,11 @@ def test_decide_offline() -> None:
 
 def test_guard_refuses_a_non_loopback_connect_before_connecting() -> None:
     with NetworkGuard() as guard, socket.socket() as sock:
-        sock.settimeout(0.05)
-        started = time.monotonic()
+        sock.settimeout(0.05)  # should the guard fail, a timeout (not OfflineViolation) ends the test
         with pytest.raises(OfflineViolation, match=r"socket\.connect to 192\.0\.2\.1:80 was blocked"):
             sock.connect((TEST_NET, 80))
-        assert time.monotonic() - started < 0.05  # refused, not timed out
+        with pytest.raises(OSError):  # refused before connecting: the socket has no peer
+            sock.getpeername()
     assert [(a.event, a.target) for a in guard.attempts] == [("socket.connect", f"{TEST_NET}:80")]
 
 
@@ -236,7 +240,9 @@ def test_privacy_guard_scales_to_a_large_library() -> None:
     started = time.monotonic()
     assert check_query_privacy(query, iter(texts)) is not None
     assert check_query_privacy("w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13", texts) is None
-    assert time.monotonic() - started < 10
+    # Two or three seconds here, alone: the bound catches only a runaway (tens of times slower),
+    # never a busy machine; how fast it is belongs in a benchmark.
+    assert time.monotonic() - started < 120
 
 
 # --- the registry offline -------------------------------------------------------------------

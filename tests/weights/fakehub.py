@@ -84,6 +84,8 @@ class Served:
     auth: str | None
     host: str
     sent: int = 0
+    ended: bool = False
+    """The body is over: all sent, or the client hung up (no byte of it can move any more)."""
 
 
 @dataclass
@@ -346,6 +348,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _stream(self, path: str, data: bytes, start: int, stop: int, entry: Served) -> None:
+        try:
+            self._stream_body(path, data, start, stop, entry)
+        finally:
+            entry.ended = True
+
+    def _stream_body(self, path: str, data: bytes, start: int, stop: int, entry: Served) -> None:
         began, pos = time.monotonic(), start
         while pos < stop:
             block = data[pos : min(pos + self.hub.block, stop)]

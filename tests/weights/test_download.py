@@ -18,6 +18,7 @@ from deepresearch_local.weights.partfile import read_sidecar
 from deepresearch_local.weights.pull import pull
 from deepresearch_local.weights.registry import Registry
 from tests.support.tiny_moe import TinyModel
+from tests.support.waiting import wait_until
 from tests.weights.conftest import FAST
 from tests.weights.fakehub import COMMIT, FakeHub, make_bytes
 
@@ -170,18 +171,18 @@ def test_pause_and_resume_from_another_thread(hub: FakeHub) -> None:
 
     worker = threading.Thread(target=run)
     worker.start()
-    while hub.sent["tiny-Q4_K_M.gguf"] < 2 * MiB:
-        time.sleep(0.01)
+    wait_until(lambda: hub.sent["tiny-Q4_K_M.gguf"] >= 2 * MiB, "2 MiB to be served")
     control.pause()
-    while not _notices(events, "paused"):
-        time.sleep(0.01)
-    time.sleep(0.2)  # the server may still push one block into the closed socket
+    wait_until(lambda: _notices(events, "paused"), "the paused notice")
+    # The paused download hung up: its request's body is over, so no byte of it can still move.
+    wait_until(lambda: all(g.ended for g in hub.body_gets("tiny-Q4_K_M.gguf")), "the body to end")
     sent = hub.sent["tiny-Q4_K_M.gguf"]
-    time.sleep(0.5)
-    assert hub.sent["tiny-Q4_K_M.gguf"] == sent  # nothing moves while paused
+    assert len(hub.body_gets("tiny-Q4_K_M.gguf")) == 1  # and no new request while paused
+    time.sleep(0.5)  # a moment in which a broken pause would have asked again
+    assert hub.sent["tiny-Q4_K_M.gguf"] == sent and len(hub.body_gets("tiny-Q4_K_M.gguf")) == 1
     assert any(isinstance(e, Progress) and e.state == "paused" for e in events)
     control.resume()
-    worker.join(30)
+    worker.join(300)
     entry = result[0]
     assert Path(entry.path).read_bytes() == data  # type: ignore[attr-defined]
     assert _notices(events, "resumed") == ["Resumed tiny-Q4_K_M.gguf."]
@@ -202,10 +203,9 @@ def _cancel_after(hub: FakeHub, nbytes: int, options: DownloadOptions) -> BaseEx
 
     worker = threading.Thread(target=run)
     worker.start()
-    while hub.sent["tiny-Q4_K_M.gguf"] < nbytes and worker.is_alive():
-        time.sleep(0.01)
+    wait_until(lambda: hub.sent["tiny-Q4_K_M.gguf"] >= nbytes or not worker.is_alive(), f"{nbytes} bytes")
     control.cancel()
-    worker.join(30)
+    worker.join(300)
     assert len(errors) == 1
     return errors[0]
 

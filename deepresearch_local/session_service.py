@@ -248,6 +248,8 @@ class SessionService:
         config = self.agent_config(settings)
         researcher = Researcher(engine, self.tools(offline, settings), self.store, config, offline=offline)
         researcher.cancel = researcher.context.cancel = cancel
+        researcher.context.allow_composed_urls = settings.allow_composed_urls
+        researcher.context.allow_unisolated_python = settings.allow_unisolated_python
         researcher.meta = self._run_meta(engine)
         return researcher
 

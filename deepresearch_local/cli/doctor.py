@@ -14,7 +14,15 @@ def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
     out = hw.to_dict()
     out["recommended"] = rec.to_dict()
     out["search"] = search_status()
+    out["sandbox"] = sandbox_status()
     return out
+
+
+def sandbox_status() -> dict[str, object]:
+    """The isolation layers that hold PythonInterpreter's code here (found by starting it once)."""
+    from deepresearch_local.tools.sandbox.isolation import as_dict, verify
+
+    return as_dict(verify())
 
 
 def search_status() -> dict[str, object]:
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append((b.name, f"{state}: {b.reason}"))
     rows.append(("models folder", f"{hw.models_dir} ({human_bytes(hw.disk_free_bytes)} free)"))
     rows.append(("web search", str(search_status()["summary"])))
+    rows.append(("python sandbox", str(sandbox_status()["summary"])))
     print(table(rows))
     print()
     variant = rec.variant or "(none local)"

@@ -12,7 +12,7 @@ from deepresearch_local.tools import python_sandbox
 from deepresearch_local.tools.base import ToolContext
 from deepresearch_local.tools.python_sandbox import PythonInterpreter
 from deepresearch_local.tools.sandbox import seatbelt
-from deepresearch_local.tools.sandbox.isolation import Isolation, expected, has_kernel_layer, verify
+from deepresearch_local.tools.sandbox.isolation import Isolation, describe, expected, has_kernel_layer, verify
 
 WORKDIR = "/private/var/folders/xy/T/deepresearch-python-abc"
 PYTHON = "/opt/homebrew/Cellar/python@3.12/3.12.4/Frameworks/Python.framework/Versions/3.12/bin/python3.12"
@@ -166,3 +166,15 @@ def test_the_user_is_asked_before_each_run_and_can_say_no(monkeypatch: pytest.Mo
         result = tool.call({"code": "print(6 * 7)"}, ToolContext(confirm=no))
         assert result.error and "The code was not run" in result.text
     assert len(asked) == 2 and "print(6 * 7)" in asked[0]
+
+
+def test_doctor_reports_the_layers_in_force() -> None:
+    from deepresearch_local.cli.doctor import sandbox_status
+
+    status = sandbox_status()
+    assert status["verified"] is True
+    if sys.platform.startswith("linux"):
+        assert status["kernel"] is True
+        assert str(status["summary"]).startswith("Linux kernel isolation: namespaces, landlock (ABI ")
+    windows = describe(expected("win32"))
+    assert windows.startswith("no kernel isolation on Windows") and "allow_unisolated_python" in windows

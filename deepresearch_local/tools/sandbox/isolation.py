@@ -79,3 +79,35 @@ def verify() -> Isolation:
         return Isolation(platform_name(), False, {"start": f"off: {result.error}"}, verified=True)
     observe(result.layers)
     return Isolation(platform_name(), has_kernel_layer(result.layers), dict(result.layers), verified=True)
+
+
+def describe(isolation: Isolation) -> str:
+    """One line for ``doctor``: the kernel layers in force (or why none), then what always holds."""
+    kernel = {k: v for k, v in isolation.layers.items() if k in KERNEL_LAYERS or k in ("kernel", "start")}
+    on = [f"{name}{_detail(value)}" for name, value in kernel.items() if value.startswith("on")]
+    off = [f"{name} {value}" for name, value in kernel.items() if not value.startswith("on")]
+    if isolation.kernel:
+        text = f"{isolation.platform} kernel isolation: " + ", ".join(on)
+        if off:
+            text += " (" + "; ".join(off) + ")"
+        return text + "; plus resource limits, a timeout and an audit hook"
+    return (
+        f"no kernel isolation on {isolation.platform} ({'; '.join(off) or 'none available'}): a separate "
+        "process, resource limits, a timeout and an audit hook only; online runs refuse code unless "
+        "allow_unisolated_python is set"
+    )
+
+
+def _detail(value: str) -> str:
+    rest = value[2:].strip(" :()")
+    return f" ({rest})" if rest else ""
+
+
+def as_dict(isolation: Isolation) -> dict[str, object]:
+    return {
+        "platform": isolation.platform,
+        "kernel": isolation.kernel,
+        "verified": isolation.verified,
+        "layers": dict(isolation.layers),
+        "summary": describe(isolation),
+    }

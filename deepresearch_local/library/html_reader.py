@@ -1,13 +1,19 @@
-"""HTML -> located lines: one line per block element, headings kept as a heading path, scripts,
-styles and navigation dropped. The main region (``<main>``, ``role=main``, ``<article>``) is
-preferred when the page marks one."""
+"""HTML and XHTML -> located lines: one line per block element, headings kept as a heading path,
+scripts, styles and navigation dropped. The main region (``<main>``, ``role=main``, ``<article>``)
+is preferred when the page marks one and holds text.
+
+Pages are decoded from their bytes first (BOM, XML declaration, ``<meta charset>``, then the bytes
+themselves; see ``charset``), then parsed with libxml2's HTML parser, which reads XHTML as well;
+element names are compared without namespace or prefix."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any
 
-from deepresearch_local.library.detect import decode_text, html_charset, looks_binary
+from deepresearch_local.library.charset import decode_page
+from deepresearch_local.library.detect import looks_binary
 from deepresearch_local.library.model import Document, Line
 
 
@@ -25,6 +31,8 @@ BLOCK = _words(
     "figcaption address details summary caption hr body center fieldset legend"
 )
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
+MAX_DEPTH = 300
+"""Elements nested deeper than this are read as plain text (the walk is recursive)."""
 CELLS = frozenset({"td", "th"})
 
 
@@ -57,8 +65,27 @@ class _Emitter:
         self.emit(text, True)
 
 
-def _dropped(el: Any) -> bool:
-    tag = el.tag
+_LOCAL: dict[object, str | None] = {}
+
+
+def _local(tag: object) -> str | None:
+    """An element's plain lower-case name: ``{http://www.w3.org/1999/xhtml}p`` and ``html:p`` are
+    ``p``; None for comments and processing instructions (whose ``tag`` is a function)."""
+    try:
+        return _LOCAL[tag]
+    except KeyError:
+        name = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower() if isinstance(tag, str) else None
+        if len(_LOCAL) < 10000:
+            _LOCAL[tag] = name
+        return name
+
+
+def _text(el: Any) -> str:
+    """All the text inside an element (not comments)."""
+    return "".join(el.xpath("string()", smart_strings=False))
+
+
+def _dropped(el: Any, tag: str) -> bool:
     if tag in DROP:
         return True
     if el.get("role", "").lower() in DROP_ROLES or el.get("aria-hidden") == "true":
@@ -67,18 +94,19 @@ def _dropped(el: Any) -> bool:
     return "headerlink" in classes or el.get("hidden") is not None
 
 
-def _walk(el: Any, out: _Emitter) -> None:
-    tag = el.tag if isinstance(el.tag, str) else None
-    if tag is None or _dropped(el):  # comments, processing instructions, dropped elements
+def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
+    tag = _local(el.tag)
+    if tag is None or _dropped(el, tag):  # comments, processing instructions, dropped elements
         if el.tail:
             out.buffer.append(el.tail)
         return
-    tag = tag.lower()
-    if tag in HEADINGS:
-        out.heading(HEADINGS[tag], el.text_content())
+    if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
+        out.buffer.append(_text(el))
+    elif tag in HEADINGS:
+        out.heading(HEADINGS[tag], _text(el))
     elif tag == "pre":
         out.flush()
-        for line in el.text_content().split("\n"):
+        for line in _text(el).split("\n"):
             if line.strip():
                 out.emit(line.rstrip())
     elif tag == "br":
@@ -92,7 +120,7 @@ def _walk(el: Any, out: _Emitter) -> None:
         if el.text:
             out.buffer.append(el.text)
         for child in el:
-            _walk(child, out)
+            _walk(child, out, depth + 1)
         if block:
             out.flush()
         elif tag in CELLS:
@@ -101,38 +129,101 @@ def _walk(el: Any, out: _Emitter) -> None:
         out.buffer.append(el.tail)
 
 
+def _first(root: Any, xpath: str) -> Any:
+    found = root.xpath(xpath)
+    return found[0] if found else None
+
+
+def _region(root: Any) -> Any:
+    """The page's main region when it marks one (``<main>``, ``role=main``, ``<article>``), else
+    its body, else the whole tree."""
+    marked = root.xpath("//main|//*[@role]|//article")
+    for want in ("main", "article"):
+        for el in marked:
+            if el.tag == want or (want == "main" and el.get("role", "").lower() == "main"):
+                return el
+    body = root.find("body")
+    return body if body is not None else root
+
+
+def _lines(region: Any) -> list[Line]:
+    out = _Emitter()
+    if region.text:
+        out.buffer.append(region.text)
+    for child in region:  # not _walk(region): its tail lies outside the region
+        _walk(child, out)
+    out.flush()
+    return out.lines
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
+_MARKUP = re.compile(r"<!--.*?(?:-->|$)|<[!?][^>]*>|<[^>]*>", re.DOTALL)
+_REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\">\s]+)", re.IGNORECASE)
+
+
+def _parse(text: str) -> tuple[Any, str]:
+    """(the tree, the parser's fatal error or ""). Raises ``ValueError`` when there is no tree."""
+    import lxml.etree  # type: ignore[import-untyped]
+
+    parser = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    try:
+        root = lxml.etree.fromstring(text.encode("utf-8", errors="replace"), parser=parser)
+    except (lxml.etree.XMLSyntaxError, ValueError) as exc:
+        root, reason = None, str(exc)
+    else:
+        reason = "Document is empty"
+    if root is None:
+        errors = [e.message for e in parser.error_log if e.level_name == "FATAL"]
+        raise ValueError("; ".join(errors) or reason)
+    fatal = [e.message for e in parser.error_log if e.level_name == "FATAL"]
+    return root, "; ".join(dict.fromkeys(fatal))
+
+
+def _why_empty(root: Any) -> str:
+    """Why a parsed page gave no lines, truthfully."""
+    for meta in root.iter("meta"):
+        if meta.get("http-equiv", "").lower() == "refresh":
+            target = _REFRESH.search(meta.get("content", ""))
+            return f"a redirect page (to {target.group(1)})" if target else "a redirect page"
+    if " ".join(_text(root).split()):
+        return "no text in the page outside scripts, navigation and other parts that are left out"
+    return "no text in the page"
+
+
 def read_html(data: bytes, name: str) -> Document:
+    """Parse an HTML or XHTML page from its bytes (see ``charset`` for how its encoding is found).
+
+    Raises ``ReaderSkip`` for a page with no text (saying why), ``ValueError`` with the parser's
+    message for one that cannot be parsed."""
     from deepresearch_local.library.readers import ReaderSkip
 
     if looks_binary(data):
         raise ReaderSkip("binary content (not HTML text)")
-    text, encoding = decode_text(data, html_charset(data))
-    import lxml.etree  # type: ignore[import-untyped]
-    import lxml.html  # type: ignore[import-untyped]
-
+    decoded = decode_page(data)
+    # The encoding is settled, so the declaration goes (lxml refuses text that carries one).
+    text = _XML_DECLARATION.sub("", decoded.text.lstrip("\ufeff"), count=1)
+    if not text.strip():
+        raise ReaderSkip("empty page")
     try:
-        root = lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise ReaderSkip(f"no text in the page ({exc})") from exc
-    title = " ".join((root.findtext(".//title") or "").split())
-    main = None
-    for xpath in ("//main", "//*[@role='main']", "//article"):
-        found = root.xpath(xpath)
-        if found:
-            main = found[0]
-            break
-    if main is None:
+        root, fatal = _parse(text)
+    except ValueError as exc:
+        if not " ".join(_MARKUP.sub(" ", text).split()):
+            raise ReaderSkip("no text in the page (it holds only markup)") from exc
+        raise ValueError(f"cannot parse the HTML: {exc}") from exc
+    region = _region(root)
+    lines = _lines(region)
+    if not lines and region is not root:  # a marked region without text: read the whole body
         body = root.find("body")
-        main = body if body is not None else root
-    out = _Emitter()
-    if main.text:
-        out.buffer.append(main.text)
-    for child in main:  # not _walk(main): its tail lies outside the region
-        _walk(child, out)
-    out.flush()
-    if not out.lines:
-        raise ReaderSkip("no text in the page")
+        lines = _lines(body) if body is not None and body is not region else lines
+    if not lines:
+        if fatal:
+            raise ValueError(f"cannot parse the HTML: {fatal}")
+        raise ReaderSkip(_why_empty(root))
+    head_title = _first(root, "//title")
+    title = " ".join(_text(head_title).split()) if head_title is not None else ""
     if not title:
-        title = next((line.text for line in out.lines if line.is_heading), "") or PurePath(name).name
-    note = "" if encoding in ("utf-8", "utf-8-sig", "ascii") else f"decoded as {encoding}"
-    return Document(kind="html", title=title, lines=out.lines, note=note)
+        title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name
+    notes = [decoded.note] if decoded.note else []
+    if fatal:
+        notes.append(f"the parser stopped early ({fatal}); text after that point is missing")
+    return Document(kind="html", title=title, lines=lines, note="; ".join(notes))

@@ -218,6 +218,8 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     """Files gone from disk since the last run (their chunks were dropped)."""
+    duplicates: int = 0
+    """Skipped files (counted in ``skipped``) that copy a file the library keeps."""
     chunks: int = 0
     chunks_added: int = 0
     seconds: float = 0.0
@@ -227,4 +229,5 @@ class IndexReport:
         return dict(self.__dict__)
 
     def summary(self) -> str:
-        return f"{self.indexed} indexed, {self.skipped} skipped, {self.failed} failed"
+        copies = f" ({self.duplicates} duplicates)" if self.duplicates else ""
+        return f"{self.indexed} indexed, {self.skipped} skipped{copies}, {self.failed} failed"

@@ -87,6 +87,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "duplicate_signatures_and_folder_rules",
+        # A fingerprint per indexed or duplicate file (see ``signature`` and ``duplicates``), and
+        # each folder root's include/exclude globs with the fingerprint of the rules last applied
+        # (``rules``). Folders are read again once so every file gets its fingerprint.
+        """
+        CREATE TABLE IF NOT EXISTS file_signatures (
+            file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+            text_hash TEXT NOT NULL,
+            minhash BLOB NOT NULL,
+            words INTEGER NOT NULL,
+            shingles INTEGER NOT NULL,
+            duplicate_of INTEGER REFERENCES files(id) ON DELETE SET NULL
+        );
+        CREATE INDEX IF NOT EXISTS file_signatures_duplicate_of ON file_signatures(duplicate_of);
+        CREATE TABLE IF NOT EXISTS folder_rules (
+            root TEXT PRIMARY KEY,
+            include TEXT NOT NULL DEFAULT '',
+            exclude TEXT NOT NULL DEFAULT '',
+            applied TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TRIGGER IF NOT EXISTS folder_rules_forget AFTER DELETE ON folders BEGIN
+            DELETE FROM folder_rules WHERE root = OLD.root;
+        END;
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,80 @@
+"""Files that tools generate rather than people write, recognised by their content.
+
+Search indexes, minified bundles, source maps, lock files and encoded blobs are text, but nobody
+would call them documents, and indexed they bury real pages under noise. They are told apart by
+the shape of their bytes, never by a list of file names, so the same rules hold for any generator:
+
+- a source map: a JSON object with ``"version"`` and ``"mappings"``;
+- minified code or generated data: most bytes on lines over 1,000 characters, with few spaces or
+  many code/JSON symbols (and mostly ASCII, so long lines of Chinese or Japanese prose stay);
+- compiled code that names its source map (``sourceMappingURL``);
+- a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``);
+- encoded binary data: most bytes in long base64 or hex runs.
+
+Only text, code and unknown-type files are checked: HTML, Markdown, CSV, PDF and DOCX are always
+documents. A folder's include rule overrides all of this (see ``rules``).
+"""
+
+from __future__ import annotations
+
+import re
+
+CHECKED_KINDS = frozenset({"text", "code", "sniff"})
+LONG_LINE = 1000
+
+_SOURCE_MAP_START = re.compile(rb"^\s*(?:\)\]\}'?\s*)?\{")
+_SOURCE_MAP_URL = re.compile(rb"[#@]\s*sourceMappingURL\s*=")
+_JSONISH_START = re.compile(rb"^\s*(?:[\w.$]+\s*(?:\(|=)\s*)?[\[{]")
+_HASH = re.compile(
+    rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b|\b(?:sha1|sha256|sha384|sha512|h1)[-:][A-Za-z0-9+/=_-]{24,}"
+)
+_BLOB = re.compile(rb"[A-Za-z0-9+/=]{200,}")
+_SPACES = b" \t\r\n"
+_SYMBOLS = b"{}[]();:,=<>\"'|&!?+*/\\%^~$#@0123456789"
+_NOT_ASCII = bytes(range(128, 256))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"
+
+
+def _share(data: bytes, chars: bytes) -> float:
+    return (len(data) - len(data.translate(None, chars))) / max(1, len(data))
+
+
+def _notebook(data: bytes) -> bool:
+    """A Jupyter notebook: JSON with long embedded outputs, but written by a person."""
+    return b'"nbformat"' in data[:4096] or b'"nbformat"' in data[-4096:]
+
+
+def artefact_reason(data: bytes, kind: str) -> str:
+    """Why ``data`` (a file of reader kind ``kind``) is a generated artefact, or ""."""
+    if kind not in CHECKED_KINDS or not data or _notebook(data):
+        return ""
+    if _SOURCE_MAP_START.match(data) and b'"mappings"' in data and b'"version"' in data[:4096]:
+        return "generated source map (JSON that maps compiled code to its source), not a document"
+    lines = data.split(b"\n")
+    long_bytes = sum(len(line) for line in lines if len(line) > LONG_LINE)
+    long_share = long_bytes / len(data)
+    if long_share >= 0.5 and _share(data, _NOT_ASCII) < 0.3:
+        spaces, symbols = _share(data, _SPACES), _share(data, _SYMBOLS)
+        if spaces < 0.08 or symbols >= 0.15:
+            long_lines = sum(len(line) > LONG_LINE for line in lines)
+            where = f"{_size(len(data))} on {long_lines} line{'s' if long_lines > 1 else ''}"
+            if _JSONISH_START.match(data[:256]) and _share(data, b'"') >= 0.03:
+                return f"generated data (a search index or data dump): {where} of JSON-like text"
+            share = f"{round(100 * long_share)}% of its {where} over {LONG_LINE:,} characters"
+            if data.lstrip()[:1] == b"<":
+                return f"generated markup (tags run together on long lines): {share}"
+            return f"minified or bundled code: {share}"
+    if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
+        return "generated code: it points to its source map, so it was compiled from another file"
+    if len(lines) >= 20:
+        hashes = len(_HASH.findall(data))
+        if hashes >= 10 and hashes >= 0.08 * len(lines):
+            return f"generated lock file or checksum list: {hashes:,} package hashes in {len(lines):,} lines"
+    if len(data) >= 4096:
+        blobs = sum(len(b) for b in _BLOB.findall(data))
+        if blobs >= 0.5 * len(data):
+            return f"encoded binary data: {round(100 * blobs / len(data))}% of it is base64 or hex, not text"
+    return ""

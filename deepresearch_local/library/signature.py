@@ -1,0 +1,153 @@
+"""A document's fingerprint for finding duplicates: a hash of its words (exact copies) and a
+MinHash of its word 3-shingles (near copies: the same text with other markup).
+
+Everything is computed with numpy over the text's UTF-8 bytes, so a page costs about as much as
+reading it once more. Words are runs of letters, digits, ``_`` and non-ASCII characters, cut at
+ASCII punctuation and at the common Unicode punctuation and spaces (U+00A0-U+00BF,
+U+2000-U+207F: curly quotes, dashes, no-break spaces), lower-cased. A word hashes from its
+first 16 bytes and its length.
+
+The MinHash is one-permutation hashing: the shingle hashes fall into 64 bins by their top bits
+and each bin keeps its smallest, so two documents agree in a bin with a probability equal to the
+Jaccard similarity of their shingle sets. Empty bins are filled by rotation from the next full
+one. ``bands`` cuts it into LSH bands: only files sharing a band (or a name, or a text hash) are
+ever compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SHINGLE = 3
+BINS = 64
+BAND_ROWS = 4
+"""16 bands of 4 bins: a pair with Jaccard 0.7 shares a band with probability 0.98, one with 0.9
+almost surely. (Two formats of one name are compared whatever their bands.)"""
+MIN_WORDS = 30
+"""Below this only an exact copy counts as a duplicate (no MinHash is kept)."""
+
+_EMPTY = 0xFFFFFFFF
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xBF58476D1CE4E5B9)
+
+
+@dataclass(frozen=True)
+class Signature:
+    text_hash: str
+    """A hash of the lower-cased words in order: equal for copies that differ only in markup,
+    punctuation, spacing or case."""
+    minhash: bytes
+    """``BINS`` little-endian uint32 values (empty for texts under ``MIN_WORDS`` words)."""
+    words: int
+    shingles: int
+    """Word 3-shingles in the text (repeats counted)."""
+
+
+class _Tables:
+    """numpy lookup tables, built on first use (numpy loads only when the library indexes)."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.word_byte = np.zeros(256, dtype=bool)
+        self.word_byte[list(b"0123456789abcdefghijklmnopqrstuvwxyz_")] = True
+        self.word_byte[128:] = True
+        self.masks = np.array([(1 << (8 * i)) - 1 for i in range(9)], dtype=np.uint64)
+        self.mix = [np.uint64(m) for m in _MIX]
+        self.bins = np.arange(BINS, dtype=np.uint64)
+        self.shift = np.uint64(64 - (BINS.bit_length() - 1))
+
+
+_TABLES: _Tables | None = None
+
+
+def _tables() -> _Tables:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _Tables()
+    return _TABLES
+
+
+def word_hashes(text: str) -> Any:
+    """A uint64 hash per word of ``text`` (already lower-cased), in order."""
+    import numpy as np
+
+    t = _tables()
+    raw = text.encode("utf-8", "surrogatepass")
+    data = np.frombuffer(raw, dtype=np.uint8)
+    word = t.word_byte[data]
+    if len(data) >= 2:  # U+00A0-U+00BF: C2 A0..BF
+        latin = (data[:-1] == 0xC2) & (data[1:] >= 0xA0) & (data[1:] <= 0xBF)
+        word[:-1] &= ~latin
+        word[1:] &= ~latin
+    if len(data) >= 3:  # U+2000-U+207F: E2 80..81 xx
+        general = (data[:-2] == 0xE2) & (data[1:-1] >= 0x80) & (data[1:-1] <= 0x81)
+        word[:-2] &= ~general
+        word[1:-1] &= ~general
+        word[2:] &= ~general
+    edges = np.flatnonzero(np.diff(word, prepend=False, append=False))
+    starts, lengths = edges[0::2], edges[1::2] - edges[0::2]
+    padded = np.frombuffer(raw + bytes(16), dtype=np.uint8)
+    at = np.ndarray((len(raw) + 8,), dtype="<u8", buffer=padded, strides=(1,))  # 8 bytes at each offset
+    head = at[starts] & t.masks[np.minimum(lengths, 8)]
+    tail = at[starts + 8] & t.masks[np.clip(lengths - 8, 0, 8)]
+    with np.errstate(over="ignore"):
+        hashed = head * t.mix[0] ^ tail * t.mix[1] ^ lengths.astype(np.uint64) * t.mix[2]
+        hashed ^= hashed >> np.uint64(31)
+    return hashed
+
+
+def signature(lines: Iterable[str]) -> Signature:
+    """The fingerprint of a document's extracted lines."""
+    import numpy as np
+
+    t = _tables()
+    words = word_hashes("\n".join(lines).lower())
+    text_hash = hashlib.blake2b(words.tobytes(), digest_size=16).hexdigest()
+    if len(words) < MIN_WORDS:
+        return Signature(text_hash, b"", len(words), max(0, len(words) - SHINGLE + 1))
+    with np.errstate(over="ignore"):
+        mixed = words[: 1 - SHINGLE] * t.mix[0]
+        for offset in range(1, SHINGLE):
+            end = len(words) - SHINGLE + 1 + offset
+            mixed = (mixed ^ (mixed >> np.uint64(29))) * t.mix[offset] + words[offset:end]
+        mixed = (mixed ^ (mixed >> np.uint64(32))) * t.mix[3]
+        mixed ^= mixed >> np.uint64(29)
+    smallest = np.full(BINS, np.iinfo(np.uint64).max, dtype=np.uint64)
+    np.minimum.at(smallest, (mixed >> t.shift).astype(np.intp), mixed)
+    found = (smallest >> t.shift) == t.bins  # a bin no shingle fell in still holds the maximum
+    values = np.where(found, smallest & np.uint64(0xFFFFFFFF), np.uint64(_EMPTY)).astype("<u4")
+    return Signature(text_hash, _densify(values), len(words), len(mixed))
+
+
+def _densify(values: Any) -> bytes:
+    """Fill each empty bin from the next full one (circularly), offset by the distance, so two
+    texts with the same shingles fill the same way."""
+    empty = values == _EMPTY
+    if not empty.any():
+        return bytes(values.tobytes())
+    filled = values.copy()
+    for i in empty.nonzero()[0].tolist():
+        step = 1
+        while empty[(i + step) % BINS]:
+            step += 1
+        source = int(values[(i + step) % BINS])
+        filled[i] = (source * 0x01000193 + step * 0x9E3779B1) & 0xFFFFFFFE
+    return bytes(filled.tobytes())
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """The estimated Jaccard similarity of two MinHashes (0 when either is missing)."""
+    if not a or len(a) != len(b):
+        return 0.0
+    import numpy as np
+
+    return float(np.count_nonzero(np.frombuffer(a, "<u4") == np.frombuffer(b, "<u4"))) / BINS
+
+
+def bands(minhash: bytes) -> list[bytes]:
+    """The LSH band keys of a MinHash (none when it is empty)."""
+    width = BAND_ROWS * 4
+    return [bytes([i]) + minhash[i * width : (i + 1) * width] for i in range(len(minhash) // width)]

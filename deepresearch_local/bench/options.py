@@ -71,6 +71,10 @@ def add_parsers(sub: Any, lazy: Lazy) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=lazy("deepresearch_local.bench.research", "run"))
 
+    from deepresearch_local.bench.format_options import add_format_parsers
+
+    add_format_parsers(sub, lazy)
+
     p = sub.add_parser(
         "all", help="every benchmark, JSON saved per run, a Markdown summary (optionally into the README)"
     )

@@ -70,7 +70,7 @@ def run_list(args: argparse.Namespace) -> int:
     from deepresearch_local.paths import get_paths
     from deepresearch_local.weights.listing import LIST_CONTEXT, model_rows
 
-    hw = probe(get_paths().models_dir)
+    hw = probe(get_paths().models_dir, cached_backends=True)
     rec = recommend(hw)
     rows = model_rows(hw, rec=rec)
     if args.json:

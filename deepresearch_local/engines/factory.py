@@ -50,9 +50,9 @@ def auto_context(
     import psutil
 
     from deepresearch_local.hardware.fit import MemoryBudget, fit
-    from deepresearch_local.hardware.modelinfo import read_shape
+    from deepresearch_local.weights.shapes import shape_of
 
-    shape = read_shape(model)
+    shape = shape_of(model)
     budget = MemoryBudget.for_machine(psutil.virtual_memory().total, unified=backend == "mlx")
     result = fit(shape, budget, kv_type=kv_type, backend=backend)
     context = min(result.max_context_tokens or 4096, cap, shape.n_ctx_train or cap)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,29 +59,24 @@ def read_shape(path: str | Path) -> ModelShape:
     raise ModelError(f"No model at {p}: give a .gguf file or an MLX model folder.")
 
 
-def _field(reader: Any, key: str) -> Any:
-    f = reader.fields.get(key)
-    if f is None:
-        return None
-    return f.contents()
-
-
 def read_gguf_shape(path: Path) -> ModelShape:
-    """Read the header and tensor table of a GGUF (the tensor data is memory-mapped, not read)."""
-    from gguf import GGUFReader
+    """Read the header and tensor table of a GGUF (arrays such as the vocabulary are skipped and
+    the tensor data is never read). A split GGUF's other parts add their tensors."""
+    from deepresearch_local.hardware.gguf_header import GGUFFormatError, read_header
 
     try:
-        reader = GGUFReader(str(path))
-    except Exception as exc:  # gguf raises ValueError / struct errors on bad files
+        header = read_header(path)
+    except (OSError, GGUFFormatError) as exc:
         raise ModelError(
             f"{path.name} is not a readable GGUF file ({exc}). Re-download or verify it."
         ) from exc
-    arch = str(_field(reader, "general.architecture") or "")
+    fields = header.fields
+    arch = str(fields.get("general.architecture") or "")
     if not arch:
         raise ModelError(f"{path.name} has no general.architecture: not a model GGUF.")
 
     def num(key: str, default: int = 0) -> int:
-        value = _field(reader, f"{arch}.{key}")
+        value = fields.get(f"{arch}.{key}")
         if isinstance(value, list):  # per-layer arrays: take the largest
             value = max(value) if value else None
         return int(value) if value is not None else default
@@ -94,20 +89,26 @@ def read_gguf_shape(path: Path) -> ModelShape:
     n_experts = num("expert_count")
     n_used = num("expert_used_count")
     n_ff = num("expert_feed_forward_length") * n_used if n_experts else num("feed_forward_length")
-    tokens = _field(reader, "tokenizer.ggml.tokens")
-    n_vocab = len(tokens) if isinstance(tokens, list) else num("vocab_size")
+    n_vocab = header.array_lengths.get("tokenizer.ggml.tokens") or num("vocab_size")
 
+    tensors = list(header.tensors)
+    file_bytes = path.stat().st_size
+    for part in _other_split_parts(path, int(fields.get("split.count") or 1)):
+        try:
+            tensors += read_header(part).tensors
+            file_bytes += part.stat().st_size
+        except (OSError, GGUFFormatError) as exc:
+            raise ModelError(f"{part.name} (part of {path.name}) is not readable: {exc}") from exc
     weight = repack = 0
     per_layer = [0] * n_layers
-    for tensor in reader.tensors:
-        size = int(tensor.n_bytes)
-        weight += size
-        if tensor.tensor_type.name in CPU_REPACKED_TYPES and tensor.name != "token_embd.weight":
-            repack += size
+    for tensor in tensors:
+        weight += tensor.n_bytes
+        if tensor.type_name in CPU_REPACKED_TYPES and tensor.name != "token_embd.weight":
+            repack += tensor.n_bytes
         if tensor.name.startswith("blk."):
             index = int(tensor.name.split(".")[1])
             if index < n_layers:
-                per_layer[index] += size
+                per_layer[index] += tensor.n_bytes
     return ModelShape(
         name=path.name,
         format="gguf",
@@ -126,8 +127,34 @@ def read_gguf_shape(path: Path) -> ModelShape:
         layer_bytes=tuple(per_layer),
         n_experts=n_experts,
         n_experts_used=n_used,
-        details={"file_bytes": path.stat().st_size, "file_type": _field(reader, "general.file_type")},
+        details={"file_bytes": file_bytes, "file_type": fields.get("general.file_type")},
     )
+
+
+def _other_split_parts(path: Path, count: int) -> list[Path]:
+    """Parts 2..N of a split GGUF named ``NAME-00001-of-0000N.gguf`` (empty otherwise)."""
+    import re
+
+    m = re.match(r"^(?P<stem>.+)-00001-of-(?P<count>\d{5})\.gguf$", path.name)
+    if count <= 1 or m is None:
+        return []
+    return [path.with_name(f"{m['stem']}-{i:05d}-of-{m['count']}.gguf") for i in range(2, count + 1)]
+
+
+def shape_to_dict(shape: ModelShape) -> dict[str, Any]:
+    """JSON-ready form (for the per-file cache in the registry)."""
+    out = asdict(shape)
+    out["layer_bytes"] = list(shape.layer_bytes)
+    out["details"] = dict(shape.details)
+    return out
+
+
+def shape_from_dict(data: Mapping[str, Any]) -> ModelShape:
+    """Inverse of :func:`shape_to_dict`; raises ``TypeError``/``KeyError`` on a foreign dict."""
+    known = {k: v for k, v in data.items() if k in ModelShape.__dataclass_fields__}
+    known["layer_bytes"] = tuple(int(b) for b in known.get("layer_bytes", ()))
+    known["details"] = dict(known.get("details", {}))
+    return ModelShape(**known)
 
 
 def read_mlx_shape(folder: Path) -> ModelShape:

@@ -259,11 +259,14 @@ def probe(
     facts: SystemFacts | None = None,
     llama: Callable[[], BackendStatus] | None = None,
     nvml: Callable[[], list[SmiRow]] | None = None,
+    cached_backends: bool = False,
 ) -> Hardware:
     """Gather the facts. Every argument defaults to the real machine; tests inject recordings.
 
     ``facts`` stands in for ``platform``/``psutil``, ``llama`` for the in-process llama-cpp-python
     check and ``nvml`` for the pynvml fallback used when ``nvidia-smi`` is missing.
+    ``cached_backends``: reuse the backend checks remembered in the cache folder while the
+    packages are unchanged (``hardware.backend_cache``; listings use it, ``doctor`` does not).
     """
     if models_dir is None:
         from deepresearch_local.paths import get_paths
@@ -279,7 +282,23 @@ def probe(
         host = _other(f)
     apple_gpus: list[Gpu] = host.pop("gpus", [])
     chip: str | None = host.pop("apple_chip", None)
-    backends = ((llama or probe_llama_cpp)(), probe_mlx(run, chip is not None))
+    llama_check = llama or probe_llama_cpp
+
+    def mlx_check() -> BackendStatus:
+        return probe_mlx(run, chip is not None)
+
+    if cached_backends and llama is None and runner is None:
+        from deepresearch_local.hardware.backend_cache import cached_check
+
+        hint = "pip install mlx-lm" if chip else "only useful on Apple Silicon: pip install mlx-lm"
+        no_mlx = BackendStatus("mlx", False, "none", None, f"mlx-lm is not installed ({hint})")
+        no_llama = "llama-cpp-python is not installed: pip install llama-cpp-python"
+        backends = (
+            cached_check("llama.cpp", llama_check, BackendStatus("llama.cpp", False, "none", None, no_llama)),
+            cached_check("mlx", mlx_check, no_mlx),
+        )
+    else:
+        backends = (llama_check(), mlx_check())
     return Hardware(
         **host,
         apple_chip=chip,

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, Verdict, fit
-from deepresearch_local.hardware.modelinfo import ModelShape, read_shape
+from deepresearch_local.hardware.modelinfo import ModelShape
 from deepresearch_local.hardware.probe import Hardware
 from deepresearch_local.hardware.recommend import Recommendation, budget_for, gpu_fixes, recommend
 from deepresearch_local.weights.catalog import Variant, load_catalog
 from deepresearch_local.weights.registry import RegisteredModel, Registry
+from deepresearch_local.weights.shapes import shape_of
 
 LIST_CONTEXT = 16384
+PENDING: Literal["…"] = "…"
+"""The verdict of a row shown before this machine has been looked at (see :func:`pending_rows`)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class ModelRow:
     size_bytes: int
     size_is_approx: bool
     """True for the catalog's display figure; False for bytes on disk."""
-    verdict: Verdict
+    verdict: Verdict | Literal["…"]
     max_context: int
     reason: str
     recommended: bool
@@ -64,15 +68,12 @@ def quant_name(shape: ModelShape) -> str:
     if shape.format == "mlx":
         bits = shape.details.get("quantization_bits")
         return f"{bits}bit" if bits else "bf16"
+    from deepresearch_local.hardware.gguf_header import file_type_name
+
     file_type = shape.details.get("file_type")
     if file_type is None:
         return ""
-    from gguf import LlamaFileType
-
-    try:
-        return str(LlamaFileType(int(file_type)).name).removeprefix("MOSTLY_").removeprefix("ALL_")
-    except (ValueError, TypeError):
-        return str(file_type)
+    return file_type_name(file_type) or str(file_type)
 
 
 def _status(entry: RegisteredModel | None, partial: bool) -> str:
@@ -123,7 +124,7 @@ def model_rows(
         if entry.variant and entry.variant in {v.id for v in load_catalog()}:
             continue
         try:
-            shape = read_shape(Path(entry.path))
+            shape = shape_of(Path(entry.path), registry)
             verdict, max_ctx, reason = machine_fit(shape, entry.format, hw)
             quant = quant_name(shape)
         except Exception as exc:  # a moved or damaged file still gets listed, with the reason
@@ -138,6 +139,59 @@ def model_rows(
                 verdict=verdict,
                 max_context=max_ctx,
                 reason=reason,
+                recommended=False,
+                status=_status(entry, False),
+                path=entry.path,
+                default=entry.id == default,
+                in_catalog=False,
+            )
+        )
+    return rows
+
+
+def pending_rows(registry: Registry | None = None) -> list[ModelRow]:
+    """Every catalog build and registered model without its fit: what a screen shows at once,
+    before the hardware probe (which may take seconds the first time) has answered."""
+    registry = registry or Registry()
+    entries = registry.entries()
+    default = registry.default_id()
+    by_variant = {e.variant: e for e in entries if e.variant}
+    catalog = load_catalog()
+    rows: list[ModelRow] = []
+    for v in catalog:
+        entry = by_variant.get(v.id)
+        here = entry is not None and entry.exists
+        rows.append(
+            ModelRow(
+                id=entry.id if entry else v.id,
+                format=v.format,
+                quant=v.quant,
+                size_bytes=entry.size if entry and here else v.approx_bytes,
+                size_is_approx=not here,
+                verdict=PENDING,
+                max_context=0,
+                reason="checking the fit on this machine",
+                recommended=False,
+                status=_status(entry, False),
+                path=entry.path if entry else None,
+                default=entry is not None and entry.id == default,
+                notes=v.notes,
+            )
+        )
+    ids = {v.id for v in catalog}
+    for entry in entries:
+        if entry.variant in ids:
+            continue
+        rows.append(
+            ModelRow(
+                id=entry.id,
+                format=entry.format,
+                quant="",
+                size_bytes=entry.size,
+                size_is_approx=False,
+                verdict=PENDING,
+                max_context=0,
+                reason="checking the fit on this machine",
                 recommended=False,
                 status=_status(entry, False),
                 path=entry.path,

@@ -160,6 +160,22 @@ class Registry:
             data["models"] = [entry.to_dict() if m.get("id") == entry.id else m for m in data["models"]]
             self._write(data)
 
+    def cached_shapes(self) -> dict[str, Any]:
+        """The per-file shape cache: path → ``{"size", "mtime", "shape"}`` (see ``weights.shapes``)."""
+        shapes = self._read().get("shapes")
+        return shapes if isinstance(shapes, dict) else {}
+
+    def cache_shape(self, path: str, record: dict[str, Any]) -> None:
+        """Remember one file's shape; entries for files that are gone are dropped on the way."""
+        with self._locked():
+            data = self._read()
+            shapes = data.get("shapes")
+            if not isinstance(shapes, dict):
+                shapes = {}
+            kept = {p: r for p, r in shapes.items() if p != path and Path(p).exists()}
+            data["shapes"] = {**kept, path: record}
+            self._write(data)
+
     def remove(self, model_id: str) -> RegisteredModel:
         with self._locked():
             data = self._read()

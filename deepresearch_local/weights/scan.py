@@ -172,7 +172,7 @@ def import_path(
     existing = registry.find_path(p)
     if existing is not None:
         return existing, False
-    fmt, _shape = validate(p)
+    fmt, shape = validate(p)
     variant = variant_for_file(p.name) if fmt == "gguf" else None
     base = name or (variant.id if variant and registry.get(variant.id) is None else slug(_display_name(p)))
     entry = RegisteredModel(
@@ -186,4 +186,8 @@ def import_path(
         mtime=p.stat().st_mtime,
     )
     entry, _ = registry.add(entry)
+    if fmt == "gguf":
+        from deepresearch_local.weights.shapes import remember
+
+        remember(p, shape, registry)  # listings need not read the header again
     return entry, True

@@ -8,6 +8,7 @@ models`` calls) in thread workers; this screen shows their results.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -19,7 +20,6 @@ from textual.widgets import DataTable, Footer, Header
 
 from deepresearch_local.tui.commands import register
 from deepresearch_local.tui.widgets.models.details import MachineSummary, ModelDetails
-from deepresearch_local.tui.widgets.models.machine import probe_here
 from deepresearch_local.tui.widgets.models.table import ModelTable, size_text
 from deepresearch_local.tui.widgets.models.transfers import Transfers
 from deepresearch_local.tui.widgets.path_bar import PathBar, short_path
@@ -71,9 +71,24 @@ class ModelsScreen(Screen[None]):
             super().__init__()
             self.hw, self.rec, self.rows = hw, rec, rows
 
-    def __init__(self, hardware: HardwareSource | None = None, *, name: str | None = None) -> None:
+    class Listed(Message):
+        """The builds and registered weights, before their fit here is known."""
+
+        def __init__(self, rows: list[ModelRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    def __init__(
+        self,
+        hardware: HardwareSource | None = None,
+        *,
+        name: str | None = None,
+        rows_first: bool | None = None,
+    ) -> None:
         super().__init__(name=name)
-        self._hardware = hardware or probe_here
+        self._hardware = hardware or probe_for_listing
+        self._rows_first = hardware is None if rows_first is None else rows_first
+        """List the rows before the probe answers (default: with the real probe, which may be slow)."""
         self._hw: Hardware | None = None
         self.rows: list[ModelRow] = []
 
@@ -103,12 +118,20 @@ class ModelsScreen(Screen[None]):
         self.run_worker(self._load, thread=True, group="rows", exclusive=True, name="models list")
 
     def _load(self) -> None:
+        """Rows at once, then the probe (seconds the first time) and the fit of each row."""
         from deepresearch_local.hardware.recommend import recommend
-        from deepresearch_local.weights.listing import model_rows
+        from deepresearch_local.weights.listing import model_rows, pending_rows
 
+        if self._hw is None and self._rows_first:
+            self.post_message(self.Listed(pending_rows()))
         hw = self._hw or self._hardware()
         rec = recommend(hw)
         self.post_message(self.Loaded(hw, rec, model_rows(hw, rec=rec)))
+
+    def on_models_screen_listed(self, message: ModelsScreen.Listed) -> None:
+        if not self.rows:  # the full rows may have arrived first
+            self.table.show(message.rows, self.transfers.activity())
+            self.query_one(ModelDetails).show(self.table.selected())
 
     def on_models_screen_loaded(self, message: ModelsScreen.Loaded) -> None:
         self._hw, self.rows = message.hw, message.rows
@@ -269,6 +292,23 @@ class ModelsScreen(Screen[None]):
             said += f" Skipped {len(skipped)}: {skipped[0]}"
         self.app.call_from_thread(self.notify, said, timeout=10)
         self.app.call_from_thread(self.action_refresh)
+
+
+def probe_for_listing() -> Hardware:
+    """The hardware facts with remembered backend checks (``hardware.backend_cache``): no MLX
+    subprocess or llama.cpp import while the packages are unchanged."""
+    from deepresearch_local.paths import get_paths
+
+    return _listing_probe(str(get_paths().models_dir))
+
+
+@lru_cache(maxsize=4)
+def _listing_probe(models_dir: str) -> Hardware:
+    from pathlib import Path
+
+    from deepresearch_local.hardware.probe import probe
+
+    return probe(Path(models_dir), cached_backends=True)
 
 
 def remove(row: ModelRow) -> str:

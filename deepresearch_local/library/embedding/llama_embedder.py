@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from deepresearch_local.library.embedding.spec import Matrix, Vector
 
 DEFAULT_MAX_TOKENS = 512
-DEFAULT_BATCH_TOKENS = 1024
-"""Tokens per llama.cpp batch. BERT attention in one batch costs batch_tokens² per head, so a
-modest batch of a few chunks is faster on a CPU than one huge batch."""
+# Tokens per llama.cpp batch default to ``max_tokens``: the sequences of one batch are attended
+# to together (masked), so its cost grows with the square of the batch. Measured on a CPU
+# (all-MiniLM-L6-v2 F16, one thread, 1,000-character chunks of ~390 tokens): 512-token batches
+# embedded 3.4 chunks per CPU-second, 1,024-token ones 2.5, 2,048-token ones 1.5. Short texts
+# (queries) still share a batch.
 
 
 def embedder_threads() -> int:
@@ -65,7 +67,7 @@ class Embedder:
         spec: EmbeddingSpec | None = None,
         *,
         n_threads: int | None = None,
-        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        batch_tokens: int | None = None,
         gpu_layers: int = 0,
     ) -> None:
         self.model_path = Path(model_path).expanduser()
@@ -114,7 +116,7 @@ class Embedder:
                 "last": llama_cpp.LLAMA_POOLING_TYPE_LAST,
             }[self.spec.pooling]
             wanted = self.spec.max_tokens or DEFAULT_MAX_TOKENS
-            batch = max(self._requested_batch, wanted)
+            batch = max(self._requested_batch or wanted, wanted)
             try:
                 llm = llama_cpp.Llama(
                     model_path=str(self.model_path),

@@ -108,3 +108,36 @@ def test_converter_reports_missing_and_truncated_weights(minilm_folder: Path, tm
     (folder / "config.json").unlink()
     with pytest.raises(ModelError, match=r"no config.json"):
         convert_bert(folder, tmp_path / "out.gguf")
+
+
+def test_cls_pooling_folder_converts_to_a_cls_model(minilm_folder: Path, tmp_path: Path) -> None:
+    # bge models pool the [CLS] token: the converter must carry that into the GGUF
+    folder = _copy_folder(minilm_folder, tmp_path / "cls")
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    pooling.write_text(json.dumps(config))
+    path = convert_bert(folder, tmp_path / "cls.gguf")
+    reference = BertReference(folder)
+    with Embedder(path, n_threads=1) as emb:
+        got = emb.embed(SENTENCES[:3])
+    for text, row in zip(SENTENCES[:3], got):
+        assert float(row @ reference.encode(text)) >= 0.99
+
+
+def test_vocab_txt_gives_the_same_vocabulary(minilm_folder: Path, minilm_gguf: Path, tmp_path: Path) -> None:
+    import gguf
+
+    folder = _copy_folder(minilm_folder, tmp_path / "vocab")
+    vocab = json.loads((folder / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
+    (folder / "vocab.txt").write_text("\n".join(sorted(vocab, key=vocab.__getitem__)) + "\n", "utf-8")
+    (folder / "tokenizer.json").unlink()
+    path = convert_bert(folder, tmp_path / "vocab.gguf")
+
+    def tokens(p: Path) -> tuple[object, object]:
+        reader = gguf.GGUFReader(p)
+        return reader.fields["tokenizer.ggml.tokens"].contents(), reader.fields[
+            "tokenizer.ggml.token_type"
+        ].contents()
+
+    assert tokens(path) == tokens(minilm_gguf)

@@ -60,3 +60,54 @@ def test_a_looping_report_is_stopped_early_and_written_without_the_repeats() -> 
     [step] = [s for s in result.store.steps(result.finished.run_id) if s.kind == "report"]
     written = engine.count_tokens(good + loop * 200)
     assert 0 < step.data["completion_tokens"] < written / 20  # stopped after a few repeats, not at the end
+
+
+STRUCTURED_REPORT = "\n".join(
+    [
+        "## Candidates for the first heat pump standard",
+        *[
+            line
+            for name, year in [("EN 14511", 1998), ("EN 255", 1988), ("ISO 13256", 1998), ("DIN 8900", 1980),
+                               ("ASHRAE 116", 1983)]
+            for line in (
+                f"- {name} ({year}): named as a test standard in one source [https://example.test/{year}]",
+                "  - Status: not yet verified",
+                "  - Source checked: only a secondary summary, no primary document yet",
+            )
+        ],
+        "## Searched so far",
+        *[f"- query: heat pump standard history {n}" for n in range(1, 6)],
+        "## Still open",
+        "- Status: not yet verified",
+    ]
+)  # fmt: skip
+
+
+def test_a_structured_report_with_recurring_lines_does_not_trip() -> None:
+    guard = _feed(STRUCTURED_REPORT + "\n", chunk=7)
+    assert STRUCTURED_REPORT.count("Status: not yet verified") == 6
+    assert not guard.tripped
+    assert guard.cleaned() == STRUCTURED_REPORT + "\n"  # a loop cut would keep every line too
+
+
+def test_back_to_back_repeats_and_cycles_trip() -> None:
+    line = "- Status: not yet verified for this candidate\n"
+    assert _feed("intro line of the report\n" + line * 3).tripped
+    cycle = "- EN 255 was named in a source\n  - Status: not yet verified\n"
+    guard = _feed(cycle * 3)
+    assert guard.tripped
+    assert guard.cleaned() == cycle
+
+
+def test_a_fold_turn_with_a_structured_report_is_used_whole() -> None:
+    turn = (
+        f"<think>Five candidates so far.</think>\n<report>\n{STRUCTURED_REPORT}\n</report>\n"
+        + call_turn("search", query=["EN 255 1988 heat pump"]).split("\n", 1)[1]
+    )
+    engine = ScriptedEngine(respond=scripted(turn, ANSWER_TURN), chunk_tokens=3)
+    result = run(engine, config=AgentConfig(mode="fold"))
+    first = result.steps[0]
+    assert first.data["finish"] == "stop"
+    assert first.data["report"] == STRUCTURED_REPORT and first.data["report_complete"] is True
+    assert f"<report>\n{STRUCTURED_REPORT}\n</report>" in result.model_prompts[1]
+    assert result.finished.termination == "answer"

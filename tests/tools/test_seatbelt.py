@@ -59,7 +59,7 @@ def test_everything_is_denied_unless_allowed(profile: str) -> None:
     operations = {re.match(r"\(allow ([\w*-]+)", f).group(1) for f in forms[2:]}  # type: ignore[union-attr]
     assert operations == {
         "process-exec", "signal", "process-info*", "sysctl-read", "file-read-metadata", "file-read*",
-        "file-write*", "file-ioctl",
+        "file-write*", "file-ioctl", "file-map-executable",
     }  # fmt: skip
 
 
@@ -84,6 +84,13 @@ def test_reads_only_the_runtime_the_folder_and_the_system(profile: str) -> None:
     for private in ("/Users", "/Users/ana", "/private/var", "/private/tmp", "/Volumes", "/"):
         assert private not in subpaths
     assert allowed(profile, "file-read-metadata") == ["(allow file-read-metadata)"]  # stat, no contents
+
+
+def test_native_code_loads_only_from_the_runtime_and_the_system(profile: str) -> None:
+    (mapping,) = allowed(profile, "file-map-executable")
+    subpaths = re.findall(r'\(subpath "([^"]+)"\)', mapping)
+    assert subpaths[:2] == ROOTS and "/System" in subpaths and "/usr/lib" in subpaths
+    assert WORKDIR not in subpaths  # code cannot write a library and load it
 
 
 def test_only_the_interpreter_may_be_executed_and_only_itself_signalled(profile: str) -> None:

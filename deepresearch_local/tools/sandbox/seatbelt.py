@@ -4,7 +4,8 @@
 everything is denied unless allowed, and what is allowed is
 
 - reading the Python runtime the child needs (its prefix, standard library and site-packages),
-  the system libraries and frameworks, a few device files, and the working folder;
+  the system libraries and frameworks, a few device files, and the working folder; loading
+  native code (libSystem, extension modules) only from those folders, not the working one;
 - writing only in the working folder (and ``/dev/null``);
 - executing only the interpreter itself (the exec that ``sandbox-exec`` performs): no other
   program, no fork;
@@ -25,6 +26,7 @@ SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 
 SYSTEM_READ_ROOTS = (
     "/System",
+    "/Library/Apple",
     "/usr/lib",
     "/usr/share",
     "/Library/Frameworks",
@@ -91,9 +93,11 @@ def profile(
         "(allow file-read-metadata)",
         "(allow file-read* " + " ".join(f"(subpath {quote(p)})" for p in reads),
         "    " + " ".join(f"(literal {quote(p)})" for p in _unique([*read_files, *DEVICE_READS])) + ")",
-        "(allow file-write* (subpath "
-        + quote(workdir)
-        + ") "
+        ";; native code (libSystem, Python's extension modules) loads from those folders only",
+        "(allow file-map-executable "
+        + " ".join(f"(subpath {quote(p)})" for p in reads if p != workdir)
+        + ")",
+        f"(allow file-write* (subpath {quote(workdir)}) "
         + " ".join(f"(literal {quote(p)})" for p in DEVICE_WRITES)
         + ")",
         '(allow file-ioctl (literal "/dev/dtracehelper"))',
@@ -104,7 +108,9 @@ def profile(
 
 def command(python: str, child: str, workdir: str, read_roots: Iterable[str]) -> list[str]:
     """The argv that runs the child under the profile (macOS only)."""
-    executables = _unique([python, os.path.realpath(python)])
+    stubs = [os.path.join(r, "Resources", "Python.app", "Contents", "MacOS", "Python") for r in read_roots]
+    # a framework build's bin/python3 re-executes Python.app: that exec is the interpreter too
+    executables = _unique([python, os.path.realpath(python), *(s for s in stubs if os.path.exists(s))])
     roots = [os.path.realpath(r) for r in read_roots]
     text = profile(os.path.realpath(workdir), roots, executables, [os.path.realpath(child)])
     return [SANDBOX_EXEC, "-p", text, python, "-I", child]

@@ -22,9 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.tools.texts import load
+
+if TYPE_CHECKING:
+    from deepresearch_local.tools.base import NetworkEvent
 
 DEFAULT_CHECK_HOST = "duckduckgo.com"
 """What the availability check connects to when none is configured (the default search host)."""
@@ -237,3 +240,11 @@ def check_query_privacy(query: str, local_texts: Iterable[str], min_span_words: 
     if leak.kind == "secret":
         return texts["refused_secret"].format(excerpt=leak.excerpt).strip()
     return texts["refused"].format(count=leak.words, excerpt=leak.excerpt).strip()
+
+
+def refused_query_event(query: str, tool: str) -> NetworkEvent:
+    """The session's network-log entry for a query :func:`check_query_privacy` refused: search
+    tools return it with the refusal, so the log shows what was held back (it never left)."""
+    from deepresearch_local.tools.base import NetworkEvent
+
+    return NetworkEvent("search", query, tool, ok=False, detail="refused by the privacy guard: not sent")

@@ -159,3 +159,11 @@ def test_gate_learns_links_of_visited_pages() -> None:
     assert gate.check(link) is not None
     gate.learn([link])
     assert gate.check(link) is None
+
+
+def test_a_refused_query_has_a_network_log_entry() -> None:
+    from deepresearch_local.tools.network import refused_query_event
+
+    event = refused_query_event(f"who owns key {KEY}", "search")
+    assert (event.kind, event.tool, event.ok) == ("search", "search", False)
+    assert event.detail == "refused by the privacy guard: not sent"

@@ -88,7 +88,7 @@ async def ask(pilot: Pilot[Any], question: str) -> None:
     await until(pilot, lambda: screen.question.text == "", what="the question to be taken")
 
 
-async def finished(pilot: Pilot[Any], timeout: float = 30.0) -> None:
+async def finished(pilot: Pilot[Any], timeout: float = 120.0) -> None:
     screen = research(pilot.app)  # type: ignore[arg-type]
     await until(pilot, lambda: not screen.running, timeout, "the run to finish")
     await pilot.pause()

@@ -29,6 +29,18 @@ from tests.tui.screens.host import in_hf_cache, until
 from tests.tui.snapshot import SIZE
 
 
+def _first_match(app: DeepResearchApp, text: str) -> bool:
+    """The palette's results for the whole query are in: ``text`` is the highlighted one."""
+    from textual.command import CommandList
+
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    results = app.screen.query_one(CommandList)
+    if results.highlighted is None:
+        return False
+    return text in str(results.get_option_at_index(results.highlighted).prompt).lower()
+
+
 def _app(first_run: bool | None = False) -> DeepResearchApp:
     service, _ = make_service(Gate())
     app = DeepResearchApp(service, first_run=first_run)
@@ -111,7 +123,7 @@ def test_the_palette_runs_a_command_on_its_screen() -> None:
             await pilot.press("ctrl+p")
             await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
             await pilot.press(*"export the whole session")
-            await pilot.pause(0.5)
+            await until(pilot, lambda: _first_match(app, "export the whole session"), what="the match")
             await pilot.press("enter")
             # It went back to the research screen and ran the action there.
             await until(pilot, lambda: isinstance(app.screen, ResearchScreen), what="the research screen")
@@ -129,7 +141,7 @@ def test_the_theme_changes_from_the_palette() -> None:
             app.call_later(app.run_command, command)
             await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the theme picker")
             await pilot.press(*"nord")
-            await pilot.pause(0.5)
+            await until(pilot, lambda: _first_match(app, "nord"), what="the nord theme listed")
             await pilot.press("enter")
             await until(pilot, lambda: app.theme == "nord", what="the nord theme")
 

@@ -49,9 +49,10 @@ def machine(name: str = "linux_rtx4090") -> Hardware:
 
 
 async def until(
-    pilot: Pilot[Any], check: Callable[[], object], timeout: float = 20.0, what: str = ""
+    pilot: Pilot[Any], check: Callable[[], object], timeout: float = 120.0, what: str = ""
 ) -> None:
-    """Let the app run until ``check()`` is true (fail after ``timeout`` seconds)."""
+    """Let the app run until ``check()`` is true (fail after ``timeout`` seconds: generous, so a
+    loaded machine never reaches it; it only turns a hang into a failure)."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

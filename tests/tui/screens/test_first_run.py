@@ -88,7 +88,7 @@ def test_download_the_recommended_build_add_documents_and_start(
             await pilot.press("p")
             await until(pilot, lambda: row.state == "paused", what="the pause")
             await pilot.press("p")
-            await until(pilot, lambda: screen.step == "docs-step", timeout=30, what="the documents step")
+            await until(pilot, lambda: screen.step == "docs-step", what="the documents step")
             assert row.outcome == "done" and row.bar.progress == len(data)
 
             docs = screen.query_one("#docs-path", Input)

@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -122,7 +121,7 @@ def test_download_shows_progress_pauses_resumes_and_registers(hub: FakeHub, isol
             progress_when_paused = row.bar.progress
 
             await pilot.press("p")  # resume
-            await until(pilot, lambda: row.outcome == "done", timeout=30, what="the download to finish")
+            await until(pilot, lambda: row.outcome == "done", what="the download to finish")
             assert row.bar.progress == row.bar.total == len(data) > progress_when_paused
             assert "Ready: " in str(row.query_one(".notice", Label).render())
             assert screen.query_one(Transfers).running() == {}
@@ -195,9 +194,7 @@ def test_import_verify_set_default_and_delete(tmp_path: Path, tiny_moe: TinyMode
             await pilot.press("v")
             await until(pilot, lambda: screen.query(TransferRow), what="the check")
             row = screen.query_one(TransferRow)
-            began = time.monotonic()
-            await until(pilot, lambda: row.outcome == "done", timeout=60, what="the check")
-            assert time.monotonic() - began < 60
+            await until(pilot, lambda: row.outcome == "done", what="the check")
             assert row.bar.progress == row.bar.total == second.stat().st_size
             notice = str(row.query_one(".notice", Label).render())
             assert notice.startswith(f"OK: readable; no reference checksum was known, so sha256 {sha[:16]}…")

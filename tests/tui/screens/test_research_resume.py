@@ -84,7 +84,6 @@ def test_a_fold_run_resumed_after_the_settings_changed_to_react_continues_in_fol
                     service.latest_run(started.session_id).status == "finished"  # type: ignore[union-attr]
                     and not screen.running
                 ),
-                timeout=60,
                 what="the resumed run to finish",
             )
 

@@ -13,6 +13,17 @@ AUTO_BACKENDS = (None, "", "auto")
 """Backend values that let the engine factory guess (a ``--base-url`` then means a server)."""
 
 
+def machine_mode() -> str:
+    """Fold when the model has under 48 GB to work in (see ``config.default_mode``)."""
+    import psutil
+
+    from deepresearch_local.config import default_mode
+    from deepresearch_local.hardware.fit import MemoryBudget
+
+    budget = MemoryBudget.for_machine(psutil.virtual_memory().total)
+    return default_mode(budget.ram_bytes + budget.vram_bytes)
+
+
 def uses_server(backend: str | None, base_url: str | None) -> bool:
     """True when the model is reached over HTTP: the openai backend, or a server URL and no backend named.
 

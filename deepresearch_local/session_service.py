@@ -165,7 +165,7 @@ class SessionService:
             return self._config
         settings = settings or self.settings()
         if settings.mode == "auto":
-            from deepresearch_local.cli.research import machine_mode
+            from deepresearch_local.run_policy import machine_mode
 
             mode = machine_mode()
         else:

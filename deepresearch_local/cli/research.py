@@ -33,6 +33,7 @@ from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_F
 from deepresearch_local.config import load_settings
 from deepresearch_local.engines.base import Engine, Sampling
 from deepresearch_local.errors import ModelError
+from deepresearch_local.run_policy import machine_mode
 
 ENGINE_ARGS = ("model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted")
 
@@ -67,17 +68,6 @@ def resolve_model_arg(model: str | None) -> Path:
         raise ModelError(f"No model {where}. Pass --model PATH to a .gguf file or an MLX folder.") from None
     path: Path = resolve_model(model)
     return path
-
-
-def machine_mode() -> str:
-    """Fold when the model has under 48 GB to work in (see ``config.default_mode``)."""
-    import psutil
-
-    from deepresearch_local.config import default_mode
-    from deepresearch_local.hardware.fit import MemoryBudget
-
-    budget = MemoryBudget.for_machine(psutil.virtual_memory().total)
-    return default_mode(budget.ram_bytes + budget.vram_bytes)
 
 
 def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) -> AgentConfig:

@@ -92,6 +92,7 @@ def run_mode(
     ]
     return {
         "termination": finished.termination,
+        "answered": finished.answer is not None,
         "model_steps": finished.steps,
         "llm_calls": len(per_step),
         "summaries": model.kinds.count("summary"),
@@ -167,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows = [
         row("termination", "termination", str),
+        row("ended with an answer", "answered", lambda v: "yes" if v else "NO"),
         row("model steps", "model_steps"),
         row("model calls (incl. summaries)", "llm_calls"),
         row("ReSum summaries", "summaries"),

@@ -92,3 +92,18 @@ def test_every_request_of_a_run_fits_at_the_edge(mode: str) -> None:
         assert r.prompt_tokens <= sizes.budget
         assert r.request.max_tokens == sizes.max_output
     assert result.finished.answer is not None
+
+
+def test_a_long_research_on_a_small_budget_ends_with_an_answer_in_both_modes() -> None:
+    """``deepresearch bench context --steps 60 --budget 8192``: react used to run out of context after
+    its eight summaries with no answer at all; its forced prompt now shows observations smaller."""
+    from deepresearch_local.bench.context import bench
+
+    result = bench(60, 8192)
+    for mode in ("react", "fold"):
+        figures = result[mode]
+        assert figures["answered"], (mode, figures["termination"])
+        assert figures["max_prompt_tokens"] <= 8192
+        assert figures["peak_context_tokens"] <= result["context_tokens"]
+    assert result["react"]["summaries"] == 8 and result["react"]["termination"] == "forced_answer"
+    assert result["fold"]["termination"] == "answer"

@@ -7,6 +7,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from deepresearch_local.cli import docs_rules
+
 if TYPE_CHECKING:
     from deepresearch_local.library import IndexReport, Library, Progress
     from deepresearch_local.library.search import DocumentEmbedder
@@ -30,6 +32,7 @@ def add_parser(sub: Any) -> None:
     a = actions.add_parser("add", help="add a folder and index it (a progress line per file on stderr)")
     a.add_argument("folder", help="the folder to add (sub-folders included)")
     a.add_argument("--name", help="a short name for it (default: the folder's name)")
+    docs_rules.add_pattern_options(a)
     a.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     a.add_argument("--json", action="store_true", help="print the report as JSON")
     a.set_defaults(handler=run_add)
@@ -73,6 +76,8 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--model", help="embedding model (default: the embedding_model setting)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     a.set_defaults(handler=run_embed)
+
+    docs_rules.add_parser(actions)
 
     a = actions.add_parser("remove", help="forget a folder (its files are not touched)")
     a.add_argument("name", help="the folder's name (see docs list)")
@@ -121,7 +126,8 @@ def run_add(args: argparse.Namespace) -> int:
     from deepresearch_local.library import Library
 
     with Library() as library:
-        report = library.add(args.folder, args.name, on_progress=_progress(args.quiet))
+        with docs_rules.rules_for_add(library, args.folder, args.include, args.exclude):
+            report = library.add(args.folder, args.name, on_progress=_progress(args.quiet))
         _embed_configured(library, args.quiet or args.json)
     if args.json:
         from deepresearch_local.cli.output import print_json
@@ -192,6 +198,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_coverage(args: argparse.Namespace) -> int:
     from deepresearch_local.cli.output import print_json, table
     from deepresearch_local.library import Library
+    from deepresearch_local.library.coverage import breakdown, breakdown_line
 
     with Library() as library:
         records = library.coverage(args.name)
@@ -199,7 +206,9 @@ def run_coverage(args: argparse.Namespace) -> int:
     wanted = {s for s, on in (("failed", args.failed), ("skipped", args.skipped)) if on}
     shown = [r for r in records if not wanted or r.status in wanted]
     if args.json:
-        print_json({"files": len(records), **totals, "records": [r.as_dict() for r in shown]})
+        by_reason = dict(breakdown(records))
+        listed = [r.as_dict() for r in shown]
+        print_json({"files": len(records), **totals, "skipped_by_reason": by_reason, "records": listed})
         return 0
     several = len({r.folder for r in records}) > 1
     rows = [
@@ -209,6 +218,9 @@ def run_coverage(args: argparse.Namespace) -> int:
     if rows:
         print(table(rows, header=("status", "file", "reason")))
         print()
+    skipped = breakdown_line(records)
+    if skipped:
+        print(skipped)
     print(
         f"{totals['indexed']} of {len(records)} files indexed, "
         f"{totals['skipped']} skipped, {totals['failed']} failed"

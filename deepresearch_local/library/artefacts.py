@@ -5,11 +5,11 @@ would call them documents, and indexed they bury real pages under noise. They ar
 the shape of their bytes, never by a list of file names, so the same rules hold for any generator:
 
 - a source map: a JSON object with ``"version"`` and ``"mappings"``;
+- encoded binary data: most bytes in long base64 or hex runs;
 - minified code or generated data: most bytes on lines over 1,000 characters, with few spaces or
   many code/JSON symbols (and mostly ASCII, so long lines of Chinese or Japanese prose stay);
 - compiled code that names its source map (``sourceMappingURL``);
-- a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``);
-- encoded binary data: most bytes in long base64 or hex runs.
+- a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``).
 
 Only text, code and unknown-type files are checked: HTML, Markdown, CSV, PDF and DOCX are always
 documents. A folder's include rule overrides all of this (see ``rules``).
@@ -53,6 +53,10 @@ def artefact_reason(data: bytes, kind: str) -> str:
         return ""
     if _SOURCE_MAP_START.match(data) and b'"mappings"' in data and b'"version"' in data[:4096]:
         return "generated source map (JSON that maps compiled code to its source), not a document"
+    if len(data) >= 4096:
+        blobs = sum(len(b) for b in _BLOB.findall(data))
+        if blobs >= 0.5 * len(data):
+            return f"encoded binary data: {round(100 * blobs / len(data))}% of it is base64 or hex, not text"
     lines = data.split(b"\n")
     long_bytes = sum(len(line) for line in lines if len(line) > LONG_LINE)
     long_share = long_bytes / len(data)
@@ -73,8 +77,4 @@ def artefact_reason(data: bytes, kind: str) -> str:
         hashes = len(_HASH.findall(data))
         if hashes >= 10 and hashes >= 0.08 * len(lines):
             return f"generated lock file or checksum list: {hashes:,} package hashes in {len(lines):,} lines"
-    if len(data) >= 4096:
-        blobs = sum(len(b) for b in _BLOB.findall(data))
-        if blobs >= 0.5 * len(data):
-            return f"encoded binary data: {round(100 * blobs / len(data))}% of it is base64 or hex, not text"
     return ""

@@ -185,7 +185,8 @@ def _why_empty(root: Any) -> str:
         if meta.get("http-equiv", "").lower() == "refresh":
             target = _REFRESH.search(meta.get("content", ""))
             return f"a redirect page (to {target.group(1)})" if target else "a redirect page"
-    if " ".join(_text(root).split()):
+    body = root.find("body")
+    if " ".join(_text(body if body is not None else root).split()):
         return "no text in the page outside scripts, navigation and other parts that are left out"
     return "no text in the page"
 

@@ -96,6 +96,10 @@ UNCHANGED = Outcome(None)
 
 
 def _order(entry: Entry) -> int:
+    """Entries passed over without reading first, then files in the order of the format kept
+    among duplicates (``sorted`` keeps the walk's order within each)."""
+    if entry.skip:
+        return -1
     return KIND_RANK.get("text" if entry.kind == "sniff" else entry.kind, len(KIND_RANK))
 
 

@@ -6,7 +6,7 @@ check (it cannot make the library read a hidden or tool folder, a link, or an un
 
 Patterns follow .gitignore habits: one without a ``/`` matches a file or folder name at any
 depth (``*.md``, ``build``); one with a ``/`` matches the path from the folder's root
-(``build/**``, ``docs/api/*.html``); ``**`` spans folders, ``*`` and ``?`` stay within one name;
+(``build/**``, ``docs/api/*.html``, ``/build``); ``**`` spans folders, ``*`` and ``?`` stay within one name;
 a pattern that names a folder covers everything under it.
 
 The rules are stored per folder root in the library database, so ``docs add DIR --include ...``
@@ -64,11 +64,9 @@ def _translate(pattern: str) -> str:
 def check_pattern(pattern: str) -> str:
     """The pattern, tidied; raises ``ValueError`` with what to fix for one that cannot work."""
     cleaned = pattern.strip().replace("\\", "/")
-    if not cleaned:
-        raise ValueError("an empty pattern")
-    if cleaned.startswith("/") and cleaned != "/":
-        cleaned = cleaned[1:]  # anchored at the folder's root, as in .gitignore
-    if cleaned.startswith("../") or "/../" in cleaned or cleaned == "..":
+    if not cleaned.strip("/"):
+        raise ValueError(f"{pattern!r} is empty; give a name or a path glob")
+    if cleaned.lstrip("/").startswith("../") or "/../" in cleaned or cleaned.strip("/") == "..":
         raise ValueError(f"{pattern!r} points outside the folder; patterns match paths inside it")
     try:
         re.compile(_translate(cleaned.rstrip("/")))
@@ -84,8 +82,8 @@ class Glob:
     @cached_property
     def _regex(self) -> re.Pattern[str]:
         body = self.pattern.rstrip("/")
-        if "/" in body:
-            return re.compile(_translate(body) + "(?:/.*)?")
+        if "/" in body:  # anchored at the folder's root (a leading "/" only says so)
+            return re.compile(_translate(body.lstrip("/")) + "(?:/.*)?")
         return re.compile("(?:.*/)?" + _translate(body) + "(?:/.*)?")
 
     def matches(self, rel: str) -> bool:
@@ -167,6 +165,9 @@ def save_rules(
     new_exclude = _unique([*(() if replace else current.exclude), *(exclude or ())])
     rules = FolderRules(new_include, new_exclude)
     with store.transaction() as db:
+        if not rules and not applied:  # nothing to keep (a folder that was never indexed with rules)
+            db.execute("DELETE FROM folder_rules WHERE root = ?", (root,))
+            return rules
         db.execute(
             "INSERT INTO folder_rules (root, include, exclude, applied) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(root) DO UPDATE SET include = excluded.include, exclude = excluded.exclude",

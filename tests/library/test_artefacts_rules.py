@@ -1,0 +1,100 @@
+"""The generated-file detector judges content, not names; folder rules match like .gitignore."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+
+from deepresearch_local.library.artefacts import artefact_reason
+from deepresearch_local.library.duplicates import name_stem
+from deepresearch_local.library.rules import FolderRules, check_pattern
+from deepresearch_local.library.signature import signature, similarity
+from tests.library.generated import minified_bundle, prose, search_index, source_map
+
+
+def test_generated_content_is_recognised_whatever_its_name() -> None:
+    assert artefact_reason(search_index(["a", "b"]).encode(), "sniff").startswith("generated data")
+    assert artefact_reason(minified_bundle().encode(), "text").startswith("minified or bundled code")
+    assert artefact_reason(source_map().encode(), "sniff").startswith("generated source map")
+    integrity = "sha512-" + "Ab9+" * 20
+    lock = "\n".join(
+        f'  "node_modules/p{i}": {{\n    "version": "1.0.{i}",\n    "integrity": "{integrity}"\n  }},'
+        for i in range(40)
+    )
+    assert artefact_reason(lock.encode(), "code").startswith("generated lock file or checksum list: 40 ")
+    blob = base64.b64encode(random.Random(1).randbytes(30000))
+    assert (
+        artefact_reason(b"data = " + blob + b"\n", "code")
+        == "encoded binary data: 100% of it is base64 or hex, not text"
+    )
+    compiled = b"\n".join(b"var x%d = require('./m%d');" % (i, i) for i in range(50))
+    assert artefact_reason(compiled + b"\n//# sourceMappingURL=out.js.map\n", "code").startswith(
+        "generated code"
+    )
+
+
+def test_documents_with_long_lines_are_not_generated() -> None:
+    paragraphs = "\n\n".join(" ".join(prose(seed, 25)) for seed in range(8))  # one paragraph a line
+    assert artefact_reason(paragraphs.encode(), "text") == ""
+    chinese = "\n".join("港口的渡船每天早上开往岛上，" * 120 for _ in range(6))  # no spaces at all
+    assert artefact_reason(chinese.encode(), "text") == ""
+    cells = [{"cell_type": "code", "source": ["x = 1"], "outputs": [{"data": {"image/png": "iVBOR" * 4000}}]}]
+    notebook = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    assert artefact_reason(notebook.encode(), "code") == ""  # a notebook is written by a person
+    code = "\n".join(f"def f{i}(x):\n    return x * {i}\n" for i in range(200))
+    assert artefact_reason(code.encode(), "code") == ""
+    assert artefact_reason(minified_bundle().encode(), "html") == ""  # only text-like kinds are judged
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        ("*.md", ["a.md", "deep/er/b.md"], ["a.mdx", "md/a.txt"]),
+        ("build", ["build/x.html", "docs/build/y/z.txt", "build"], ["builds/x", "rebuild/x"]),
+        ("build/**", ["build/x", "build/y/z"], ["docs/build/x"]),
+        ("/build/", ["build/x"], ["docs/build/x"]),
+        ("docs/*.html", ["docs/a.html"], ["docs/sub/a.html", "a.html"]),
+        ("docs/**/api.html", ["docs/api.html", "docs/a/b/api.html"], ["api.html"]),
+        ("page?.htm[l]", ["page1.html", "x/pageA.html"], ["page10.html"]),
+        ("[!a]*.txt", ["b.txt"], ["a.txt"]),
+    ],
+)
+def test_glob_semantics(pattern: str, matches: list[str], misses: list[str]) -> None:
+    rules = FolderRules(exclude=(check_pattern(pattern),))
+    for rel in matches:
+        assert rules.decide(rel)[0] == "exclude", (pattern, rel)
+    for rel in misses:
+        assert rules.decide(rel) == ("", ""), (pattern, rel)
+
+
+def test_include_wins_and_bad_patterns_are_refused() -> None:
+    rules = FolderRules(include=("build/keep.md",), exclude=("build",))
+    assert rules.decide("build/keep.md") == ("include", "build/keep.md")
+    assert rules.decide("build/other.md") == ("exclude", "build")
+    assert rules.fingerprint != FolderRules(exclude=("build",)).fingerprint
+    assert FolderRules().fingerprint == "" and not FolderRules()
+    for bad in ("", "  ", "../secret", "a/../../b"):
+        with pytest.raises(ValueError):
+            check_pattern(bad)
+
+
+def test_fingerprints_see_through_markup_and_case() -> None:
+    words = prose(11, 40)
+    plain = signature(words)
+    marked = signature([f"**{w.upper()}**, " for w in " ".join(words).split()])
+    assert plain.text_hash == marked.text_hash and plain.minhash == marked.minhash
+    other = signature(prose(12, 40))
+    assert similarity(plain.minhash, other.minhash) < 0.2
+    edited = signature(words[:-4] + prose(13, 4))  # the last tenth rewritten
+    assert 0.7 <= similarity(plain.minhash, edited.minhash) < 1.0
+    assert signature(["too short"]).minhash == b""
+
+
+def test_name_stems() -> None:
+    assert name_stem("_sources/library/os.path.rst.txt") == "os.path"
+    assert name_stem("library/os.path.html") == "os.path"
+    assert name_stem("README.md") == "readme"
+    assert name_stem("archive.tar.gz") == "archive.tar.gz"

@@ -1,0 +1,159 @@
+"""Each document indexed once: generated files and copies are skipped with their reason, the
+folder's rules override that, and re-indexing keeps (or rightly changes) every decision."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.library import Library
+from deepresearch_local.library.coverage import breakdown
+from deepresearch_local.library.rules import load_rules, save_rules
+from tests.library.generated import GeneratedDocs, build_generated, html_page, prose
+
+SKIPPED_GENERATED = {
+    "Cargo.lock": "generated lock file or checksum list: 30 package hashes in 150 lines",
+    "_static/app.min.js.map": (
+        "generated source map (JSON that maps compiled code to its source), not a document"
+    ),
+}
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> GeneratedDocs:
+    return build_generated(tmp_path / "site")
+
+
+def _coverage(lib: Library) -> dict[str, tuple[str, str]]:
+    return {r.rel: (r.status, r.reason) for r in lib.coverage()}
+
+
+def _found(lib: Library, query: str) -> list[str]:
+    return [Path(h.path).name for h in lib.search(query, mode="bm25")]
+
+
+def test_one_document_indexed_the_rest_listed_with_reasons(docs: GeneratedDocs, library: Library) -> None:
+    report = library.add(docs.root, "site")
+    cov = _coverage(library)
+    assert {rel: status for rel, (status, _) in cov.items()} == {
+        "Cargo.lock": "skipped",
+        "_sources/guide.rst.txt": "skipped",
+        "_static/app.min.js": "skipped",
+        "_static/app.min.js.map": "skipped",
+        "copy/guide.html": "skipped",
+        "guide.html": "indexed",
+        "notes.md": "indexed",
+        "searchindex.js": "skipped",
+    }
+    assert cov["_sources/guide.rst.txt"][1] == "duplicate of guide.html"  # the source of the rendered page
+    assert cov["copy/guide.html"][1] == "duplicate of guide.html"  # an exact copy, deeper in the tree
+    assert cov["searchindex.js"][1].startswith("generated data (a search index or data dump): ")
+    assert (
+        cov["_static/app.min.js"][1]
+        == "minified or bundled code: 100% of its 16 KiB on 1 line over 1,000 characters"
+    )
+    for rel, reason in SKIPPED_GENERATED.items():
+        assert cov[rel] == ("skipped", reason)
+    assert (report.indexed, report.skipped, report.duplicates, report.failed) == (2, 6, 2, 0)
+    assert report.summary() == "2 indexed, 6 skipped (2 duplicates), 0 failed"
+    assert dict(breakdown(library.coverage())) == {"duplicates": 2, "generated files": 4}
+    assert _found(library, "tamarisk") == ["guide.html"]
+    assert library.store.query("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH 'tamarisk'")[0][0] == 1
+    assert _found(library, "docnames") == [] and _found(library, "sourceMappingURL") == []
+
+
+def test_rules_exclude_and_force_in(docs: GeneratedDocs, library: Library) -> None:
+    library.add(docs.root, "site")
+    root = str(docs.root.resolve())
+    save_rules(library.store, root, include=["searchindex.js", "_sources/**"], exclude=["notes.md", "copy"])
+    report = library.reindex("site")[0]
+    assert report.notes[0] == (
+        "the folder's rules changed (include searchindex.js _sources/**; exclude notes.md copy): "
+        "every file was read again"
+    )
+    cov = _coverage(library)
+    assert cov["notes.md"] == ("skipped", "excluded by the folder's rule notes.md")
+    assert cov["copy/guide.html"] == ("skipped", "excluded by the folder's rule copy")
+    assert cov["searchindex.js"] == ("indexed", "")  # forced in although generated
+    assert cov["_sources/guide.rst.txt"] == ("indexed", "")  # forced in although a copy
+    assert cov["guide.html"] == ("indexed", "")
+    assert _found(library, "wolfram") == []
+    assert sorted(_found(library, "tamarisk")) == ["guide.html", "guide.rst.txt"]
+    again = library.reindex("site")[0]
+    assert (again.changed, again.notes) == (0, [])  # the rules are applied once
+    # An include pattern wins over an exclude pattern that also matches.
+    save_rules(library.store, root, include=["notes.md"])
+    library.reindex("site")
+    assert _coverage(library)["notes.md"] == ("indexed", "")
+    # Clearing the rules brings back the automatic decisions.
+    save_rules(library.store, root, [], [], replace=True)
+    library.reindex("site")
+    assert _coverage(library)["_sources/guide.rst.txt"] == ("skipped", "duplicate of guide.html")
+    assert _coverage(library)["searchindex.js"][0] == "skipped"
+    assert load_rules(library.store, root)[0].describe() == "no rules"
+    library.remove("site")
+    assert library.store.query("SELECT COUNT(*) FROM folder_rules")[0][0] == 0  # forgotten with the folder
+
+
+def test_reindex_keeps_coverage_and_promotes_a_duplicate(docs: GeneratedDocs, library: Library) -> None:
+    library.add(docs.root, "site")
+    first = _coverage(library)
+    again = library.reindex("site")[0]
+    assert (again.changed, again.removed, again.duplicates) == (0, 0, 2)
+    assert _coverage(library) == first  # unchanged files stay as they were, duplicates stay duplicates
+
+    (docs.root / "guide.html").unlink()  # the kept original goes: its best copy takes its place
+    third = library.reindex("site")[0]
+    cov = _coverage(library)
+    assert cov["copy/guide.html"] == ("indexed", "")
+    assert cov["_sources/guide.rst.txt"] == ("skipped", "duplicate of copy/guide.html")
+    assert (third.removed, third.indexed, third.duplicates) == (1, 2, 1)
+    assert third.notes == ["1 file no longer duplicating a kept file was indexed"]
+    assert _found(library, "tamarisk") == ["guide.html"]
+    assert library.search("tamarisk", mode="bm25")[0].path == str(docs.root / "copy" / "guide.html")
+
+    (docs.root / "copy" / "guide.html").unlink()  # and then the source is all that is left
+    library.reindex("site")
+    assert _coverage(library)["_sources/guide.rst.txt"] == ("indexed", "")
+    assert _found(library, "tamarisk") == ["guide.rst.txt"]
+
+    # The rendered page comes back: the richer format is kept and the source is a copy again.
+    page = html_page("Harbour guide", docs.guide_words, "The tamarisk grows by the quay.")
+    (docs.root / "guide.html").write_text(page, encoding="utf-8")
+    library.reindex("site")
+    cov = _coverage(library)
+    assert (cov["guide.html"], cov["_sources/guide.rst.txt"]) == (
+        ("indexed", ""),
+        ("skipped", "duplicate of guide.html"),
+    )
+    assert _found(library, "tamarisk") == ["guide.html"]
+
+
+def test_a_duplicate_that_changes_is_checked_again(docs: GeneratedDocs, library: Library) -> None:
+    library.add(docs.root, "site")
+    source = docs.root / "_sources" / "guide.rst.txt"
+    source.write_text("Ferry log\n=========\n\n" + "\n".join(prose(77, 30)) + "\n", encoding="utf-8")
+    report = library.reindex("site")[0]
+    assert report.changed == 1
+    assert _coverage(library)["_sources/guide.rst.txt"] == ("indexed", "")
+    # The original changes beyond recognition: its copy is no longer one, and is indexed.
+    (docs.root / "guide.html").write_text(
+        html_page("Quarry notes", [prose(90 + i, 6) for i in range(6)], "Nothing about trees."),
+        encoding="utf-8",
+    )
+    stamp = os.stat(docs.root / "copy" / "guide.html").st_mtime_ns
+    library.reindex("site")
+    cov = _coverage(library)
+    assert cov["copy/guide.html"] == ("indexed", "")
+    assert cov["guide.html"] == ("indexed", "")
+    assert os.stat(docs.root / "copy" / "guide.html").st_mtime_ns == stamp  # read, never written
+
+
+def test_full_reindex_decides_the_same(docs: GeneratedDocs, library: Library) -> None:
+    library.add(docs.root, "site")
+    first = _coverage(library)
+    full = library.reindex("site", full=True)[0]
+    assert _coverage(library) == first
+    assert (full.indexed, full.duplicates) == (2, 2)

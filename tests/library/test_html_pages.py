@@ -1,0 +1,202 @@
+"""Web pages read from their bytes: every encoding declaration a real page carries, XHTML, and
+honest reasons for the pages that give no text or cannot be parsed."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.library import Library
+from deepresearch_local.library.charset import decode_page
+from deepresearch_local.library.readers import ReaderSkip, read_document
+
+XHTML = (
+    '<?xml version="1.0" encoding="{encoding}"?>\n'
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+    '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+    '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="fr"><head>'
+    '<meta http-equiv="Content-Type" content="text/html; charset={encoding}" />'
+    "<title>{word} — le café</title>"
+    '<script type="text/javascript" src="toc.js"/><link rel="stylesheet" href="book.css"/></head>'
+    '<body><div class="navheader"><nav>navhidden Précédent</nav></div>'
+    '<div class="chapter"><h1 class="title">Le café {word}</h1>'
+    "<p>Un café crème et une tarte à la crème brûlée, s’il vous plaît.</p>"
+    '<a id="anchor"/><p>Le garçon répond : « voilà ».</p></div>'
+    "<script>var scriptword = 1;</script></body></html>\n"
+)
+
+HTML = (
+    "<!DOCTYPE html><html><head>{meta}<title>{word}</title></head><body>"
+    "<h1>{word}</h1><p>Un café crème, déjà prêt, à emporter.</p></body></html>"
+)
+
+# name -> (bytes, the reason/note the coverage report gives)
+PAGES: dict[str, tuple[bytes, str]] = {
+    "docbook-utf8.xhtml": (XHTML.format(encoding="UTF-8", word="zanzibar").encode("utf-8"), ""),
+    "docbook-latin1.html": (
+        XHTML.format(encoding="ISO-8859-1", word="quixote")
+        .replace("—", "-")
+        .replace("’", "'")
+        .encode("latin-1"),
+        "decoded as cp1252 (its XML declaration says ISO-8859-1)",
+    ),
+    "bom.html": (
+        codecs.BOM_UTF8 + HTML.format(meta='<meta charset="windows-1252">', word="marmalade").encode("utf-8"),
+        "",
+    ),
+    "utf16.html": (
+        codecs.BOM_UTF16_LE + HTML.format(meta="", word="lighthouse").encode("utf-16-le"),
+        "",
+    ),
+    "meta-lies.html": (
+        HTML.format(meta='<meta charset="iso-8859-1">', word="periscope").encode("utf-8"),
+        "its meta charset says iso-8859-1 but the bytes are UTF-8: read as UTF-8",
+    ),
+    "http-equiv.html": (
+        HTML.format(
+            meta='<meta http-equiv="content-type" content="text/html; charset=windows-1252">', word="tamarind"
+        ).encode("cp1252"),
+        "decoded as cp1252 (its meta charset says windows-1252)",
+    ),
+    "undeclared-legacy.html": (
+        HTML.format(meta="", word="saffron").encode("cp1252"),
+        "not UTF-8: decoded as cp1252",
+    ),
+}
+WORDS = {
+    "docbook-utf8.xhtml": "zanzibar",
+    "docbook-latin1.html": "quixote",
+    "bom.html": "marmalade",
+    "utf16.html": "lighthouse",
+    "meta-lies.html": "periscope",
+    "http-equiv.html": "tamarind",
+    "undeclared-legacy.html": "saffron",
+}
+
+
+LEFT_OUT = "scripts, navigation and other parts that are left out"
+
+
+def _chunks(lib: Library, rel: str) -> str:
+    rows = lib.store.query(
+        "SELECT fts.body FROM chunks c JOIN files f ON f.id = c.file_id "
+        "JOIN chunks_fts fts ON fts.rowid = c.id WHERE f.rel = ? ORDER BY c.ordinal",
+        (rel,),
+    )
+    return "\n".join(r[0] for r in rows)
+
+
+@pytest.fixture
+def pages(tmp_path: Path, library: Library) -> Library:
+    root = tmp_path / "pages"
+    root.mkdir()
+    for name, (data, _) in PAGES.items():
+        (root / name).write_bytes(data)
+    library.add(root, "pages")
+    return library
+
+
+def test_every_page_is_indexed_with_its_accents(pages: Library) -> None:
+    coverage = {r.rel: (r.status, r.reason) for r in pages.coverage()}
+    assert coverage == {name: ("indexed", note) for name, (_, note) in PAGES.items()}
+    for name in ("docbook-utf8.xhtml", "docbook-latin1.html"):
+        text = _chunks(pages, name)
+        assert "Un café crème et une tarte à la crème brûlée" in text
+        assert "Le garçon répond : « voilà »." in text
+        assert "navhidden" not in text and "scriptword" not in text  # XHTML's nav and script are dropped
+    assert "s’il vous plaît" in _chunks(pages, "docbook-utf8.xhtml")
+    for name in ("bom.html", "utf16.html", "meta-lies.html", "http-equiv.html", "undeclared-legacy.html"):
+        assert "Un café crème, déjà prêt, à emporter." in _chunks(pages, name), name
+
+
+@pytest.mark.parametrize(("rel", "word"), sorted(WORDS.items()))
+def test_search_finds_each_page(pages: Library, rel: str, word: str) -> None:
+    hits = pages.search(f"{word} crème")
+    assert [Path(h.path).name for h in hits][:1] == [rel]
+    assert hits[0].title.startswith(word) or hits[0].title.startswith("zanzibar — le café")
+
+
+def test_xhtml_title_and_heading_path_survive_the_namespace() -> None:
+    data, _ = PAGES["docbook-utf8.xhtml"]
+    doc = read_document("html", data, "page.xhtml")
+    assert doc.title == "zanzibar — le café"
+    assert [(line.text, line.heading) for line in doc.lines][:2] == [
+        ("Le café zanzibar", ("Le café zanzibar",)),
+        ("Un café crème et une tarte à la crème brûlée, s’il vous plaît.", ("Le café zanzibar",)),
+    ]
+    prefixed = (
+        '<?xml version="1.0" encoding="utf-8"?><h:html xmlns:h="http://www.w3.org/1999/xhtml">'
+        "<h:body><h:h2>Prefixed</h:h2><h:p>Déjà vu.</h:p><h:script>gone()</h:script></h:body></h:html>"
+    ).encode()
+    lines = read_document("html", prefixed, "p.xhtml").lines
+    assert [(line.text, line.is_heading) for line in lines] == [("Prefixed", True), ("Déjà vu.", False)]
+
+
+def test_encoding_order_bom_then_xml_then_meta_then_bytes() -> None:
+    text = "<p>café</p>"
+    bom = codecs.BOM_UTF8 + f'<?xml version="1.0" encoding="ISO-8859-1"?>{text}'.encode()
+    assert decode_page(bom).encoding == "utf-8"  # the BOM wins
+    declared = f'<?xml version="1.0" encoding="ISO-8859-1"?><meta charset="koi8-r">{text}'.encode("latin-1")
+    assert (decode_page(declared).encoding, "café" in decode_page(declared).text) == ("cp1252", True)
+    meta = '<meta charset="koi8-r"><p>чай с лимоном</p>'.encode("koi8-r")
+    assert (decode_page(meta).encoding, "чай с лимоном" in decode_page(meta).text) == ("koi8-r", True)
+    utf16_claim = f'<meta charset="utf-16">{text}'.encode()  # no ASCII page is UTF-16
+    assert decode_page(utf16_claim).encoding == "utf-8"
+    unknown = f'<meta charset="x-no-such-charset">{text}'.encode()
+    assert (decode_page(unknown).encoding, decode_page(unknown).note) == ("utf-8", "")
+    broken = "<p>café</p>".encode() + b"\xff"  # real UTF-8 with one bad byte: not legacy
+    assert (decode_page(broken).encoding, decode_page(broken).note) == (
+        "utf-8",
+        "invalid UTF-8 bytes were replaced",
+    )
+    assert "café" in decode_page(broken).text
+
+
+def test_pages_without_text_say_why_and_unparseable_ones_fail(tmp_path: Path, library: Library) -> None:
+    root = tmp_path / "odd"
+    root.mkdir()
+    (root / "blank.html").write_bytes(b"  \n\t ")
+    (root / "declaration-only.xhtml").write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    (root / "markup-only.html").write_bytes(b"<!DOCTYPE html><!-- nothing here -->")
+    (root / "shell.html").write_bytes(b"<html><head><title>t</title></head><body><div></div></body></html>")
+    refresh = b'<meta http-equiv="refresh" content="0; URL=\'new/place.html\'">'
+    (root / "redirect.html").write_bytes(b"<html><head>" + refresh + b"</head><body></body></html>")
+    (root / "app.html").write_bytes(b"<html><body><nav>menu</nav><script>render()</script></body></html>")
+    (root / "nested.html").write_bytes(("<div>" * 3000 + "deep words" + "</div>" * 3000).encode())
+    (root / "cut.html").write_bytes(
+        ("<p>early words</p>" + "<div>" * 3000 + "lost" + "</div>" * 3000).encode()
+    )
+    report = library.add(root, "odd")
+    coverage = {r.rel: (r.status, r.reason) for r in library.coverage()}
+    assert coverage == {
+        "blank.html": ("skipped", "empty page"),
+        "declaration-only.xhtml": ("skipped", "empty page"),
+        "markup-only.html": ("skipped", "no text in the page (it holds only markup)"),
+        "shell.html": ("skipped", "no text in the page"),
+        "redirect.html": ("skipped", "a redirect page (to new/place.html)"),
+        "app.html": (
+            "skipped",
+            "no text in the page outside scripts, navigation and other parts that are left out",
+        ),
+        "nested.html": (
+            "failed",
+            "cannot parse the HTML: Excessive depth in document: 2048, use XML_PARSE_HUGE option",
+        ),
+        "cut.html": (
+            "indexed",
+            "the parser stopped early (Excessive depth in document: 2048, use XML_PARSE_HUGE option); "
+            "text after that point is missing",
+        ),
+    }
+    assert (report.indexed, report.skipped, report.failed) == (1, 6, 1)
+    with pytest.raises(ValueError, match=r"^cannot parse the HTML: Excessive depth"):
+        read_document("html", (root / "nested.html").read_bytes(), "nested.html")
+    with pytest.raises(ReaderSkip, match=r"^empty page$"):
+        read_document("html", (root / "blank.html").read_bytes(), "blank.html")
+
+
+def test_deeply_nested_but_parseable_page_keeps_its_words() -> None:
+    page = ("<div>" * 1500 + "<p>bottom of the well</p>" + "</div>" * 1500).encode()
+    assert [line.text for line in read_document("html", page, "deep.html").lines] == ["bottom of the well"]

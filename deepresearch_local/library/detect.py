@@ -11,7 +11,7 @@ def _words(text: str) -> frozenset[str]:
 
 
 MARKDOWN = frozenset({".md", ".markdown", ".mdown", ".mkd"})
-HTML = frozenset({".html", ".htm", ".xhtml"})
+HTML = frozenset({".html", ".htm", ".xhtml", ".xht", ".shtml"})
 CSV = frozenset({".csv", ".tsv"})
 TEXT = frozenset({".txt", ".text", ".rst", ".log", ".org", ".adoc", ".tex", ".bib", ".srt", ".vtt"})
 CODE = _words(

@@ -238,8 +238,9 @@ class FolderIndexer:
             self._save(entry, "failed", reason, kind=kind, sha256=digest)
             return Outcome("failed", reason, read=True)
         if not chunks:
-            self._save(entry, "skipped", "no text", kind=kind, sha256=digest)
-            return Outcome("skipped", "no text", read=True)
+            reason = "no text (only spaces and blank lines)"
+            self._save(entry, "skipped", reason, kind=kind, sha256=digest)
+            return Outcome("skipped", reason, read=True)
         sig = signature(line.text for line in document.lines)
         copy = Copy(int(row["id"]) if row is not None else -1, entry.rel, kind, sig)
         matches = self.kept.matches(copy)

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append((b.name, f"{state}: {b.reason}"))
     rows.append(("models folder", f"{hw.models_dir} ({human_bytes(hw.disk_free_bytes)} free)"))
     rows.append(("web search", str(search_status()["summary"])))
-    rows.append(("python sandbox", str(sandbox_status()["summary"])))
+    rows.append(("sandbox", str(sandbox_status()["summary"])))
     print(table(rows))
     print()
     variant = rec.variant or "(none local)"

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from deepresearch_local.tools.base import ToolContext
 
 _URL = re.compile(r"https?://[^\s<>\"'`\\{}|^\[\]]+", re.I)
-_TRAILING = ".,;:!?)]}'\""
+_TRAILING = ".,;:!?]}'\""
 _ENCODED = re.compile(r"[A-Za-z0-9+/_=\-]{16,}")
 _ENCODED_NO_SLASH = re.compile(r"[A-Za-z0-9+_=\-]{16,}")
 _SEPARATORS = re.compile(r"[._\-+~]+")
@@ -156,7 +156,10 @@ def urls_in(texts: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for text in texts:
         for match in _URL.findall(text):
-            found.add(match.rstrip(_TRAILING))
+            url = match.rstrip(_TRAILING)
+            while url.endswith(")") and url.count(")") > url.count("("):  # "[title](url)", "(see url)"
+                url = url[:-1].rstrip(_TRAILING)
+            found.add(url)
     return found
 
 

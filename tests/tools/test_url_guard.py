@@ -101,13 +101,16 @@ def test_ordinary_urls_pass(url: str) -> None:
 def test_urls_in_texts_and_provenance() -> None:
     shown = (
         "1. [Tides](https://tides.example/articles/bay-of-fundy?lang=en). Snippet...\n"
-        "See also <https://other.example/a/b>, and https://third.example/x."
+        "See also <https://other.example/a/b>, and https://third.example/x.\n"
+        "2. [Fundy](https://en.wikipedia.org/wiki/Bay_(Fundy)) (or https://wiki.example/Bay_(x))"
     )
     urls = urls_in([shown])
     assert urls == {
         "https://tides.example/articles/bay-of-fundy?lang=en",
         "https://other.example/a/b",
         "https://third.example/x",
+        "https://en.wikipedia.org/wiki/Bay_(Fundy)",
+        "https://wiki.example/Bay_(x)",
     }
     known = Provenance(urls)
     assert known.knows("https://TIDES.example:443/articles/bay-of-fundy?lang=en")

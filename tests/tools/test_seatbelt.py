@@ -3,6 +3,7 @@ machines where no kernel sandbox holds."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -185,3 +186,17 @@ def test_doctor_reports_the_layers_in_force() -> None:
         assert str(status["summary"]).startswith("Linux kernel isolation: namespaces, landlock (ABI ")
     windows = describe(expected("win32"))
     assert windows.startswith("no kernel isolation on Windows") and "allow_unisolated_python" in windows
+
+
+def test_the_runner_builds_the_seatbelt_command_from_this_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepresearch_local.tools.sandbox import runner
+
+    monkeypatch.setattr(seatbelt, "available", lambda platform=None: True)
+    argv, status = runner._under_seatbelt(sys.executable, "/tmp/work")
+    assert argv[0] == seatbelt.SANDBOX_EXEC and argv[3:5] == [sys.executable, "-I"]
+    assert argv[5].endswith("child.py") and status.startswith("on: sandbox-exec")
+    (read,) = allowed(argv[2], "file-read*")
+    assert f'(subpath "{os.path.realpath(sys.base_prefix)}")' in read  # the runtime this Python needs
+    assert f'(literal "{os.path.realpath(argv[5])}")' in read  # the child script itself
+    monkeypatch.setattr(seatbelt, "available", lambda platform=None: False)
+    assert runner._under_seatbelt(sys.executable, "/tmp/work") == ([sys.executable, "-I", argv[5]], "")

@@ -18,6 +18,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 
 from deepresearch_local.library.detect import kind_for
@@ -53,9 +54,14 @@ class Copy:
         """Smaller is kept."""
         return (KIND_RANK.get(self.kind, len(KIND_RANK)), -self.sig.words, self.rel.count("/"), self.rel)
 
-    @property
+    @cached_property
     def stem(self) -> str:
         return name_stem(self.rel)
+
+    @cached_property
+    def keys(self) -> tuple[object, ...]:
+        """What ``KeptFiles`` looks it up by: its text hash, its name, its LSH bands."""
+        return (("hash", self.sig.text_hash), ("stem", self.stem), *bands(self.sig.minhash))
 
 
 def likeness(a: Copy, b: Copy) -> float:
@@ -83,25 +89,22 @@ class KeptFiles:
         for copy in copies:
             self.add(copy)
 
-    def _index_keys(self, copy: Copy) -> list[object]:
-        return [("hash", copy.sig.text_hash), ("stem", copy.stem), *bands(copy.sig.minhash)]
-
     def add(self, copy: Copy) -> None:
         self.remove(copy.file_id)
         self.alive[copy.file_id] = copy
-        for key in self._index_keys(copy):
+        for key in copy.keys:
             self._keys[key].add(copy.file_id)
 
     def remove(self, file_id: int) -> None:
         copy = self.alive.pop(file_id, None)
         if copy is not None:
-            for key in self._index_keys(copy):
+            for key in copy.keys:
                 self._keys[key].discard(file_id)
 
     def matches(self, copy: Copy) -> list[tuple[Copy, float]]:
         """Kept files that ``copy`` duplicates (or that duplicate it), most alike first."""
         ids: set[int] = set()
-        for key in self._index_keys(copy):
+        for key in copy.keys:
             ids |= self._keys.get(key, set())
         ids.discard(copy.file_id)
         found = [(self.alive[i], likeness(copy, self.alive[i])) for i in ids]

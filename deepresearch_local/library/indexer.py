@@ -276,7 +276,7 @@ class FolderIndexer:
                 self._demote(other, kept)
         return Outcome("indexed", document.note, len(chunks), read=True)
 
-    def _settle_duplicates(self, entries: dict[str, Entry], report: IndexReport) -> None:
+    def _settle_duplicates(self, entries: dict[str, Entry], read: set[str], report: IndexReport) -> None:
         """Duplicates whose original changed, became a duplicate itself or went away: point them
         at another kept copy, or read and index them."""
         with self.store.lock:
@@ -306,12 +306,13 @@ class FolderIndexer:
             outcome = self._one(entry, rows[0] if rows else None, full=True)
             if outcome.status == "indexed":
                 promoted += 1
-                report.changed += 1
+                report.changed += copy.rel not in read
                 report.chunks_added += outcome.chunks
         if promoted:
             report.notes.append(
-                f"{promoted} file{'s' if promoted > 1 else ''} no longer duplicating a kept file "
-                f"{'were' if promoted > 1 else 'was'} indexed"
+                f"{promoted} file{'s' if promoted > 1 else ''} found to copy another "
+                f"{'were' if promoted > 1 else 'was'} indexed after all: the file copied changed, went "
+                "away or turned out to be a copy itself"
             )
 
     def run(
@@ -336,6 +337,7 @@ class FolderIndexer:
         entries = sorted(walk(self.root), key=_order)
         self.present = {entry.rel for entry in entries}
         seen: set[str] = set()
+        read: set[str] = set()
         stopped = False
         for done, entry in enumerate(entries, start=1):
             if should_stop is not None and should_stop():
@@ -347,6 +349,7 @@ class FolderIndexer:
             if outcome.status is None:
                 report.unchanged += 1
             elif outcome.read:
+                read.add(entry.rel)
                 report.changed += 1
                 report.chunks_added += outcome.chunks
             if on_progress is not None:
@@ -359,7 +362,7 @@ class FolderIndexer:
                     self.store.delete_files(db, gone)
             report.removed = len(gone)
             if report.changed or report.removed:
-                self._settle_duplicates({entry.rel: entry for entry in entries}, report)
+                self._settle_duplicates({entry.rel: entry for entry in entries}, read, report)
             if rules_changed:
                 mark_applied(self.store, str(self.root), self.rules)
             with self.store.transaction() as db:

@@ -44,10 +44,18 @@ def query_terms(text: str) -> list[str]:
     """The terms to search for: phrases first (words that split into several tokens), then single
     words without the common ones (unless nothing else is left); no duplicates, at most
     ``MAX_TERMS``."""
+    from deepresearch_local.library.cjk import split_term
+
     words = tokens(text)
     content = [w for w in words if w not in STOPWORDS] or words
     phrases = [" ".join(parts) for parts in (tokens(raw) for raw in text.split()) if len(parts) > 1]
-    return list(dict.fromkeys(phrases + content))[:MAX_TERMS]
+    pieces: list[str] = []
+    for word in content:
+        split = split_term(word)
+        if len(split) > 1:  # a CJK run: its bigrams in order (the exact run) and each bigram
+            phrases.append(" ".join(split))
+        pieces.extend(split)
+    return list(dict.fromkeys(phrases + pieces))[:MAX_TERMS]
 
 
 def to_match(terms: Sequence[str]) -> str | None:

@@ -35,6 +35,8 @@ CANDIDATES = 100
 RRF_K = 60
 ALSO_AT = 3
 SNIPPET_WORDS = 40
+SECOND_WEIGHT = 0.5
+"""How much a file's second and third best chunks add to its best one (see ``file_order``)."""
 DENSE_WEIGHT = 1.0
 """How much a dense ranking counts against a BM25 ranking in the fusion."""
 
@@ -63,7 +65,8 @@ class _FileScore:
     """Chunk id -> its own fused score within the file."""
 
 
-def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: int) -> list[int]:
+def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: int) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score, higher is better) of the best ``limit`` chunks."""
     terms = prune_common(query_terms(text), store.frequency, budget)
     match = to_match(terms)
     if match is None:
@@ -74,12 +77,12 @@ def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: in
         WITH top AS (
             SELECT rowid AS id, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?
         )
-        SELECT top.id FROM top JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id
+        SELECT top.id, top.rank FROM top JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id
         WHERE (? IS NULL OR f.folder_id = ?) ORDER BY top.rank LIMIT ?
         """,
         (match, fetch, folder_id, folder_id, limit),
     )
-    return [int(r[0]) for r in rows]
+    return [(int(r[0]), -float(r[1])) for r in rows]
 
 
 def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
@@ -93,27 +96,39 @@ def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
     return out
 
 
+def file_order(scored: Sequence[tuple[int, float]], file_of: dict[int, int]) -> list[int]:
+    """Files ranked by their chunks' scores in one ranking: the best chunk's score plus half of
+    the next two (a page with several strong passages beats one with a single lucky one; many
+    weak mentions do not add up to much)."""
+    per_file: dict[int, list[float]] = {}
+    for chunk_id, value in scored:
+        file_id = file_of.get(chunk_id)
+        if file_id is not None:  # None: the chunk is gone (a stale vector)
+            per_file.setdefault(file_id, []).append(value)
+    aggregate = {
+        f: values[0] + SECOND_WEIGHT * sum(values[1:3])
+        for f, values in ((f, sorted(v, reverse=True)) for f, v in per_file.items())
+    }
+    return sorted(aggregate, key=lambda f: -aggregate[f])
+
+
 def fuse_files(
-    rankings: Sequence[tuple[Sequence[int], float]], file_of: dict[int, int], k: int = RRF_K
+    rankings: Sequence[tuple[Sequence[tuple[int, float]], float]], file_of: dict[int, int], k: int = RRF_K
 ) -> list[tuple[int, _FileScore]]:
-    """Reciprocal rank fusion at the file level. Each ranking (chunk ids best first, weight) ranks
-    files by their best chunk; a file scores the weighted sum of 1 / (k + rank) over the rankings.
-    Within a file, each chunk keeps its own fused score, so the best passage can be chosen."""
+    """Reciprocal rank fusion at the file level. Each ranking ((chunk id, score) best first, and
+    its weight) ranks files (:func:`file_order`); a file scores the weighted sum of 1 / (k + rank)
+    over the rankings. Within a file, each chunk keeps its own fused score (from its rank among
+    chunks), so the best passage can be chosen."""
     files: dict[int, _FileScore] = {}
-    order: dict[int, int] = {}
-    for chunk_ids, weight in rankings:
-        file_rank: dict[int, int] = {}
-        for rank, chunk_id in enumerate(chunk_ids, start=1):
+    for scored, weight in rankings:
+        for rank, file_id in enumerate(file_order(scored, file_of), start=1):
+            files.setdefault(file_id, _FileScore()).score += weight / (k + rank)
+        for rank, (chunk_id, _) in enumerate(scored, start=1):
             file_id = file_of.get(chunk_id)
-            if file_id is None:  # the chunk is gone (a stale vector)
-                continue
-            entry = files.setdefault(file_id, _FileScore())
-            order.setdefault(file_id, len(order))
-            entry.chunks[chunk_id] = entry.chunks.get(chunk_id, 0.0) + weight / (k + rank)
-            if file_id not in file_rank:
-                file_rank[file_id] = len(file_rank) + 1
-                entry.score += weight / (k + file_rank[file_id])
-    return sorted(files.items(), key=lambda kv: (-kv[1].score, order[kv[0]]))
+            if file_id is not None:
+                entry = files[file_id]
+                entry.chunks[chunk_id] = entry.chunks.get(chunk_id, 0.0) + weight / (k + rank)
+    return sorted(files.items(), key=lambda kv: -kv[1].score)
 
 
 def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
@@ -179,16 +194,15 @@ def search(
 ) -> list[Hit]:
     """The best ``k`` files for the queries, best first (see the module's docstring)."""
     texts = [q for q in queries if q.strip()]
-    rankings: list[tuple[Sequence[int], float]] = []
+    rankings: list[tuple[Sequence[tuple[int, float]], float]] = []
     limit = max(candidates, 3 * k)
     for text in texts:
         rankings.append((_bm25(store, text, limit, folder_id, match_budget), 1.0))
     if mode == "hybrid" and embedder is not None and vectors.count(embedder.id):
         for text in texts:
             vector = embedder.embed_query(text)
-            dense = vectors.nearest(embedder.id, vector, limit, folder_id)
-            rankings.append(([chunk_id for chunk_id, _ in dense], DENSE_WEIGHT))
-    seen = {chunk_id for ids, _ in rankings for chunk_id in ids}
+            rankings.append((vectors.nearest(embedder.id, vector, limit, folder_id), DENSE_WEIGHT))
+    seen = {chunk_id for scored, _ in rankings for chunk_id, _ in scored}
     fused = fuse_files(rankings, _files_of(store, seen))[:k]
     best: list[tuple[float, list[int]]] = []
     for _, entry in fused:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.search import fuse_files, snippet
+from deepresearch_local.library.search import file_order, fuse_files, snippet
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (
@@ -65,14 +65,20 @@ def test_folder_filter_and_bm25_mode(manual: Library, tmp_path: Path) -> None:
     assert len(manual.search("sourdough", k=10, mode="bm25")) == 5
 
 
-def test_fusion_ranks_files_by_their_best_chunk() -> None:
+def test_fusion_ranks_files_by_their_strong_chunks() -> None:
     file_of = {1: 10, 2: 10, 3: 20, 4: 30}
-    fused = fuse_files([([1, 2, 3], 1.0), ([4, 3], 1.0)], file_of, k=1)
+    fused = fuse_files([([(1, 5.0), (3, 4.5), (2, 4.0)], 1.0), ([(4, 0.9), (3, 0.8)], 1.0)], file_of, k=1)
     order = [file_id for file_id, _ in fused]
-    # file 10: rank 1 in the first list; file 20: rank 2 then 2; file 30: rank 1 in the second
+    # list 1 ranks file 10 (5 + 0.5 * 4) over file 20 (4.5); list 2 ranks file 30 over file 20
     assert order == [20, 10, 30]
-    assert fused[1][1].chunks[1] > fused[1][1].chunks[2]  # the best passage of file 10 is chunk 1
     assert fused[0][1].score == pytest.approx(1 / 3 + 1 / 3)
+    assert fused[1][1].chunks[1] > fused[1][1].chunks[2]  # the best passage of file 10 is chunk 1
+
+
+def test_two_strong_passages_beat_one_slightly_better() -> None:
+    file_of = {1: 10, 2: 20, 3: 20, 9: 99}
+    assert file_order([(1, 5.0), (2, 4.8), (3, 4.7), (9, 0.1)], file_of) == [20, 10, 99]
+    assert file_order([(5, 1.0)], file_of) == []  # a chunk that is gone is skipped
 
 
 def test_snippet_shows_the_window_with_the_query_words() -> None:
@@ -149,16 +155,33 @@ def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> 
     db = sqlite3.connect(db_path)
     applied = [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY version")]
     assert applied == [name for name, _ in MIGRATIONS]
-    db.execute("DROP TABLE chunk_vectors")
-    db.execute("DROP TABLE library_state")
-    db.execute("ALTER TABLE folders DROP COLUMN reindex_pending")
-    db.execute("DELETE FROM schema_migrations WHERE version > 1")
+    # back to the first version's schema: three FTS columns, no vectors, no upgrade flag
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE old_fts USING fts5(title, heading, body, tokenize = 'porter unicode61');
+        INSERT INTO old_fts (rowid, title, heading, body) SELECT rowid, title, heading, body FROM chunks_fts;
+        DROP TABLE chunks_fts;
+        ALTER TABLE old_fts RENAME TO chunks_fts;
+        INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(5.0, 3.0, 1.0)');
+        DROP TABLE chunk_vectors;
+        DROP TABLE library_state;
+        DROP TABLE file_signatures;
+        DROP TRIGGER folder_rules_forget;
+        DROP TABLE folder_rules;
+        ALTER TABLE folders DROP COLUMN reindex_pending;
+        DELETE FROM schema_migrations WHERE version > 1;
+        """
+    )
     db.execute("UPDATE files SET indexed_at = 1.0")
     db.commit()
     db.close()
 
     with Library(db_path) as lib:
         assert lib.upgrade_pending() == ["notes"]
+        columns = [c[1] for c in lib.store.query("PRAGMA table_info(chunks_fts)")]
+        assert columns == ["title", "heading", "body", "cjk"]
+        rank = lib.store.query("SELECT v FROM chunks_fts_config WHERE k = 'rank'")[0][0]
+        assert rank == "bm25(2.0, 1.5, 1.0, 1.0)"
         before = {r.rel: (r.status, r.reason) for r in lib.coverage()}
         hits = lib.search("kiln heat")  # the first search brings the index up to date
         assert [Path(h.path).name for h in hits] == ["a.md"]
@@ -181,3 +204,24 @@ def test_migration_sql_with_a_trigger_is_split_into_whole_statements() -> None:
         "CREATE TRIGGER g AFTER DELETE ON t BEGIN SELECT 1; SELECT 2; END;",
     ]
     assert isinstance(Store, type)
+
+
+def test_chinese_and_japanese_text_is_found_by_its_words(tmp_path: Path, library: Library) -> None:
+    root = tmp_path / "zh"
+    root.mkdir()
+    (root / "cache.md").write_text(
+        "# 函数缓存\n\n装饰器可以让函数记住已经计算过的结果，再次调用时直接返回。\n", encoding="utf-8"
+    )
+    (root / "files.md").write_text("# 文件权限\n\n每个文件都有读、写和执行权限。\n", encoding="utf-8")
+    (root / "ja.md").write_text(
+        "# 一時ファイル\n\n処理が終わると自動的に削除される一時ディレクトリを作る。\n", "utf-8"
+    )
+    (root / "en.md").write_text("# Caching\n\nA decorator remembers results.\n", encoding="utf-8")
+    library.add(root, "zh")
+    # a question in other words than the page (a whole sentence, no spaces) still shares its bigrams
+    assert Path(library.search("怎样让函数记住计算结果", k=1, mode="bm25")[0].path).name == "cache.md"
+    assert Path(library.search("文件的执行权限", k=1)[0].path).name == "files.md"
+    assert Path(library.search("一時ディレクトリを削除", k=1)[0].path).name == "ja.md"
+    assert Path(library.search("decorator results", k=1)[0].path).name == "en.md"
+    hit = library.search("函数缓存", k=1)[0]
+    assert "函数" in hit.snippet or "装饰器" in hit.snippet

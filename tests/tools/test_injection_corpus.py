@@ -11,7 +11,6 @@ must receive nothing. A second run with composed URLs allowed shows the endpoint
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,7 +244,7 @@ class _FirstTurnsScripted:
         return getattr(self.real, name)
 
     def generate(self, request: Any, cancel: Any = None) -> Any:
-        prompt = str(getattr(request, "prompt", "") or "")
-        if self.script.replies and not re.search(r"## Page content\n", prompt):
+        text = str(getattr(request, "prompt", "") or "") + str(getattr(request, "messages", "") or "")
+        if self.script.replies and "## Page content" not in text:  # page reading stays the model's
             return self.script.generate(request, cancel)
         return self.real.generate(request, cancel)

@@ -124,9 +124,9 @@ def fuse_files(
         for rank, file_id in enumerate(file_order(scored, file_of), start=1):
             files.setdefault(file_id, _FileScore()).score += weight / (k + rank)
         for rank, (chunk_id, _) in enumerate(scored, start=1):
-            file_id = file_of.get(chunk_id)
-            if file_id is not None:
-                entry = files[file_id]
+            owner = file_of.get(chunk_id)
+            if owner is not None:
+                entry = files[owner]
                 entry.chunks[chunk_id] = entry.chunks.get(chunk_id, 0.0) + weight / (k + rank)
     return sorted(files.items(), key=lambda kv: -kv[1].score)
 

@@ -196,7 +196,6 @@ class Provenance:
         self.keys: set[str] = set()
         self.segments: set[str] = set()
         self.queries: set[str] = set()
-        self.fragments: set[str] = set()
         for url in urls:
             shape = _shape(url)
             if shape is None:
@@ -205,8 +204,6 @@ class Provenance:
             self.segments.update(shape.segments)
             if shape.query:
                 self.queries.add(shape.query)
-            if shape.fragment:
-                self.fragments.add(shape.fragment)
 
     def knows(self, url: str) -> bool:
         shape = _shape(url)
@@ -222,9 +219,7 @@ class Provenance:
         unseen = [f"path segment '{_short(s)}'" for s in shape.segments if s not in self.segments]
         if shape.query and shape.query not in self.queries:
             unseen.append("its query string")
-        if shape.fragment and shape.fragment not in self.fragments:
-            unseen.append("its fragment")
-        return unseen
+        return unseen  # a fragment is never sent (only its privacy is checked): "#section" is fine
 
 
 def _short(text: str) -> str:
@@ -303,5 +298,4 @@ def _merged(provenance: Provenance, urls: Iterable[str]) -> Provenance:
     provenance.keys |= extra.keys
     provenance.segments |= extra.segments
     provenance.queries |= extra.queries
-    provenance.fragments |= extra.fragments
     return provenance

@@ -114,7 +114,8 @@ def test_urls_in_texts_and_provenance() -> None:
     }
     known = Provenance(urls)
     assert known.knows("https://TIDES.example:443/articles/bay-of-fundy?lang=en")
-    assert known.unseen_parts("https://tides.example/articles/bay-of-fundy?lang=en#notes") == ["its fragment"]
+    assert not known.knows("https://tides.example/articles/bay-of-fundy?lang=en#notes")  # so it is checked
+    assert known.unseen_parts("https://tides.example/articles/bay-of-fundy?lang=en#notes") == []
     assert known.unseen_parts("https://other.example/a") == []
     assert known.unseen_parts("https://new-host.example/") == []  # a bare host carries no composed path
     assert known.unseen_parts("https://other.example/a/b?q=1") == ["its query string"]

@@ -2,7 +2,7 @@
 
 The order, first match wins:
 
-1. a byte order mark (UTF-8, UTF-16 LE/BE);
+1. a byte order mark (UTF-8, UTF-16 LE/BE), or bytes that are plainly UTF-16 without one;
 2. the XML declaration's ``encoding`` (``<?xml version="1.0" encoding="ISO-8859-1"?>``);
 3. ``<meta charset>`` or ``<meta http-equiv="Content-Type" content="...; charset=...">`` in the
    first 8 KiB;
@@ -22,6 +22,8 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+
+from deepresearch_local.library.detect import utf16_without_bom
 
 _XML_DECL = re.compile(rb"""^\s*<\?xml\s[^>]*?encoding\s*=\s*["']\s*([A-Za-z0-9_\-:.]+)\s*["']""")
 _META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
@@ -77,6 +79,9 @@ def declared_charset(data: bytes) -> tuple[str | None, str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name, name, "BOM"
+    wide = utf16_without_bom(data)
+    if wide:
+        return wide, wide, "UTF-16 bytes"
     found = [(m.group(1), "XML declaration") for m in [_XML_DECL.match(data[:512])] if m]
     for meta in _META.finditer(data[:8192]):
         found += [(m.group(1), "meta charset") for m in [_CHARSET.search(meta.group(0))] if m]
@@ -104,6 +109,9 @@ def decode_page(data: bytes) -> Decoded:
         assert codec is not None
         bom = next(len(b) for b, name in _BOMS if name == codec)
         return Decoded(data[bom:].decode(codec, errors="replace"), codec)
+    if source == "UTF-16 bytes":
+        assert codec is not None
+        return Decoded(data.decode(codec, errors="replace"), codec, "UTF-16 without a byte order mark")
     try:
         as_utf8: str | None = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -74,11 +74,26 @@ _CONTROL = bytes(range(0, 32)).replace(b"\t", b"").replace(b"\n", b"").replace(b
 _CONTROL_TABLE = bytes.maketrans(b"", b"")
 
 
-def looks_binary(data: bytes) -> bool:
-    """True when the start of ``data`` is not text: NUL bytes (without a UTF-16 BOM) or many
-    control characters."""
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text that lacks a BOM (mostly Latin text, so one
+    byte of nearly every pair is NUL and the other is not), else None."""
     head = data[:8192]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 16:
+        return None
+    even, odd = head[0::2], head[1::2]
+    pairs = len(even)
+    for zeros, other, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * pairs and other.count(0) <= 0.01 * pairs:
+            return name
+    return None
+
+
+def looks_binary(data: bytes) -> bool:
+    """True when the start of ``data`` is not text: NUL bytes (unless it is UTF-16, with or
+    without a BOM) or many control characters."""
+    head = data[:8192]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(head):
         return False
     if b"\x00" in head:
         return True
@@ -98,6 +113,9 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:
     ):
         if data.startswith(bom):
             return data.decode(enc, errors="replace"), enc
+    wide = utf16_without_bom(data)
+    if wide:
+        return data.decode(wide, errors="replace"), wide
     candidates = [c for c in (declared, "utf-8", "cp1252") if c]
     for enc in candidates:
         try:

@@ -50,6 +50,10 @@ PAGES: dict[str, tuple[bytes, str]] = {
         codecs.BOM_UTF16_LE + HTML.format(meta="", word="lighthouse").encode("utf-16-le"),
         "",
     ),
+    "utf16-no-bom.htm": (
+        HTML.format(meta="", word="gondola").encode("utf-16-be"),
+        "UTF-16 without a byte order mark",
+    ),
     "meta-lies.html": (
         HTML.format(meta='<meta charset="iso-8859-1">', word="periscope").encode("utf-8"),
         "its meta charset says iso-8859-1 but the bytes are UTF-8: read as UTF-8",
@@ -70,6 +74,7 @@ WORDS = {
     "docbook-latin1.html": "quixote",
     "bom.html": "marmalade",
     "utf16.html": "lighthouse",
+    "utf16-no-bom.htm": "gondola",
     "meta-lies.html": "periscope",
     "http-equiv.html": "tamarind",
     "undeclared-legacy.html": "saffron",
@@ -109,7 +114,15 @@ def test_every_page_is_indexed_with_its_accents(pages: Library) -> None:
     assert "s’il vous plaît" in _chunks(pages, "docbook-utf8.xhtml")
     read = pages.read("docbook-latin1.html")  # the read tool parses pages the same way
     assert "Le garçon répond : « voilà »." in read.rendered
-    for name in ("bom.html", "utf16.html", "meta-lies.html", "http-equiv.html", "undeclared-legacy.html"):
+    plain = (
+        "bom.html",
+        "utf16.html",
+        "utf16-no-bom.htm",
+        "meta-lies.html",
+        "http-equiv.html",
+        "undeclared-legacy.html",
+    )
+    for name in plain:
         assert "Un café crème, déjà prêt, à emporter." in _chunks(pages, name), name
 
 
@@ -197,6 +210,14 @@ def test_pages_without_text_say_why_and_unparseable_ones_fail(tmp_path: Path, li
         read_document("html", (root / "nested.html").read_bytes(), "nested.html")
     with pytest.raises(ReaderSkip, match=r"^empty page$"):
         read_document("html", (root / "blank.html").read_bytes(), "blank.html")
+
+
+def test_utf16_text_without_a_byte_order_mark_is_text() -> None:
+    doc = read_document("text", "Crème brûlée\nsecond line\n".encode("utf-16-le"), "notes.txt")
+    assert ([line.text for line in doc.lines], doc.note) == (
+        ["Crème brûlée", "second line"],
+        "not UTF-8: decoded as utf-16-le",
+    )
 
 
 def test_deeply_nested_but_parseable_page_keeps_its_words() -> None:

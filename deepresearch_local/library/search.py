@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 Mode = Literal["bm25", "hybrid"]
 
-CANDIDATES = 100
-"""Chunks each retriever returns per query before they are grouped into files."""
+CANDIDATES = 500
+"""Chunks each retriever returns per query before they are grouped into files (the dev set: 100
+candidates 0.57, 500 0.60, 1000 0.62 recall@5 with BM25; more costs query time)."""
 RRF_K = 60
 ALSO_AT = 3
 SNIPPET_WORDS = 40

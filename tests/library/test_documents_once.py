@@ -160,3 +160,28 @@ def test_full_reindex_decides_the_same(docs: GeneratedDocs, library: Library) ->
     full = library.reindex("site", full=True)[0]
     assert _coverage(library) == first
     assert (full.indexed, full.duplicates) == (2, 2)
+
+
+def test_revisions_keep_the_longest_and_every_duplicate_names_a_kept_file(
+    tmp_path: Path, library: Library
+) -> None:
+    root = tmp_path / "revisions"
+    root.mkdir()
+    base = prose(300, 40)
+    versions = {
+        "b-draft.md": base,
+        "c-review.md": base + prose(301, 3),
+        "a-final.md": base + prose(301, 3) + prose(302, 3),
+    }
+    for name, sentences in versions.items():
+        (root / name).write_text("# Report\n\n" + "\n".join(sentences) + "\n", encoding="utf-8")
+    (root / "other.md").write_text("# Other\n\n" + "\n".join(prose(400, 40)) + "\n", encoding="utf-8")
+    library.add(root, "revisions")
+    first = _coverage(library)
+    assert first["a-final.md"] == ("indexed", "") and first["other.md"] == ("indexed", "")
+    assert first["c-review.md"] == ("skipped", "duplicate of a-final.md")  # the longest revision is kept
+    for rel, (_, reason) in first.items():
+        if reason.startswith("duplicate of "):
+            assert first[reason.removeprefix("duplicate of ")][0] == "indexed", rel
+    library.reindex("revisions", full=True)
+    assert _coverage(library) == first  # the same decisions whatever order the files were read in

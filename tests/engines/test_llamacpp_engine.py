@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,26 @@ def test_missing_model_file_says_what_to_do(tmp_path: Path) -> None:
     bad.write_bytes(b"not a gguf at all" * 100)
     with pytest.raises(ModelError, match="could not load"):
         LlamaCppEngine(bad).load()
+
+
+def test_presence_penalty_covers_the_whole_turn(engine: LlamaCppEngine) -> None:
+    """llama.cpp's penalty window (64 tokens by default) is set to the context, read back from the
+    engine; a prohibitive presence penalty then keeps every generated token unique over a turn far
+    longer than 64 tokens, which a short window does not (the control)."""
+    assert engine.penalty_window == engine.context_size() == engine.llm.last_n_tokens_size == 4096
+    prompt = engine.render([{"role": "user", "content": "Write a long story about a lighthouse keeper."}])
+    request = GenerationRequest(
+        prompt=prompt,
+        max_tokens=90,
+        sampling=Sampling(temperature=0.0, top_p=1.0, top_k=1, min_p=0.0, presence_penalty=50.0, seed=1),
+    )
+    done = collect(engine.generate(request))
+    ids = done.token_ids
+    assert len(ids) > 64, done.text  # longer than llama.cpp's default window
+    assert len(set(ids)) == len(ids), "a token repeated within the turn despite the presence penalty"
+    engine.llm.last_n_tokens_size = 2
+    try:
+        short = collect(engine.generate(dataclasses.replace(request, max_tokens=40))).token_ids
+    finally:
+        engine.llm.last_n_tokens_size = engine.context_size()
+    assert len(set(short)) < len(short), "the control: a 2-token window lets tokens repeat"

@@ -70,7 +70,8 @@ class Settings:
     plus room to think, in react mode upstream's 10,000 where the context allows)."""
     embedding_model: str = ""
     """Embedding model for library search by meaning (hybrid with BM25): a catalog id, a
-    registered id or a GGUF path ("" = keyword search (BM25) alone)."""
+    registered id or a GGUF path ("" = the embedding model pulled first, if any; else keyword
+    search alone)."""
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
 
     def to_dict(self) -> dict[str, Any]:

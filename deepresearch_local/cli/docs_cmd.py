@@ -146,8 +146,9 @@ def run_embed(args: argparse.Namespace) -> int:
     embedder = open_embedder(args.model) if args.model else configured_embedder()
     if embedder is None:
         raise UsageError(
-            "No embedding model is set. Pull one (`deepresearch models list --embedding`), then "
-            "`deepresearch docs embed --model ID`, or set embedding_model in the settings."
+            "No embedding model yet. Pull one: `deepresearch models pull bge-small-en-v1.5-q8_0` "
+            "(English) or `bge-m3-q8_0` (many languages; `deepresearch models list` shows them), "
+            "or give a GGUF embedding model with --model PATH."
         )
     with Library() as library:
         _catch_up(library, args.quiet)

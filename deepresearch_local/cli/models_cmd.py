@@ -29,9 +29,11 @@ def add_parser(sub: Any) -> None:
     )
     a.set_defaults(handler=run_list)
 
-    a = actions.add_parser("pull", help="download a build (resumable, verified)")
+    a = actions.add_parser("pull", help="download a build or an embedding model (resumable, verified)")
     a.add_argument(
-        "model", metavar="VARIANT|REPO_ID:FILE", help="a catalog variant, REPO_ID:FILE.gguf or REPO_ID"
+        "model",
+        metavar="VARIANT|REPO_ID:FILE",
+        help="a catalog variant (agent or embedding model, see `models list`), REPO_ID:FILE.gguf or REPO_ID",
     )
     a.add_argument("--source", choices=["hf", "modelscope"], help="use only this hub (default: fall back)")
     a.add_argument("--dir", type=Path, help="models folder to download into (default: the app's)")
@@ -101,7 +103,31 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"Download it with: deepresearch models pull {rec.variant}")
     else:
         print(f"Nothing in the catalog runs well here: {rec.why}")
+    _print_embedding_models()
     return 0
+
+
+def _print_embedding_models() -> None:
+    """The embedding models for library search by meaning (small: they fit any machine)."""
+    from deepresearch_local.cli.output import human_bytes, table
+    from deepresearch_local.library.embedding.models import embedding_registry
+    from deepresearch_local.weights.catalog import load_embedding_catalog
+
+    registry = embedding_registry()
+    default = registry.default_id()
+    cells = []
+    for v in load_embedding_catalog():
+        entry = registry.find(v.id)
+        status = "downloaded" + (", default" if entry.id == default else "") if entry else "-"
+        languages = v.embedding.languages if v.embedding is not None else ""
+        mark = "* " if v.recommended else "  "
+        cells.append((mark + v.id, languages, v.quant, "~" + human_bytes(v.approx_bytes), status))
+    if not cells:
+        return
+    print("\nEmbedding models, for library search by meaning (hybrid with keywords):")
+    print(table(cells, header=("  model", "languages", "quant", "size", "status")))
+    if default is None:
+        print("Without one, library search uses keywords alone. Get one: deepresearch models pull ID")
 
 
 def run_pull(args: argparse.Namespace) -> int:
@@ -111,7 +137,12 @@ def run_pull(args: argparse.Namespace) -> int:
 
     printer = ProgressPrinter()
     try:
-        entry = pull(args.model, source=args.source, dest_root=args.dir, emit=printer)
+        if _is_embedding(args.model):  # library search models: their own registry
+            from deepresearch_local.library.embedding.models import pull_embedding_model
+
+            entry = pull_embedding_model(args.model, emit=printer, dest_root=args.dir)
+        else:
+            entry = pull(args.model, source=args.source, dest_root=args.dir, emit=printer)
     except KeyboardInterrupt:
         printer.close()
         print("Stopped. What was downloaded is kept: run the same command to resume.", file=sys.stderr)
@@ -120,9 +151,20 @@ def run_pull(args: argparse.Namespace) -> int:
         printer.close()
     if args.json:
         print_json(entry.to_dict())
+    elif _is_embedding(args.model):
+        print(
+            f"Ready: {entry.id} at {entry.path}. Library search now also finds passages by meaning; "
+            "`deepresearch docs embed` prepares the folders already indexed."
+        )
     else:
         print(f"Ready: {entry.id} at {entry.path}")
     return 0
+
+
+def _is_embedding(name: str) -> bool:
+    from deepresearch_local.weights.catalog import find_embedding_variant
+
+    return find_embedding_variant(name) is not None
 
 
 def run_import(args: argparse.Namespace) -> int:

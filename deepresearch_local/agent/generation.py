@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +10,7 @@ from deepresearch_local.agent.events import TokenDelta
 from deepresearch_local.agent.protocol import STOP_STRINGS
 from deepresearch_local.agent.repetition import RepetitionGuard, without_repeats
 from deepresearch_local.agent.stream import DeltaLabeler
-from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta
+from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta, ToolSchema
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
@@ -34,8 +34,11 @@ class Generated:
         return self.reason == "cancelled"
 
 
-def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[TokenDelta | Generated]:
-    """Stream one turn. The prompt was rendered by the caller (with the tools in the system message)."""
+def generate(
+    researcher: Researcher, prompt: str, max_tokens: int, tools: Sequence[ToolSchema] | None = None
+) -> Iterator[TokenDelta | Generated]:
+    """Stream one turn. The prompt was rendered by the caller (with the tools in the system message).
+    ``tools`` (research turns only): the engine may keep the action well-formed with a grammar."""
     engine = researcher.engine
     context = engine.context_size() or 0
     room = context - engine.count_tokens(prompt) if context else max_tokens
@@ -45,6 +48,7 @@ def generate(researcher: Researcher, prompt: str, max_tokens: int) -> Iterator[T
         stop=STOP_STRINGS,
         sampling=researcher.config.sampling,
         enable_thinking=researcher.config.enable_thinking,
+        tools=tools,
     )
     # Qwen3-style templates open <think> in the generation prompt itself.
     labeler = DeltaLabeler("thinking" if prompt.rstrip().endswith("<think>") else "text")

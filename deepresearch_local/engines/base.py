@@ -51,6 +51,10 @@ class GenerationRequest:
     max_tokens: int = 1024
     stop: tuple[str, ...] = ()
     sampling: Sampling = field(default_factory=Sampling)
+    constrain_tool_calls: bool | None = None
+    """Keep the action well-formed with a grammar built from ``tools`` (engines that can:
+    llama.cpp). None: the engine's setting decides (on for 3-bit builds and for models other than
+    Tongyi). Needs ``tools``, also when a ``prompt`` is given (they are not rendered then)."""
 
     def __post_init__(self) -> None:
         if (self.prompt is None) == (self.messages is None):

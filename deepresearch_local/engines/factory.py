@@ -24,6 +24,8 @@ class EngineSpec:
     kv_type: str = "f16"
     context_cap: int = 32768
     """The most context chosen automatically (the upstream preset raises it to 128K)."""
+    constrain_tool_calls: str = "auto"
+    """Grammar-constrained actions (llama.cpp): "auto" (3-bit builds, non-Tongyi models), "on", "off"."""
 
 
 def guess_backend(spec: EngineSpec) -> str:
@@ -80,5 +82,13 @@ def open_engine(spec: EngineSpec) -> Engine:
         context, layers = (spec.context_tokens, spec.gpu_layers or 0)
         if context is None:
             context, layers = auto_context(path, backend, spec.kv_type, spec.gpu_layers, spec.context_cap)
-        return LlamaCppEngine(path, context_tokens=context, gpu_layers=layers, kv_type=spec.kv_type)  # type: ignore[arg-type]
+        if spec.constrain_tool_calls not in ("auto", "on", "off"):
+            raise UsageError("constrain_tool_calls must be auto, on or off.")
+        return LlamaCppEngine(
+            path,
+            context_tokens=context,
+            gpu_layers=layers,
+            kv_type=spec.kv_type,  # type: ignore[arg-type]
+            constrain_tool_calls=spec.constrain_tool_calls,  # type: ignore[arg-type]
+        )
     raise UsageError("The scripted backend is for tests: build ScriptedEngine directly.")

@@ -29,6 +29,13 @@ from deepresearch_local.engines.base import (
     ToolSchema,
     common_prefix_len,
 )
+from deepresearch_local.engines.constrained import (
+    ConstrainedStream,
+    ConstrainSetting,
+    Switch,
+    constrain_here,
+    plan_for,
+)
 from deepresearch_local.engines.memory import peak_rss_bytes
 from deepresearch_local.engines.templates import builtin_template, render_chat
 from deepresearch_local.errors import BackendUnavailable, ContextOverflow, ModelError
@@ -74,6 +81,7 @@ class LlamaCppEngine:
         kv_type: KvType = "f16",
         n_threads: int | None = None,
         n_batch: int = 512,
+        constrain_tool_calls: ConstrainSetting = "auto",
     ) -> None:
         self.model_path = Path(model_path)
         self.requested_context = context_tokens
@@ -87,6 +95,10 @@ class LlamaCppEngine:
         self._llm: Any = None
         self._lock = threading.Lock()
         self._template: str | None = None
+        self.constrain_tool_calls: ConstrainSetting = constrain_tool_calls
+        """"auto" (on for 3-bit builds and non-Tongyi models), "on" or "off"; a request may override."""
+        self._grammars: dict[str, Any] = {}
+        self._last_stream: ConstrainedStream | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -244,8 +256,10 @@ class LlamaCppEngine:
         reason: Literal["stop", "length", "cancelled"] = "length"
         start = time.perf_counter()
         first_at: float | None = None
-        stream = llm.generate(
+        stream = self._token_stream(
             tokens,
+            prompt,
+            request,
             top_k=s.top_k,
             top_p=s.top_p,
             min_p=s.min_p,
@@ -300,6 +314,27 @@ class LlamaCppEngine:
             stop_string=scanner.stopped,
             token_ids=tuple(generated),
         )
+
+    def _token_stream(
+        self, tokens: list[int], prompt: str, request: GenerationRequest, **sampling: Any
+    ) -> Any:
+        """``Llama.generate``, or the same under a tool-call grammar (``engines.constrained``)."""
+        self._last_stream = None
+        if not request.tools or not constrain_here(self, request):
+            return self.llm.generate(tokens, **sampling)
+        plan = plan_for(prompt, request.tools)
+        grammar = self._grammars.get(plan.grammar)
+        if grammar is None:
+            grammar = _import_llama_cpp().LlamaGrammar.from_string(plan.grammar, verbose=False)
+            self._grammars[plan.grammar] = grammar
+        stream = ConstrainedStream(self.llm, tokens, plan, grammar, **sampling)
+        self._last_stream = stream
+        return stream
+
+    @property
+    def last_switch(self) -> Switch | None:
+        """Set when the last generation switched to a grammar after ``</think>``."""
+        return self._last_stream.switch if self._last_stream is not None else None
 
     def _reusable_prefix(self, tokens: list[int]) -> int:
         """Prompt tokens llama-cpp-python will keep from the KV cache (mirrors ``Llama.generate``)."""

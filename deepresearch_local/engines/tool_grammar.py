@@ -1,0 +1,141 @@
+"""GBNF grammars that keep a turn's action well-formed: a ``<tool_call>`` naming a declared tool
+with arguments that match its JSON schema, or a closed ``<answer>``.
+
+Thinking stays free. Two grammars cover the two ways a turn starts:
+
+* :func:`after_think_grammar`: the prompt opened ``<think>`` (Qwen3 templates) and the model has
+  just closed it; what follows is an optional ``<report>`` (fold mode) and then one action.
+* :func:`turn_grammar`: the prompt opened nothing; an optional ``<think>...</think>`` block (free
+  text), an optional ``<report>``, then one action.
+
+A tool call is ``{"name": ..., "arguments": {...}}`` between the tags, as the chat template
+declares it. ``PythonInterpreter`` takes ``{}`` and its code between ``<code>`` and ``</code>``
+inside the same block (Tongyi's format). Argument schemas become rules through llama.cpp's own
+JSON-schema converter (``llama_cpp.llama_grammar.SchemaConverter``), imported when a grammar is
+built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CODE_TOOLS = frozenset({"PythonInterpreter"})
+"""Tools whose code follows the JSON inside the ``<tool_call>`` block, between ``<code>`` tags."""
+
+
+def tool_functions(tools: Sequence[Mapping[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, parameters schema) of each OpenAI-style tool schema (bare function dicts too)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for tool in tools:
+        fn = tool.get("function", tool)
+        name = fn.get("name") if isinstance(fn, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a tool schema without a name: {json.dumps(tool)[:120]}")
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        out.append((name, dict(params)))
+    return out
+
+
+def _literal(text: str) -> str:
+    """``text`` as a GBNF string literal."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def until(tag: str) -> str:
+    """A GBNF expression for any text that does not contain ``tag`` (which starts with ``<``),
+    followed by ``tag``."""
+    if not tag.startswith("<") or len(tag) < 2:
+        raise ValueError("until() needs a tag that starts with '<'")
+    body = tag[1:]
+    escapes = {"\\": "\\\\", "]": "\\]", "^": "\\^", "-": "\\-", "[": "\\["}
+    alternatives = []
+    for i, ch in enumerate(body):
+        cls = "".join(escapes.get(c, c) for c in (ch, "<"))
+        prefix = _literal(body[:i]) + " " if i else ""
+        alternatives.append(f"{prefix}[^{cls}]")
+    rest = " | ".join(alternatives)
+    return f'( [^<] | "<"+ ( {rest} ) )* {_literal(tag)}'
+
+
+def _arguments_rules(tools: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], str]:
+    """(rule names for each tool's arguments, the rules text) via llama.cpp's converter."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    converter = SchemaConverter(  # type: ignore[no-untyped-call]
+        prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
+    )
+    names = []
+    for i, (_name, schema) in enumerate(tools):
+        rule = f"args{i}"
+        resolved = converter.resolve_refs(schema, "tool")
+        converter.visit(resolved, rule)  # type: ignore[no-untyped-call]
+        names.append(rule)
+    rules: str = converter.format_grammar()  # type: ignore[no-untyped-call]
+    return names, rules
+
+
+def _call_rules(tools: Sequence[Mapping[str, Any]]) -> str:
+    funcs = tool_functions(tools)
+    if not funcs:
+        raise ValueError("constrained tool calls need at least one declared tool")
+    arg_rules, rules = _arguments_rules(funcs)
+    lines = [rules.strip()]
+    calls, plain = [], []
+    for i, ((name, _schema), args) in enumerate(zip(funcs, arg_rules, strict=True)):
+        key = '"\\"arguments\\"" space ":" space'
+        lines.append(f'obj{i} ::= {_literal(json.dumps(name))} space "," space {key} {args} space "}}"')
+        if name in CODE_TOOLS:
+            calls.append(f'obj{i} nl "<code>" code-body nl')
+        else:
+            calls.append(f"obj{i} nl")
+            plain.append(f"obj{i}")
+    head = '"{" space "\\"name\\"" space ":" space'
+    lines.append(f'tool-call ::= nl {head} ( {" | ".join(calls)} ) "</tool_call>"')
+    # Small models often put the call inside <answer>: there it must at least be a valid call
+    # (the agent runs it and says where it belongs); prose answers cannot open with { or a fence.
+    misplaced = f'{head} ( {" | ".join(plain)} ) gap "</answer>" | ' if plain else ""
+    lines.append(f"answer-body ::= gap ( {misplaced}[^<{{`\\n ] {until('</answer>')} )")
+    lines.append("code-body ::= " + until("</code>"))
+    lines.append('nl ::= "\\n"?')
+    lines.append("gap ::= [ \\n]{0,4}")
+    lines.append('report ::= "<report>" ' + until("</report>") + " gap")
+    lines.append('action ::= "<tool_call>" tool-call | "<answer>" answer-body')
+    return "\n".join(lines) + "\n"
+
+
+def after_think_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+    """What may follow ``</think>``: an optional report, then one tool call or an answer."""
+    return "root ::= gap report? action\n" + _call_rules(tools)
+
+
+def call_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+    """The rest of a ``<tool_call>`` the prompt already opened (a caller that requires a call)."""
+    return "root ::= tool-call\n" + _call_rules(tools)
+
+
+def turn_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+    """A whole turn: optional free thinking, an optional report, then one tool call or an answer."""
+    think = 'think ::= "<think>" ' + until("</think>") + " gap\n"
+    return "root ::= gap think? report? action\n" + think + _call_rules(tools)
+
+
+_BITS = re.compile(r"(?:^|_)I?Q(\d)")
+
+
+def quant_bits(file_type_name: str) -> int | None:
+    """Bits per weight class of a llama.cpp file type name (``MOSTLY_IQ3_M`` → 3, ``F16`` → 16)."""
+    name = file_type_name.upper().removeprefix("MOSTLY_").removeprefix("ALL_")
+    if name in ("F32", "F16", "BF16"):
+        return int(name.removeprefix("B").removeprefix("F"))
+    m = _BITS.search(name)
+    return int(m.group(1)) if m else None
+
+
+def constrain_by_default(model_name: str, bits: int | None) -> bool:
+    """On for builds of 3 bits and below, and for every model that is not the Tongyi checkpoint
+    (which was trained on the format and writes it reliably at 4 bits and above)."""
+    tongyi = "tongyi" in model_name.lower() or "deepresearch" in model_name.lower()
+    return not tongyi or (bits is not None and bits <= 3)

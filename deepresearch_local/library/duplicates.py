@@ -143,8 +143,10 @@ def load_copies(db: sqlite3.Connection, folder_id: int) -> tuple[list[Copy], lis
 
 def save_signature(db: sqlite3.Connection, file_id: int, sig: Signature, duplicate_of: int | None) -> None:
     db.execute(
-        "INSERT OR REPLACE INTO file_signatures (file_id, text_hash, minhash, words, shingles, duplicate_of) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO file_signatures (file_id, text_hash, minhash, words, shingles, duplicate_of) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(file_id) DO UPDATE SET text_hash = excluded.text_hash, "
+        "minhash = excluded.minhash, words = excluded.words, shingles = excluded.shingles, "
+        "duplicate_of = excluded.duplicate_of",
         (file_id, sig.text_hash, sig.minhash, sig.words, sig.shingles, duplicate_of),
     )
 

@@ -103,7 +103,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             minhash BLOB NOT NULL,
             words INTEGER NOT NULL,
             shingles INTEGER NOT NULL,
-            duplicate_of INTEGER REFERENCES files(id) ON DELETE SET NULL
+            duplicate_of INTEGER
         );
         CREATE INDEX IF NOT EXISTS file_signatures_duplicate_of ON file_signatures(duplicate_of);
         CREATE TABLE IF NOT EXISTS folder_rules (

@@ -50,11 +50,10 @@ def open_engine_from_args(args: argparse.Namespace) -> Engine:
     if not args.base_url:
         model = str(resolve_model_arg(model))
     cap = getattr(args, "context_cap", None) or 32768
-    return open_engine(
-        EngineSpec(
-            model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16", cap
-        )
+    spec = EngineSpec(
+        model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16"
     )
+    return open_engine(dataclasses.replace(spec, context_cap=cap))
 
 
 def resolve_model_arg(model: str | None) -> Path:

@@ -65,6 +65,9 @@ class Settings:
     context, 100 calls, 150 minutes, 10,000 output tokens) for machines that hold them."""
     max_steps: int = 40
     """Model calls allowed per research run."""
+    seed_library_search: bool = True
+    """Offline research over your folders opens with a search of them for the question, so every
+    answer starts from your documents (false: the model chooses its first step itself)."""
     max_output_tokens: int = 0
     """Tokens one model turn may write (0 = sized from the context: in fold mode the report cap
     plus room to think, in react mode upstream's 10,000 where the context allows)."""

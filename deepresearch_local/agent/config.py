@@ -40,6 +40,8 @@ class AgentConfig:
     """Fold mode: the largest share of the budget the carried report may take."""
     enable_thinking: bool = True
     sampling: Sampling = field(default_factory=Sampling)
+    seed_library_search: bool = True
+    """Offline runs over a library start with a ``local_search`` of the question (``agent.seed``)."""
     write_report: bool = True
     """Run the report pass after the answer."""
 

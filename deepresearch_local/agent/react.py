@@ -21,7 +21,7 @@ def history_messages(steps: Sequence[Step], observation: Observation = _whole) -
     """Assistant turns and the user turns that answered them, in order."""
     out: list[dict[str, Any]] = []
     for step in steps:
-        if step.kind == "model":
+        if step.kind in ("model", "seed"):
             out.append({"role": "assistant", "content": step.data["text"]})
         elif step.kind == "tool":
             out.append({"role": "user", "content": tool_response(observation(step))})

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from deepresearch_local.agent import fold, prompts, react, retry
+from deepresearch_local.agent import fold, prompts, react, retry, seed
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.budget import TurnSizes, turn_sizes
 from deepresearch_local.agent.config import AgentConfig
@@ -228,6 +228,12 @@ class Researcher:
                     termination = "cancelled"
                     break
                 last = steps[-1] if steps else None
+                if last is None and seed.wanted(self):
+                    seed.commit(self, run_id, steps, question)
+                    continue
+                if last is not None and last.kind == "seed":
+                    yield from run_tool(self, run_id, steps, last)
+                    continue
                 if last is not None and last.kind == "report":
                     answer = _final_answer(steps)
                     termination = _answered_termination(steps)

@@ -12,6 +12,8 @@ Step kinds and their data:
   e.g. a loop notice), ``error``, ``summary``, ``evidence_ids``, ``key``, ``loop_notice``
 - ``notice``: ``text`` (said to the model: a format reminder), ``reason`` ("format", or "report": a
   fold turn that left out its report was asked again)
+- ``seed``: ``text``, ``think``, ``tool_call``: the run's opening library search, written like a
+  model turn (``agent.seed``); no model call
 - ``forced``: ``reason`` ("max_llm_calls", "timeout", "loop", "context"), ``text``
 - ``summary``: ``summary`` (ReSum: the history restarts from here when ``valid``), ``valid``,
   ``problem`` (why an invalid one was refused), ``text`` (the raw turn), ``tools`` (the request showed

@@ -76,6 +76,7 @@ def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) 
         mode=machine_mode() if settings.mode == "auto" else settings.mode,  # type: ignore[arg-type]
         max_llm_calls=settings.max_steps,
         max_output_tokens=settings.max_output_tokens or None,
+        seed_library_search=settings.seed_library_search,
         sampling=Sampling(
             temperature=settings.sampling.temperature,
             top_p=settings.sampling.top_p,

@@ -153,6 +153,7 @@ def test_fold_failures_killed_at_each_point_resume_without_loss(tmp_path: Path) 
     run, steps = _stored(session)
     assert (run.status, run.termination, run.answer) == ("finished", "answer", ANSWER)
     assert [s.kind for s in steps] == [
+        "seed", "tool",  # the library searched for the question before the first turn
         "model", "tool", "model", "notice", "model", "tool", "model", "notice", "model", "notice",
         "model", "tool", "model", "notice", "model", "tool", "model", "report",
     ]  # fmt: skip
@@ -160,6 +161,7 @@ def test_fold_failures_killed_at_each_point_resume_without_loss(tmp_path: Path) 
     assert [s.data["finish"] for s in model][:2] == ["stop", "length"]
     assert model[3].data["report_complete"] is False
     assert [s.data["arguments"]["query"] for s in steps if s.kind == "tool"] == [
+        ["What do the four crates hold?"],
         ["alpha crate"],
         ["bravo crate"],
         ["charlie crate"],
@@ -169,12 +171,11 @@ def test_fold_failures_killed_at_each_point_resume_without_loss(tmp_path: Path) 
     assert seen.count("run_started") == len(kills) + 1
 
 
-def _react_spec(summary_replies: tuple[str, str], after: str) -> dict[str, Any]:
+def _react_spec(summary_replies: tuple[str, str], after: str, facts: list[str]) -> dict[str, Any]:
     """Searches until ReSum is needed; the two summary requests (with, then without the tools) get
-    ``summary_replies``; a prompt holding ``after`` gets the answer if it still holds every result."""
+    ``summary_replies``; a prompt holding ``after`` gets the answer if it still holds ``facts``."""
     words = list(FACTS) * 4
     replies = [f"<think>Look up {w}.</think>\n{_call(w)}" for w in words]
-    facts = [_seen(w) for w in FACTS]
     return {
         "select": "tool_responses",
         "replies": replies,
@@ -190,7 +191,7 @@ def _react_spec(summary_replies: tuple[str, str], after: str) -> dict[str, Any]:
 def test_a_summary_that_calls_a_tool_killed_and_resumed_restarts_from_the_retry(tmp_path: Path) -> None:
     summary = "- " + "\n- ".join(FACTS.values())
     valid = f"<think>Condense.</think>\n<summary>\n{summary}\n</summary>"
-    spec = _react_spec((_call("alpha"), valid), "You already researched")
+    spec = _react_spec((_call("alpha"), valid), "You already researched", [_seen(w) for w in FACTS])
     first = _ask(tmp_path, "react", spec, "--budget", "2600", "--max-output-tokens", "512")
     kills = [_notice("The summary could not be used"), _notice("summarizing and restarting")]
     session, _ = _kill_and_resume(first, kills)
@@ -206,7 +207,12 @@ def test_a_summary_that_calls_a_tool_killed_and_resumed_restarts_from_the_retry(
 
 def test_cut_summaries_killed_and_resumed_force_an_answer_from_the_full_history(tmp_path: Path) -> None:
     cut = "<think>" + "Let me recall what the pages said. " * 4
-    spec = _react_spec((cut, "<think>Condense.</think>\n<summary>\n- alpha crate"), "reached the limit")
+    # The forced prompt is the history itself (its results shown smaller to fit): the last search
+    # call and what it found are still there.
+    history = ['"bravo crate"', _seen("bravo")]
+    spec = _react_spec(
+        (cut, "<think>Condense.</think>\n<summary>\n- alpha crate"), "reached the limit", history
+    )
     first = _ask(tmp_path, "react", spec, "--budget", "2600", "--max-output-tokens", "512")
     kills = [_notice("The summary could not be used"), _notice("no usable summary came back")]
     session, _ = _kill_and_resume(first, kills)

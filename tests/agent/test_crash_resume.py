@@ -34,6 +34,8 @@ def _script(tmp_path: Path, select: str) -> Path:
     replies.append(
         "<think>enough</think>\n<report>- all facts</report>\n<answer>Ten items are archived.</answer>"
     )
+    if select == "tool_responses":  # the opening library search (agent.seed) is tool response 1
+        replies.insert(0, "<answer>never asked</answer>")
     path = tmp_path / "script.json"
     path.write_text(
         json.dumps({"replies": replies, "select": select, "delay": 0.03, "context_tokens": 16384})
@@ -126,7 +128,8 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, mode: str, select:
         assert [s.index for s in steps] == list(range(len(steps)))
         kinds = [s.kind for s in steps]
         # Each round's model turn exactly once, each followed by its tool result; then answer, report.
-        assert kinds == ["model", "tool"] * ROUNDS + ["model", "report"]
+        # The library searched for the question first (agent.seed), then each round once.
+        assert kinds == ["seed", "tool"] + ["model", "tool"] * ROUNDS + ["model", "report"]
         rounds = [s.data["think"] for s in steps if s.kind == "model"]
         assert rounds == [f"round {i}: look further" for i in range(1, ROUNDS + 1)] + ["enough"]
         assert runs[0].status == "finished"

@@ -57,7 +57,9 @@ def test_plain_output_progress_on_stderr_report_on_stdout(tmp_path: Path) -> Non
                "--scripted", str(script))  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("# Where is the blue box?") and "Shelf 14." in out.stdout
-    assert "step 1/40  local_search" in out.stderr and "answer: 2 steps" in out.stderr
+    # The opening library search (agent.seed), then one line per model step.
+    assert '  local_search {"query": ["Where is the blue box?"]}' in out.stderr
+    assert "step 1/40" in out.stderr and "answer: 2 steps" in out.stderr
 
 
 def test_exit_4_when_a_limit_stops_the_run_without_an_answer(tmp_path: Path) -> None:

@@ -1,0 +1,48 @@
+"""Grounded from the first step: an offline run over a library opens with a search of it.
+
+Before the model's first turn, the run searches the user's library for the question with the
+app's own ``local_search``, committed as a ``seed`` step that holds a tool call in the model's own
+format, and then as an ordinary tool result. The model's first prompt therefore shows the user's
+documents (fold mode: as its latest action and result; react mode: as an assistant turn and its
+``<tool_response>``), so every answer starts from them. ``AgentConfig.seed_library_search`` turns
+it off. The seed is no model call: it counts toward no limit and no round.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from deepresearch_local.agent import prompts
+
+if TYPE_CHECKING:
+    from deepresearch_local.agent import steps as S
+    from deepresearch_local.agent.runner import Researcher
+
+TOOL = "local_search"
+
+
+def wanted(researcher: Researcher) -> bool:
+    """On for offline runs whose library holds at least one folder (and the setting allows it)."""
+    if not (researcher.config.seed_library_search and researcher.offline):
+        return False
+    if TOOL not in researcher.tools.names(researcher.offline):
+        return False
+    from deepresearch_local.tools.local import LocalSearchTool
+
+    tool = researcher.tools.get(TOOL)
+    if not isinstance(tool, LocalSearchTool):
+        return False
+    try:
+        return bool(tool.handle.get().folders())
+    except Exception:  # an unreadable library: the model will find out with its own calls
+        return False
+
+
+def commit(researcher: Researcher, run_id: str, steps: list[S.Step], question: str) -> S.Step:
+    """The seed step: a search of the library for the question, written as the model writes calls."""
+    call: dict[str, Any] = {"name": TOOL, "arguments": {"query": [" ".join(question.split())]}}
+    body = json.dumps(call, ensure_ascii=False)
+    think = prompts.load("seed_think")
+    text = f"<think>\n{think}\n</think>\n<tool_call>\n{body}\n</tool_call>"
+    return researcher._commit(run_id, steps, "seed", {"text": text, "think": think, "tool_call": call})

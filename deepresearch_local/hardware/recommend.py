@@ -110,14 +110,23 @@ def fix_label(fix: str) -> str:
     return "Build it with Metal (needs the Xcode command line tools):"
 
 
-PREFERENCES: tuple[tuple[str, int], ...] = (
-    ("fits", 16384),
-    ("tight", 16384),
-    ("fits", 8192),
-    ("tight", 8192),
+PREFERENCES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("fits", "tight"), 16384),
+    (("fits", "tight"), 8192),
 )
-"""Verdict and minimum context to look for, in order; within each, the highest quality wins.
+"""Verdicts and minimum context to look for, in order; within each, the highest quality (the
+largest build) wins, even when it leaves little room for other apps ("tight": said in the why).
 Quality beats context: fold mode keeps research going in 8-16K."""
+
+
+def traded(result: FitResult) -> str:
+    """What the pick gave up for a bigger build, in a sentence (empty when nothing)."""
+    if result.context_tokens >= AGENT_CONTEXT:
+        return ""
+    return (
+        f" Traded for the larger build: the context stops at {result.context_tokens:,} tokens "
+        "(fold mode keeps research going)."
+    )
 
 
 def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[Variant, FitResult] | None:
@@ -132,12 +141,14 @@ def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[
         for wanted, context in PREFERENCES:
             for variant in ranked:
                 result = fit(variant.shape, budget, context_tokens=context, backend=backend)
-                if result.verdict != wanted or (whole_on_gpu and result.gpu_layers < variant.shape.n_layers):
+                if result.verdict not in wanted or (
+                    whole_on_gpu and result.gpu_layers < variant.shape.n_layers
+                ):
                     continue
                 for longer in (AGENT_CONTEXT, 24576):  # more context, if it keeps the verdict
                     if longer > context:
                         bigger = fit(variant.shape, budget, context_tokens=longer, backend=backend)
-                        if bigger.verdict == wanted and bigger.gpu_layers >= result.gpu_layers:
+                        if bigger.verdict == result.verdict and bigger.gpu_layers >= result.gpu_layers:
                             return variant, bigger
                 return variant, result
     return None
@@ -164,7 +175,7 @@ def recommend(hw: Hardware) -> Recommendation:
                 variant.id,
                 result.context_tokens,
                 f"Apple Silicon with MLX: {variant.quant} {result.reason} at {result.context_tokens} "
-                f"tokens ({where}).",
+                f"tokens ({where})." + traded(result),
                 result,
                 fixes,
             )
@@ -176,7 +187,7 @@ def recommend(hw: Hardware) -> Recommendation:
             why = (
                 f"llama.cpp on {device}: {variant.quant} is the best build that fits, with "
                 f"{result.context_tokens:,} tokens of context; it {result.reason}."
-            )
+            ) + traded(result)
             if fixes:
                 why += " A GPU was found but this llama.cpp build is CPU-only: see the fix below."
             return Recommendation("llama.cpp", variant.id, result.context_tokens, why, result, fixes)

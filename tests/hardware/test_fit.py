@@ -259,11 +259,16 @@ def test_catalog_is_complete() -> None:
     assert _variant("tongyi-30b-q4_k_m").shape.weight_bytes == 18_600_000_000  # ~17.3 GiB
 
 
-def test_16gb_mac_runs_nothing() -> None:
-    # 10.7 GiB usable by the GPU; even IQ3_M (12.6 GiB of weights) does not fit.
+def test_16gb_mac_runs_only_iq2_xxs() -> None:
+    # 10.7 GiB usable by the GPU: only the 2-bit IQ2_XXS (7.8 GiB of weights) fits, tightly.
     for v in load_catalog():
         r = _fit(v.id, MAC16)
-        assert (r.verdict, r.max_context_tokens) == ("no", 0), v.id
+        if v.id == "tongyi-30b-iq2_xxs":
+            assert (r.verdict, r.max_context_tokens) == ("tight", 25600)
+        elif v.id == "tongyi-30b-iq2_m":
+            assert (r.verdict, r.max_context_tokens) == ("no", 7168)  # below the agent's 8K minimum
+        else:
+            assert (r.verdict, r.max_context_tokens) == ("no", 0), v.id
     q8 = _fit("tongyi-30b-q8_0", MAC16, 8192)
     assert q8.verdict == "no" and q8.estimate.total > 2 * MAC16.ram_bytes
     assert "GiB of unified memory for the GPU" in q8.reason
@@ -358,13 +363,18 @@ def test_pc_with_24gb_gpu_offloads_4_bit_completely() -> None:
     assert q8.estimate.vram <= PC_4090.vram_bytes and q8.estimate.ram > 5 * GiB
 
 
-def test_cpu_only_16gb_pc_runs_nothing() -> None:
+def test_cpu_only_16gb_pc_runs_2_bit_builds_and_iq3_xxs() -> None:
+    runs = {"tongyi-30b-iq2_xxs": 54272, "tongyi-30b-iq2_m": 35840, "tongyi-30b-iq3_xxs": 14336}
     for v in load_catalog():
         if v.format != "gguf":
             continue
         r = _fit(v.id, PC_CPU16)
-        assert (r.verdict, r.gpu_layers, r.estimate.vram) == ("no", 0, 0), v.id
+        assert (r.gpu_layers, r.estimate.vram) == (0, 0), v.id
         assert "GiB of RAM" in r.reason
+        if v.id in runs:
+            assert (r.verdict, r.max_context_tokens) == ("tight", runs[v.id]), v.id
+        else:
+            assert r.verdict == "no", v.id
     # IQ3_M: 2048 tokens would fit, below the agent minimum
     assert _fit("tongyi-30b-iq3_m", PC_CPU16).max_context_tokens == 2048
 

@@ -63,7 +63,7 @@ def test_list_on_this_machine() -> None:
     assert [i for i, r in rows.items() if r["recommended"]] == ([rec.variant] if rec.variant else [])
     for row in rows.values():
         assert row["verdict"] in ("fits", "tight", "no") and row["status"] == "available"
-        assert row["size_is_approx"] is True and row["size_bytes"] > 10**10
+        assert row["size_is_approx"] is True and row["size_bytes"] > 8 * 10**9
         assert (row["max_context"] >= 8192) == (row["verdict"] != "no")
     if rec.variant:
         assert rows[rec.variant]["verdict"] in ("fits", "tight")
@@ -73,10 +73,12 @@ def test_list_on_this_machine() -> None:
     assert marked == ([rec.variant] if rec.variant else [])
 
 
-def test_list_on_a_16gb_mac_runs_nothing(tmp_path: Path) -> None:
+def test_list_on_a_16gb_mac_runs_only_iq2_xxs(tmp_path: Path) -> None:
     hw = _mac(tmp_path, 16)
-    assert set(_badges(hw).values()) == {("no", 0)}
-    assert _recommended(hw) == []
+    badges = _badges(hw)
+    assert badges.pop("iq2_xxs") == ("tight", 25600) and badges.pop("iq2_m") == ("no", 7168)
+    assert set(badges.values()) == {("no", 0)}
+    assert _recommended(hw) == ["tongyi-30b-iq2_xxs"]
 
 
 def test_list_on_a_24gb_mac_only_3_bit(tmp_path: Path) -> None:

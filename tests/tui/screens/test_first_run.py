@@ -5,12 +5,13 @@ skipping; each path ends with the settings file written and the setup closed."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, RadioButton, Static
 
 from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.config import Settings, load_settings
@@ -19,6 +20,7 @@ from deepresearch_local.library import Library
 from deepresearch_local.paths import get_paths
 from deepresearch_local.session_service import SessionService
 from deepresearch_local.tui.screens.first_run import FirstRunScreen
+from deepresearch_local.tui.widgets.first_run.finish import DocsStep
 from deepresearch_local.tui.widgets.models.transfers import TransferRow
 from deepresearch_local.weights.catalog import find_variant
 from deepresearch_local.weights.registry import Registry
@@ -93,6 +95,8 @@ def test_download_the_recommended_build_add_documents_and_start(
 
             docs = screen.query_one("#docs-path", Input)
             assert docs.has_focus
+            assert screen.query_one(DocsStep).embedding_choice() == "bge-small-en-v1.5-q8_0"  # default
+            screen.query(RadioButton).first().value = True  # keywords only
             docs.value = "~/docs"
             await pilot.press("enter")
             await until(pilot, lambda: screen.step == "ready-step", what="the ready step")
@@ -240,7 +244,8 @@ def test_skip_writes_the_settings_so_the_setup_does_not_return() -> None:
 
 
 def test_a_machine_too_small_for_any_build_is_pointed_at_a_server() -> None:
-    hw = machine("linux_nogpu")  # 15.5 GiB of RAM, no GPU
+    # 10 GiB of RAM, no GPU: even the 2-bit builds do not fit
+    hw = dataclasses.replace(machine("linux_nogpu"), ram_total_bytes=10 << 30)
     rec = recommend(hw)
     assert rec.variant is None
 
@@ -261,3 +266,54 @@ def test_a_machine_too_small_for_any_build_is_pointed_at_a_server() -> None:
         assert app.errors == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["embedding-model-served", "hub-without-it"])
+def test_documents_step_sets_up_search_by_meaning(
+    served: bool,
+    hub: FakeHub,  # noqa: F811
+    minilm_gguf: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The English embedding model (played by the MiniLM test model, 384-dimensional too) is pulled
+    from the loopback hub and the folder's passages embedded; without it, keyword search stays."""
+    from deepresearch_local.library.embedding.models import embedding_registry
+    from deepresearch_local.weights.catalog import find_embedding_variant
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DEEPRESEARCH_HOME", str(tmp_path / "home"))
+    bge = find_embedding_variant("bge-small-en-v1.5-q8_0")
+    assert bge is not None
+    if served:
+        hub.add(bge.sources[0].repo, bge.sources[0].file or "", minilm_gguf.read_bytes())
+    make_docs(tmp_path)
+
+    async def scenario() -> None:
+        app = _host()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, FirstRunScreen)
+            await _looked(pilot, screen)
+            screen.show_step("docs-step")
+            await pilot.pause()
+            screen.query_one("#docs-path", Input).value = "~/docs"
+            await pilot.press("enter")
+            await until(pilot, lambda: screen.step == "ready-step", what="the ready step", timeout=240)
+            lines = _text(screen, "#ready-summary").split("\n")
+            assert lines[0].startswith("• Documents: docs, 2 indexed")
+            if served:
+                assert lines[1] == (
+                    "• Search by meaning: bge-small-en-v1.5-q8_0 (2 passages embedded; "
+                    "new ones are as you index)"
+                )
+            else:
+                assert lines[1].startswith("• Search by meaning: not set up (")
+                assert lines[1].endswith("`deepresearch models pull bge-small-en-v1.5-q8_0` tries again.")
+        assert app.errors == []
+
+    asyncio.run(scenario())
+    with Library() as lib:
+        assert lib.vectors.count("bge-small-en-v1.5") == (2 if served else 0)
+        assert [f.name for f in lib.folders()] == ["docs"]
+    assert (embedding_registry().default_id() is not None) == served

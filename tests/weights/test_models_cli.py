@@ -118,7 +118,8 @@ def test_list_on_a_pc_with_a_24gb_gpu(tmp_path: Path) -> None:
 def test_list_text_marks_the_recommended_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("deepresearch_local.hardware.probe.probe", lambda models_dir=None, **_: _mac(tmp_path, 24))
+    fake = lambda models_dir=None, **_: _mac(tmp_path, 24)  # noqa: E731
+    monkeypatch.setattr("deepresearch_local.hardware.probe.probe", fake)
     assert main(["models", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     row = next(line for line in lines if "tongyi-30b-q3_k_m" in line)

@@ -105,7 +105,10 @@ class PythonInterpreter:
 
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()
-        self.description = load("python_interpreter")["description"]
+        texts = load("python_interpreter")
+        self.description = texts["description"]
+        if not expected().kernel:  # the model learns up front that code may be refused here
+            self.description += texts["description_unisolated"]
         self.parameters: Mapping[str, Any] = {"type": "object", "properties": {}, "required": []}
 
     def call(self, arguments: Mapping[str, Any], context: ToolContext) -> ToolResult:

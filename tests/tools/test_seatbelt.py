@@ -137,8 +137,11 @@ def _without_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_a_kernel_sandbox_online_runs_refuse_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    if expected().kernel:  # a machine with a kernel sandbox says nothing about it
+        assert "no operating-system sandbox" not in PythonInterpreter().description
     _without_kernel(monkeypatch)
     tool = PythonInterpreter()
+    assert tool.description.endswith("if it is refused, work without it.)")
     result = tool.call({"code": "print(6 * 7)"}, ToolContext())
     assert result.error and "The code was not run" in result.text and "Windows" in result.text
     assert "allow_unisolated_python" in result.text

@@ -149,6 +149,8 @@ def replay_run(store: SessionStore, run_id: str) -> list[AgentEvent]:
             events.append(
                 Notice(step, f"Limit reached ({data.get('reason', '?')}): asked for a final answer.")
             )
+        elif record.kind == "summary" and not data.get("valid", True):
+            events.append(Notice(step, f"The summary could not be used: {data.get('problem', '?')}."))
         elif record.kind == "summary":
             events.append(Notice(step, "Context nearly full: summarized and restarted."))
         elif record.kind == "report":

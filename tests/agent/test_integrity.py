@@ -227,3 +227,15 @@ def test_summaries_cut_twice_force_an_answer_from_the_full_history() -> None:
     assert "You already researched" not in forced
     assert result.finished.termination == "forced_answer" and result.finished.answer == ANSWER
     assert all(r.prompt_tokens <= 5000 for r in result.engine.requests)
+
+
+def test_a_replayed_session_tells_a_refused_summary_from_a_restart() -> None:
+    from deepresearch_local.agent.events import Notice
+    from deepresearch_local.session_replay import replay_run
+
+    result = resum_run(VISIT[0], f"<think>Condense.</think>\n<summary>\n{SUMMARY}\n</summary>")
+    notices = [e.message for e in replay_run(result.store, result.finished.run_id) if isinstance(e, Notice)]
+    assert notices == [
+        "The summary could not be used: it called a tool instead of summarizing.",
+        "Context nearly full: summarized and restarted.",
+    ]

@@ -119,6 +119,11 @@ largest build) wins, even when it leaves little room for other apps ("tight": sa
 Quality beats context: fold mode keeps research going in 8-16K."""
 
 
+GPU_TIER_QUALITY = 3
+"""The least quality (IQ3_XXS) worth preferring for being held entirely by the GPU: a 2-bit build
+on the GPU loses more than a 3-bit or better build split with RAM does in speed."""
+
+
 def traded(result: FitResult) -> str:
     """What the pick gave up for a bigger build, in a sentence (empty when nothing)."""
     if result.context_tokens >= AGENT_CONTEXT:
@@ -142,7 +147,8 @@ def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[
             for variant in ranked:
                 result = fit(variant.shape, budget, context_tokens=context, backend=backend)
                 if result.verdict not in wanted or (
-                    whole_on_gpu and result.gpu_layers < variant.shape.n_layers
+                    whole_on_gpu
+                    and (result.gpu_layers < variant.shape.n_layers or variant.quality < GPU_TIER_QUALITY)
                 ):
                     continue
                 for longer in (AGENT_CONTEXT, 24576):  # more context, if it keeps the verdict

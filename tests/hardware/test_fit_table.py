@@ -1,0 +1,36 @@
+"""Recorded laptop and small-GPU profiles → recommendation and plan, and the README's fit table
+holds exactly these answers (regenerate with ``python -m tests.hardware.fit_table``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepresearch_local.hardware.recommend import recommend
+from tests.hardware.fit_table import PROFILES, row
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_fit_table_is_the_calculators_answer() -> None:
+    text = README.read_text("utf-8")
+    for label, hw in PROFILES:
+        assert row(label, hw) in text, f"README fit table row for {label!r} is out of date"
+
+
+def test_small_machines_get_the_largest_build_that_fits() -> None:
+    picks = {label: recommend(hw) for label, hw in PROFILES}
+    assert picks["Mac, 8 GB"].variant is None  # 5.3 GiB for the GPU: nothing fits
+    assert picks["Mac, 16 GB (M1/M2)"].variant == "tongyi-30b-iq2_xxs"
+    assert picks["PC, CPU only, 16 GB RAM"].variant == "tongyi-30b-iq2_m"
+    # A 3-bit build held entirely in VRAM beats a bigger one split with RAM (decode speed) ...
+    gpu16 = picks["PC, 16 GB GPU + 16 GB RAM"]
+    assert gpu16.variant == "tongyi-30b-iq3_m" and gpu16.fit is not None and gpu16.fit.gpu_layers == 48
+    # ... but a 2-bit one does not: 12 GB holds IQ2_M whole, yet Q5_K_M split with RAM is chosen.
+    gpu12 = picks["PC, 12 GB GPU + 16 GB RAM"]
+    assert gpu12.variant == "tongyi-30b-q5_k_m" and gpu12.fit is not None and gpu12.fit.gpu_layers < 48
+    # An 8 GB GPU holds only part of any build: layers split between GPU and RAM.
+    gpu8 = picks["PC, 8 GB GPU + 16 GB RAM"]
+    assert gpu8.fit is not None and 0 < gpu8.fit.gpu_layers < 48
+    for label, rec in picks.items():
+        if rec.variant:
+            assert rec.context_tokens >= 16384, label  # a useful context with fold mode

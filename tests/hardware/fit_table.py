@@ -57,7 +57,8 @@ def _build(rec: Recommendation, hw: Hardware) -> str:
     name = "MLX 4-bit" if variant.format == "mlx" else f"{variant.quant} GGUF"
     layers, total = rec.fit.gpu_layers, variant.shape.n_layers
     if layers and not hw.unified_memory:
-        name += ", all 48 layers on the GPU" if layers == total else f", {layers} of {total} layers on the GPU"
+        where = "all 48" if layers == total else f"{layers} of {total}"
+        name += f", {where} layers on the GPU"
     return name + (" (tight)" if rec.fit.verdict == "tight" else "")
 
 

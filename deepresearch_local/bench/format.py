@@ -69,13 +69,13 @@ def load_prompts() -> tuple[str, list[Prompt]]:
 
 def bench_tools() -> list[dict[str, Any]]:
     """The schemas of every tool a research run can be given (web, local library, Python)."""
-    from deepresearch_local.tools.base import schema_of
+    from deepresearch_local.tools.base import Tool, schema_of
     from deepresearch_local.tools.local import local_tools
     from deepresearch_local.tools.python_sandbox import PythonInterpreter
     from deepresearch_local.tools.search import ScholarTool, WebSearchTool
     from deepresearch_local.tools.visit import VisitTool
 
-    found = (WebSearchTool(), ScholarTool(), VisitTool(), PythonInterpreter(), *local_tools())
+    found: list[Tool] = [WebSearchTool(), ScholarTool(), VisitTool(), PythonInterpreter(), *local_tools()]
     return [schema_of(t) for t in found]
 
 

@@ -13,9 +13,20 @@ from deepresearch_local.paths import get_paths
 def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
     out = hw.to_dict()
     out["recommended"] = rec.to_dict()
+    out["metal_limit"] = metal_limit(hw)
     out["search"] = search_status()
     out["sandbox"] = sandbox_status()
     return out
+
+
+def metal_limit(hw: Hardware) -> dict[str, object] | None:
+    """On Apple Silicon: Metal's GPU memory limit and what raising it would unlock."""
+    from dataclasses import asdict
+
+    from deepresearch_local.hardware.metal import metal_advice
+
+    advice = metal_advice(hw)
+    return asdict(advice) if advice else None
 
 
 def sandbox_status() -> dict[str, object]:
@@ -76,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     variant = rec.variant or "(none local)"
     print(f"Recommended: {rec.backend}, {variant}, {rec.context_tokens} tokens of context")
     print(f"Why: {rec.why}")
+    metal = metal_limit(hw)
+    if metal:
+        print(f"\nGPU memory limit: {metal['text']}")
     if rec.fixes:
         print("\nTo use your GPU, reinstall llama-cpp-python with GPU support (README: GPU builds).")
         for number, fix in enumerate(rec.fixes, start=1):

@@ -87,6 +87,8 @@ class Hardware:
     disk_free_bytes: int
     cpu_cores_performance: int | None = None
     """Performance cores on Apple Silicon (``hw.perflevel0.physicalcpu``); None elsewhere."""
+    metal_wired_limit_bytes: int | None = None
+    """A raised GPU working-set limit (``sudo sysctl iogpu.wired_limit_mb=N``); None: macOS's default."""
 
     def backend(self, name: str) -> BackendStatus | None:
         return next((b for b in self.backends if b.name == name), None)
@@ -194,6 +196,7 @@ def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
     chip = brand if brand.startswith("Apple") else ("Apple Silicon" if translated else None)
     ram = parsers.to_int(sysctl("hw.memsize")) or f.ram_total_bytes or 0
     gpus = []
+    wired: int | None = None
     if chip:
         wired_mb = parsers.to_int(sysctl("iogpu.wired_limit_mb"))
         wired = wired_mb * parsers.MIB if wired_mb else parsers.to_int(sysctl("debug.iogpu.wired_limit"))
@@ -212,6 +215,7 @@ def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
         "ram_available_bytes": available or f.ram_available_bytes or 0,
         "apple_chip": chip,
         "gpus": gpus,
+        "metal_wired_limit_bytes": wired or None,
     }
 
 

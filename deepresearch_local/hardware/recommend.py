@@ -34,6 +34,10 @@ class Recommendation:
 
 def budget_for(hw: Hardware, use_gpu: bool = True) -> MemoryBudget:
     """Memory the model may use: unified share on Apple Silicon, VRAM + RAM on PCs."""
+    if hw.unified_memory:
+        from deepresearch_local.hardware.metal import gpu_share
+
+        return MemoryBudget(ram_bytes=gpu_share(hw), unified=True)  # a raised Metal limit counts
     vram = sum(g.memory_total_bytes for g in hw.gpus if g.vendor == "nvidia") if use_gpu else 0
     return MemoryBudget.for_machine(hw.ram_total_bytes, vram_total=vram, unified=hw.unified_memory)
 

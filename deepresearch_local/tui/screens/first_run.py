@@ -37,7 +37,7 @@ from deepresearch_local.tui.widgets.path_bar import short_path
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware
     from deepresearch_local.hardware.recommend import Recommendation
-    from deepresearch_local.library import Progress
+    from deepresearch_local.library import Library, Progress
     from deepresearch_local.weights.registry import RegisteredModel
 
 for _action, _title, _help in (
@@ -263,6 +263,7 @@ class FirstRunScreen(Screen[None]):
     def _add_docs(self, folder: str) -> None:
         from deepresearch_local.library import Library
 
+        choice = self.query_one(DocsStep).embedding_choice()
         with Library() as library:
             try:
                 report = library.add(folder, on_progress=self._index_step)
@@ -270,8 +271,41 @@ class FirstRunScreen(Screen[None]):
                 self.post_message(self.Problem("docs-step", str(exc)))
                 return
             line = library_line(report)
+            meaning = self._search_by_meaning(library, choice) if choice else ""
         self.app.call_from_thread(self.query_one("#setup-index", IndexProgress).end, report, line)
+        if meaning:
+            self.summary.append(line)
+            line = meaning
         self.post_message(self.Done(line, "ready-step"))
+
+    def _search_by_meaning(self, library: Library, variant: str) -> str:
+        """Pull the chosen embedding model and embed the folder's passages; the summary line. A
+        failure (offline, a full disk) leaves keyword search working and says so."""
+        from deepresearch_local.library.embedding.configured import open_embedder
+        from deepresearch_local.library.embedding.models import pull_embedding_model
+        from deepresearch_local.weights.events import Progress as Download
+
+        progress = self.query_one("#setup-index", IndexProgress)
+
+        def downloaded(event: object) -> None:
+            if isinstance(event, Download) and event.total:
+                self.app.call_from_thread(progress.downloading, event.bytes_done, event.total, variant)
+
+        def embedded(done: int, total: int) -> None:
+            self.app.call_from_thread(progress.embedding, done, total, variant)
+
+        try:
+            entry = pull_embedding_model(variant, emit=downloaded)
+            embedder = open_embedder(entry.id)
+            made = library.embed_missing(embedder, embedded)
+        except DeepResearchError as exc:
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 240 else reason[:239] + "…"
+            return (
+                f"Search by meaning: not set up ({reason}); keyword search works. "
+                f"`deepresearch models pull {variant}` tries again."
+            )
+        return f"Search by meaning: {entry.id} ({made} passages embedded; new ones are as you index)"
 
     def _index_step(self, progress: Progress) -> None:
         self.post_message(self.Step(progress))

@@ -43,6 +43,8 @@ class SettingsScreen(Screen[None]):
         self.saved: dict[str, Any] = {}
         """The form values of the settings on disk (edits are compared with them)."""
         self._said = ""
+        self._base = Settings()
+        """The settings as loaded: what the form does not show is saved unchanged."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,13 +90,15 @@ class SettingsScreen(Screen[None]):
         except ConfigError as exc:
             settings = Settings()
             said = f"{exc} Showing the defaults; saving writes a fresh file."
+        self._base = settings
         self._load(form_values(settings), said, saved=True)
 
     def action_defaults(self) -> None:
+        self._base = Settings()
         self._load(form_values(Settings()), "The defaults, not saved yet: ctrl+s saves them.", saved=False)
 
     def action_save(self) -> None:
-        settings, errors = parse_form(self.form.values())
+        settings, errors = parse_form(self.form.values(), self._base)
         self.form.show_errors(errors)
         if settings is None:
             listed = ", ".join(f.label for f in FIELDS if f.key in errors)

@@ -40,8 +40,17 @@ def test_edit_validate_save_and_reload() -> None:
                 "context_tokens": "0",
                 "mode": "auto",
                 "max_steps": "40",
+                "max_output_tokens": "0",
                 "offline": False,
+                "seed_library_search": True,
+                "allow_composed_urls": False,
+                "allow_unisolated_python": False,
                 "search_region": "auto",
+                "search_provider": "ddgs",
+                "search_url": "",
+                "search_api_key": "",
+                "preset": "laptop",
+                "embedding_model": "",
                 "sampling.temperature": "0.6",
                 "sampling.top_p": "0.95",
                 "sampling.presence_penalty": "1.1",
@@ -137,3 +146,4 @@ def test_an_unreadable_settings_file_is_reported_and_replaced() -> None:
     assert load_settings() == Settings()
     save_settings(Settings())  # what the screen wrote is what save_settings writes
     assert load_settings() == Settings()
+

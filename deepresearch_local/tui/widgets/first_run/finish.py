@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from deepresearch_local.tui.widgets.first_run.sources import Chosen
 from deepresearch_local.tui.widgets.library.folders import IndexProgress
@@ -27,8 +27,20 @@ class DownloadStep(Vertical):
             yield Button("Cancel (c)", id="cancel_download")
 
 
+SEARCH_CHOICES = (
+    ("", "Keywords only (nothing to download)"),
+    ("bge-small-en-v1.5-q8_0", "Keywords and meaning, English: bge-small-en-v1.5 (about 35 MB)"),
+    ("bge-m3-q8_0", "Keywords and meaning, many languages: bge-m3 (about 600 MB)"),
+)
+"""How the library will be searched: the embedding model to pull, if any, and its label."""
+
+
 class DocsStep(Vertical):
-    """An optional folder of documents, indexed right away."""
+    """An optional folder of documents, indexed right away, and how to search it."""
+
+    DEFAULT_CSS = """
+    DocsStep RadioSet { margin-top: 1; height: auto; }
+    """
 
     def compose(self) -> ComposeResult:
         yield Static("Your documents (optional)", classes="step-title")
@@ -38,7 +50,15 @@ class DocsStep(Vertical):
             classes="step-text",
         )
         yield Input(placeholder="a folder of documents; Enter adds it, an empty Enter skips", id="docs-path")
+        with RadioSet(id="docs-search"):
+            for i, (_, label) in enumerate(SEARCH_CHOICES):
+                yield RadioButton(label, value=i == 1)
         yield IndexProgress(id="setup-index")
+
+    def embedding_choice(self) -> str:
+        """The embedding model chosen ("" for keywords only)."""
+        index = self.query_one(RadioSet).pressed_index
+        return SEARCH_CHOICES[index][0] if index >= 0 else ""
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -116,6 +116,14 @@ class IndexProgress(Vertical):
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#index-file", Label).update(f"[{done}/{total}] passages")
 
+    def downloading(self, done: int, total: int, model: str) -> None:
+        """A model download (the embedding model chosen in first-run setup)."""
+        from deepresearch_local.cli.output import human_bytes
+
+        self.query_one("#index-title", Label).update(f"Downloading {model} for search by meaning…")
+        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#index-file", Label).update(f"{human_bytes(done)} of {human_bytes(total)}")
+
     def end(self, report: IndexReport | None, message: str) -> None:
         self.query_one("#index-title", Label).update(message)
         if report is not None:

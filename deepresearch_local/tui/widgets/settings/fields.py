@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -36,12 +36,17 @@ FIELDS = (
     Field("context_tokens", "Context budget", "int", low=0, high=1_048_576),
     Field("mode", "Mode", "choice", ("auto", "fold", "react")),
     Field("max_steps", "Max steps", "int", low=1, high=1000),
+    Field("max_output_tokens", "Max output tokens", "int", low=0, high=131_072),
     Field("offline", "Offline", "bool"),
+    Field("seed_library_search", "Start from the library", "bool"),
+    Field("allow_composed_urls", "Allow composed URLs", "bool"),
+    Field("allow_unisolated_python", "Unsandboxed Python", "bool"),
     Field("search_region", "Search region", "text"),
     Field("search_provider", "Search provider", "choice", ("ddgs", "searxng", "serper", "brave", "tavily")),
     Field("search_url", "Search URL", "text"),
     Field("search_api_key", "Search API key", "text"),
     Field("preset", "Preset", "choice", ("laptop", "upstream")),
+    Field("embedding_model", "Embedding model", "text"),
     Field("sampling.temperature", "Temperature", "float", low=0.0, high=2.0),
     Field("sampling.top_p", "Top-p", "float", low=0.01, high=1.0),
     Field("sampling.presence_penalty", "Presence penalty", "float", low=-2.0, high=2.0),
@@ -110,8 +115,11 @@ def _number(f: Field, raw: str) -> tuple[float | int | None, str]:
     return value, ""
 
 
-def parse_form(values: dict[str, Any]) -> tuple[Settings | None, dict[str, str]]:
-    """(settings, {}) when every field is valid, else (None, {field: what is wrong})."""
+def parse_form(
+    values: dict[str, Any], base: Settings | None = None
+) -> tuple[Settings | None, dict[str, str]]:
+    """(settings, {}) when every field is valid, else (None, {field: what is wrong}). Settings the
+    form does not show keep their values from ``base`` (the file as loaded)."""
     errors: dict[str, str] = {}
     top: dict[str, Any] = {}
     sampling: dict[str, Any] = {}
@@ -141,4 +149,5 @@ def parse_form(values: dict[str, Any]) -> tuple[Settings | None, dict[str, str]]
         errors["search_region"] = 'Give a region code such as "us-en", or "auto".'
     if errors:
         return None, errors
-    return Settings(**top, sampling=SamplingSettings(**sampling)), {}
+    base = base or Settings()
+    return replace(base, **top, sampling=replace(base.sampling, **sampling)), {}

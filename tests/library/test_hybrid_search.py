@@ -80,7 +80,7 @@ def test_docs_embed_without_a_model_says_what_to_do(
     from deepresearch_local.cli.main import main
 
     assert main(["docs", "embed"]) == 2
-    assert "No embedding model is set" in capsys.readouterr().err
+    assert "No embedding model yet" in capsys.readouterr().err
     settings = load_settings()
     settings.embedding_model = "/nowhere/model.gguf"
     save_settings(settings)

@@ -6,7 +6,8 @@ when a fresh copy exists; the privacy guard (a query repeating the user's local 
 sent); then the provider, with retries and exponential backoff, honouring a rate limit's
 Retry-After within a bounded total wait; and one outbound-log event per query sent. When the
 network is off or the provider fails, cached results (even old ones) still answer; otherwise the
-model is told what happened and pointed to the local tools.
+model is told what happened and pointed to the local tools. A refused query is logged too, as
+held back (it never left).
 """
 
 from __future__ import annotations
@@ -211,11 +212,11 @@ class WebSearchTool:
         if cached is not None and cached.age(now) < self.settings.cache_ttl_seconds:
             return self._render(query, cached.results), "ok", None
         if context.local_texts is not None:
-            from deepresearch_local.tools.network import check_query_privacy
+            from deepresearch_local.tools.network import check_query_privacy, refused_query_event
 
             refusal = check_query_privacy(query, context.local_texts())
             if refusal is not None:
-                return refusal, "private", None
+                return refusal, "private", refused_query_event(query, self.name)
         if state.blocked is not None:
             if cached is not None:
                 return (

@@ -23,7 +23,7 @@ from ddgs.results import TextResult
 
 from deepresearch_local.tools.base import ToolContext
 from deepresearch_local.tools.providers import ProviderConfig
-from deepresearch_local.tools.search import SearchSettings, WebSearchTool, classify_error
+from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool, classify_error
 
 RESULTS_PAGE = """<html><body>
 <div class="result results_links web-result"><div class="links_main result__body">
@@ -123,3 +123,26 @@ def test_a_refusing_engine_reads_as_no_results(duckduckgo: FakeDuckDuckGo) -> No
         "No results were found for 'bay of fundy tides'. Try a shorter or more general query."
     )
     assert len(duckduckgo.forms) == 1 and not result.error
+
+
+PRIVATE = (
+    "the merger of the Lisbon subsidiary will be announced to the works council on the ninth of March "
+    "before the press release goes out"
+)
+
+
+@pytest.mark.parametrize("tool", [WebSearchTool, ScholarTool], ids=["search", "google_scholar"])
+def test_a_refused_query_never_reaches_ddgs_and_is_logged(
+    duckduckgo: FakeDuckDuckGo, tool: type[WebSearchTool]
+) -> None:
+    leaky = " ".join(PRIVATE.split()[2:16])
+    settings = SearchSettings(backend="duckduckgo", provider=ProviderConfig("ddgs", timeout=10))
+    result = tool(settings, sleep=lambda _s: None).call(
+        {"query": [leaky, "bay of fundy tides"]}, ToolContext(local_texts=lambda: [PRIVATE])
+    )
+    assert result.text.startswith("[Privacy guard] This query was not sent")
+    assert [f["q"] for f in duckduckgo.forms] == ["bay of fundy tides"]  # only the clean query left
+    assert [(e.kind, e.target, e.tool, e.ok, e.detail.split(";")[0]) for e in result.network] == [
+        ("search", leaky, tool.name, False, "refused by the privacy guard: not sent"),
+        ("search", "bay of fundy tides", tool.name, True, "ok"),
+    ]

@@ -292,4 +292,4 @@ def test_privacy_guard_keeps_verbatim_local_text_out_of_queries() -> None:
     assert refused.startswith("[Privacy guard] This query was not sent: it repeats 14 consecutive words")
     assert answered.startswith("A web search for 'tidal power bay of fundy' returned 3 results:")
     assert [c[0] for c in h.replay.calls] == ["tidal power bay of fundy"]
-    assert [e.target for e in result.network] == ["tidal power bay of fundy"]
+    assert [(e.target, e.ok) for e in result.network] == [(leaky, False), ("tidal power bay of fundy", True)]

@@ -290,7 +290,13 @@ def test_the_privacy_guard_covers_every_provider(case: Case, search_server: Sear
     assert refused.startswith("[Privacy guard] This query was not sent: it repeats 14 consecutive words")
     assert answered.startswith(f"A web search for '{QUERY}' returned")
     assert [case.query_of(r) for r in search_server.requests] == [QUERY]  # the leaky query never left
-    assert [e.target for e in result.network] == [QUERY]
+    # The refused query is in the network log as held back, the other as sent.
+    assert [(e.kind, e.target, e.tool, e.ok) for e in result.network] == [
+        ("search", leaky, "search", False),
+        ("search", QUERY, "search", True),
+    ]
+    assert result.network[0].detail == "refused by the privacy guard: not sent"
+    assert result.network[1].detail.startswith("ok; 1 attempt(s)")
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -171,12 +171,17 @@ def test_worker_errors_become_error_modals_and_the_app_keeps_running() -> None:
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is screen, what="the modal to close")
             screen.run_worker(fails_with_a_bug, thread=True)
-            await until(pilot, lambda: isinstance(app.screen, ErrorModal), what="the second modal")
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, ErrorModal) and bool(app.screen.query("#error-details")),
+                what="the second modal, composed",
+            )
             bug = app.screen
             assert isinstance(bug, ErrorModal) and bug.error_title == "Unexpected error"
             assert bug.message.startswith("ZeroDivisionError: division by zero\n\nThis is a bug")
             assert "fails_with_a_bug" in bug.details and bug.query("#error-details")
             await pilot.press("c")
+            await until(pilot, lambda: app.clipboard != "", what="the copy")
             assert app.clipboard.startswith("Unexpected error\n\nZeroDivisionError")
             assert app.is_running and app.return_code is None
 

@@ -48,7 +48,9 @@ class EngineChoice:
 
 def saved_engine_choice(saved: dict[str, object]) -> EngineChoice | None:
     """The engine a run stored in its metadata (by the app or by ``deepresearch ask``), or None
-    when it stored none this app can open (then the settings decide)."""
+    when it stored none this app can open (then the settings decide). The app opens engines by
+    model, backend, server and context: a ``--gpu-layers`` or ``--kv-type`` given to ``ask`` is
+    not carried over (``deepresearch sessions resume`` does carry them)."""
     model = str(saved["model"]) if saved.get("model") else None
     base_url = str(saved["base_url"]) if saved.get("base_url") else None
     backend = str(saved["backend"]) if saved.get("backend") else None

@@ -128,6 +128,63 @@ def _library(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Retrieval quality: one row per question set and mode, from ``bench library --qa`` files."""
+    sets = {name: r for name, r in sorted(results.items()) if name.startswith("library-qa")}
+    if not sets:
+        return []
+    rows: list[list[Any]] = []
+    notes: list[str] = []
+    for r in sets.values():
+        k = r["k"]
+        folders = ", ".join(
+            f"{n} ({f['indexed']:,} files, {f['chunks']:,} chunks)" for n, f in r["folders"].items()
+        )
+        label = Path(r["questions"]).stem
+        notes.append(f"`{label}`: {folders}.")
+        for m in r["modes"]:
+            groups = m["groups"]
+            para = groups.get("kind:paraphrase", {}).get(f"recall@{k}")
+            keyword = groups.get("kind:keyword", {}).get(f"recall@{k}")
+            model = r["embedding"]["model"] if m["mode"] == "hybrid" and "embedding" in r else ""
+            rows.append(
+                [
+                    f"`{label}`",
+                    m["mode"] + (f" ({model})" if model else ""),
+                    m["questions"],
+                    f"{m[f'recall@{k}']:.2f}",
+                    "-" if para is None else f"{para:.2f}",
+                    "-" if keyword is None else f"{keyword:.2f}",
+                    f"{m['mrr']:.2f}",
+                    f"{m['query']['p95_ms']:.0f} ms",
+                ]
+            )
+    first = next(iter(sets.values()))
+    k = first["k"]
+    lines = [
+        "### Library retrieval: the right page in the top 5",
+        "",
+        f"Questions with known answer pages (`bench library --qa`), every folder searched at once; "
+        f"a question is found when one of its pages is among the first {k} files. Paraphrased "
+        "questions describe the need without the page's own words; keyword questions carry them.",
+        "",
+        *_table(
+            ["questions", "mode", "n", f"recall@{k}", "paraphrased", "keyword", "MRR", "query p95"],
+            rows,
+        ),
+        "",
+        *notes,
+    ]
+    emb = [r["embedding"] for r in sets.values() if "embedding" in r]
+    if emb:
+        e = emb[0]
+        lines.append(
+            f"Embedding with {e['model']}: {e['chunks_per_s']} chunks/s on this machine; one query "
+            f"embedding {e['query_embed_ms']} ms (left out of the query times)."
+        )
+    return [*lines, ""]
+
+
 def _memory(results: dict[str, dict[str, Any]]) -> list[str]:
     rows = []
     for r in (v for k, v in sorted(results.items()) if k.startswith("memory-")):
@@ -244,6 +301,7 @@ def render(results: dict[str, dict[str, Any]], plot: str | None = None) -> str:
         lines += _context(results["context"], plot)
     if "library" in results:
         lines += _library(results["library"])
+    lines += _library_qa(results)
     lines += _memory(results)
     if "startup" in results:
         lines += _startup(results["startup"])

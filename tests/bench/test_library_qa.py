@@ -107,3 +107,19 @@ def test_gold_suffixes_match_whole_path_parts() -> None:
         "recall@5": 0.5,
         "mrr": round((1 + 1 / 3 + 1 / 7) / 4, 3),
     }
+
+
+def test_the_readme_table_of_retrieval_figures(
+    qa: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepresearch_local.bench.summary import _library_qa
+
+    path, docs = qa
+    assert main(["bench", "library", "--qa", str(path), "--docs", f"crafts={docs}", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    lines = _library_qa({"library-qa-dev": result, "context": {}})
+    assert lines[0] == "### Library retrieval: the right page in the top 5"
+    row = next(line for line in lines if line.startswith("| `qa`"))
+    assert row.split(" | ")[1:7] == ["bm25", "4", "0.75", "0.00", "1.00", "0.75"]
+    assert "`qa`: crafts (5 files, 5 chunks)." in lines
+    assert _library_qa({"context": {}}) == []  # no question sets: no section

@@ -261,10 +261,11 @@ class Library:
         embedder: DocumentEmbedder,
         on_progress: EmbedProgress | None = None,
         should_stop: Callable[[], bool] | None = None,
-        batch: int = 32,
+        batch: int = 8,
     ) -> int:
         """Give every chunk without a vector from ``embedder`` one; returns how many were made.
-        Resumable: stopping keeps what was stored, and the next call goes on from there."""
+        Resumable: stopping keeps what was stored, and the next call goes on from there. Small
+        batches keep the embedder free often enough for a search's query to get in between."""
         total = self.vectors.count_missing(embedder.id)
         done = 0
         if on_progress is not None:

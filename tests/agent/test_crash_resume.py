@@ -17,8 +17,9 @@ from deepresearch_local.store.sessions import SessionStore
 ROUNDS = 10
 KILL_WINDOW = 45
 """A process is killed after 1 to this many of its JSON events. A round streams 47 (its tokens, the
-call, the result) and commits two steps, so a process commits at most two steps before its kill:
-ten kills cannot finish the 22 steps of the run, and every kill lands mid-turn or mid-tool."""
+call, the result) and commits two steps, so a process commits at most two steps before its kill
+(three for the first, with the opening library search): ten kills cannot finish the 24 steps of
+the run, and every kill lands mid-turn or mid-tool."""
 
 
 def _script(tmp_path: Path, select: str) -> Path:

@@ -43,14 +43,17 @@ class _Emitter:
         self.lines: list[Line] = []
         self.buffer: list[str] = []
         self.stack: list[tuple[int, str]] = []
+        self._path: tuple[str, ...] = ()
 
     def path(self) -> tuple[str, ...]:
-        return tuple(h for _, h in self.stack)
+        return self._path
 
     def emit(self, text: str, is_heading: bool = False) -> None:
-        self.lines.append(Line(text, len(self.lines) + 1, None, self.path(), is_heading))
+        self.lines.append(Line(text, len(self.lines) + 1, None, self._path, is_heading))
 
     def flush(self) -> None:
+        if not self.buffer:
+            return
         text = " ".join("".join(self.buffer).split())
         self.buffer.clear()
         if text:
@@ -62,6 +65,7 @@ class _Emitter:
         if not text:
             return
         self.stack = [(lv, h) for lv, h in self.stack if lv < level] + [(level, text)]
+        self._path = tuple(h for _, h in self.stack)
         self.emit(text, True)
 
 
@@ -88,20 +92,33 @@ def _text(el: Any) -> str:
 def _dropped(el: Any, tag: str) -> bool:
     if tag in DROP:
         return True
-    if el.get("role", "").lower() in DROP_ROLES or el.get("aria-hidden") == "true":
+    get = el.get
+    role = get("role")
+    if role is not None and role.lower() in DROP_ROLES:
         return True
-    classes = set(el.get("class", "").split())
-    return "headerlink" in classes or el.get("hidden") is not None
+    if get("aria-hidden") == "true" or get("hidden") is not None:
+        return True
+    classes = get("class")
+    return classes is not None and "headerlink" in classes and "headerlink" in classes.split()
 
 
 def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
-    tag = _local(el.tag)
+    try:
+        tag = _LOCAL[el.tag]
+    except KeyError:
+        tag = _local(el.tag)
     if tag is None or _dropped(el, tag):  # comments, processing instructions, dropped elements
         if el.tail:
             out.buffer.append(el.tail)
         return
     if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
         out.buffer.append(_text(el))
+    elif tag in _INLINE:
+        buffer = out.buffer
+        if el.text:
+            buffer.append(el.text)
+        for child in el:
+            _walk(child, out, depth + 1)
     elif tag in HEADINGS:
         out.heading(HEADINGS[tag], _text(el))
     elif tag == "pre":
@@ -129,9 +146,8 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         out.buffer.append(el.tail)
 
 
-def _first(root: Any, xpath: str) -> Any:
-    found = root.xpath(xpath)
-    return found[0] if found else None
+_INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup small mark q s u dfn")
+"""Common inline elements: their words simply join the current line (a fast path of ``_walk``)."""
 
 
 def _region(root: Any) -> Any:
@@ -220,7 +236,7 @@ def read_html(data: bytes, name: str) -> Document:
         if fatal:
             raise ValueError(f"cannot parse the HTML: {fatal}")
         raise ReaderSkip(_why_empty(root))
-    head_title = _first(root, "//title")
+    head_title = next(root.iter("title"), None)
     title = " ".join(_text(head_title).split()) if head_title is not None else ""
     if not title:
         title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name

@@ -135,13 +135,13 @@ def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
         return []
     rows: list[list[Any]] = []
     notes: list[str] = []
-    for r in sets.values():
+    for name, r in sets.items():
         k = r["k"]
         folders = ", ".join(
             f"{n} ({f['indexed']:,} files, {f['chunks']:,} chunks)" for n, f in r["folders"].items()
         )
-        label = Path(r["questions"]).stem
-        notes.append(f"`{label}`: {folders}.")
+        label = name.removeprefix("library-qa-") or Path(r["questions"]).stem
+        notes.append(f"`{label}`: the questions of `{Path(r['questions']).name}` over {folders}.")
         for m in r["modes"]:
             groups = m["groups"]
             para = groups.get("kind:paraphrase", {}).get(f"recall@{k}")

@@ -119,7 +119,7 @@ def test_the_readme_table_of_retrieval_figures(
     result = json.loads(capsys.readouterr().out)
     lines = _library_qa({"library-qa-dev": result, "context": {}})
     assert lines[0] == "### Library retrieval: the right page in the top 5"
-    row = next(line for line in lines if line.startswith("| `qa`"))
+    row = next(line for line in lines if line.startswith("| `dev`"))
     assert row.split(" | ")[1:7] == ["bm25", "4", "0.75", "0.00", "1.00", "0.75"]
-    assert "`qa`: crafts (5 files, 5 chunks)." in lines
+    assert "`dev`: the questions of `qa.jsonl` over crafts (5 files, 5 chunks)." in lines
     assert _library_qa({"context": {}}) == []  # no question sets: no section

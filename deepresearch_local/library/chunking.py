@@ -23,6 +23,9 @@ def _pieces(lines: Iterable[Line], max_chars: int) -> Iterator[Line]:
     """Lines no longer than ``max_chars`` (long ones split at spaces, keeping their number)."""
     for line in lines:
         text = line.text.rstrip()
+        if text is line.text and len(text) <= max_chars:  # the usual case: the line as it is
+            yield line
+            continue
         while len(text) > max_chars:
             cut = text.rfind(" ", 0, max_chars)
             if cut < max_chars // 2:

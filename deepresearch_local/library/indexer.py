@@ -228,7 +228,6 @@ class FolderIndexer:
             return Outcome("skipped", generated, read=True)
         try:
             document = read_document(kind, data, entry.path.name)
-            chunks = chunk_document(document)
         except ReaderSkip as exc:
             self._save(entry, "skipped", str(exc), kind=kind, sha256=digest)
             return Outcome("skipped", str(exc), read=True)
@@ -237,7 +236,7 @@ class FolderIndexer:
             reason = reason[:300]
             self._save(entry, "failed", reason, kind=kind, sha256=digest)
             return Outcome("failed", reason, read=True)
-        if not chunks:
+        if not any(line.text.strip() for line in document.lines):  # it would give no chunks
             reason = "no text (only spaces and blank lines)"
             self._save(entry, "skipped", reason, kind=kind, sha256=digest)
             return Outcome("skipped", reason, read=True)
@@ -258,6 +257,12 @@ class FolderIndexer:
                 duplicate_of=better[0].file_id,
             )
             return Outcome("skipped", reason, read=True)
+        try:  # only now: a copy of a file already kept is never cut into chunks
+            chunks = chunk_document(document)
+        except Exception as exc:  # a damaged file must never stop the run
+            reason = (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")[:300]
+            self._save(entry, "failed", reason, kind=kind, sha256=digest)
+            return Outcome("failed", reason, read=True)
         search_title = f"{document.title} {entry.path.name}"
         file_id = self._save(
             entry,

@@ -35,6 +35,11 @@ __all__ = ["EngineChoice", "SessionService", "Source", "report_sources"]
 ToolsFactory = Callable[[bool], ToolRegistry]
 """Builds the tools of one run from its offline flag."""
 
+AskUser = Callable[[str, CancelToken], bool]
+"""Asks the user a yes/no question on a run's behalf (from the run's worker thread) and waits for
+the answer; it answers False once the run's token is cancelled. Tools call it through
+``ToolContext.confirm`` to allow what they would otherwise refuse."""
+
 
 @dataclass(frozen=True)
 class EngineChoice:
@@ -206,18 +211,21 @@ class SessionService:
 
     # ------------------------------------------------------------ research
 
-    def ask(self, question: str, session_id: str | None = None) -> Iterator[AgentEvent]:
+    def ask(
+        self, question: str, session_id: str | None = None, *, ask_user: AskUser | None = None
+    ) -> Iterator[AgentEvent]:
         """Research ``question`` (a follow-up when ``session_id`` is given). Iterate it in a worker:
-        the engine loads and the model runs while it is iterated."""
+        the engine loads and the model runs while it is iterated. ``ask_user``: how the run asks
+        the user to allow what it would otherwise refuse (None: it refuses)."""
         cancel = self._new_run()
-        return self._drive(cancel, lambda researcher: researcher.ask(question, session_id))
+        return self._drive(cancel, lambda researcher: researcher.ask(question, session_id), ask_user=ask_user)
 
-    def resume(self, run_id: str) -> Iterator[AgentEvent]:
+    def resume(self, run_id: str, *, ask_user: AskUser | None = None) -> Iterator[AgentEvent]:
         """Continue a run whose process died (its steps are kept) as it was started, like
         ``deepresearch sessions resume``: its mode, limits and sampling, its offline flag and its
         engine, whatever the settings say now."""
         cancel = self._new_run()
-        return self._drive(cancel, lambda researcher: researcher.resume(run_id), run_id)
+        return self._drive(cancel, lambda researcher: researcher.resume(run_id), run_id, ask_user)
 
     def cancel(self) -> None:
         """Stop the run in progress at the next token (its completed steps stay in the session).
@@ -233,11 +241,15 @@ class SessionService:
         cancel: CancelToken,
         start: Callable[[Researcher], Iterator[AgentEvent]],
         resumed_run: str | None = None,
+        ask_user: AskUser | None = None,
     ) -> Iterator[AgentEvent]:
         if resumed_run is None:
             researcher = self._researcher_for_run(cancel)
         else:
             researcher = self._researcher_for_resume(cancel, resumed_run)
+        if ask_user is not None:
+            asker = ask_user
+            researcher.context.confirm = lambda question: asker(question, cancel)
         with self._guard(researcher):
             yield from start(researcher)
 

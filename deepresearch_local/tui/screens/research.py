@@ -18,7 +18,7 @@ from deepresearch_local.agent.events import AgentEvent, RunFinished, RunStarted
 from deepresearch_local.tui.commands import register
 from deepresearch_local.tui.modals.confirm import ConfirmModal
 from deepresearch_local.tui.modals.prompt import PromptModal
-from deepresearch_local.tui.screens.research_report import ReportActions
+from deepresearch_local.tui.screens.research_permission import PermissionPrompts
 from deepresearch_local.tui.widgets.research.panes import RunPanes
 from deepresearch_local.tui.widgets.research.question import QuestionInput
 from deepresearch_local.tui.widgets.research.sessions import SessionsPanel
@@ -47,7 +47,7 @@ class RunEvent(Message):
     event: AgentEvent
 
 
-class ResearchScreen(ReportActions):
+class ResearchScreen(PermissionPrompts):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_run", "Cancel run", priority=True),
         Binding("ctrl+n", "new_session", "New session", priority=True),
@@ -102,8 +102,8 @@ class ResearchScreen(ReportActions):
     # ------------------------------------------------------------ asking
 
     async def on_question_input_submitted(self, message: QuestionInput.Submitted) -> None:
-        session = self.session_id
-        await self._start(message.text, lambda: self.service.ask(message.text, session))
+        session, text = self.session_id, message.text
+        await self._start(text, lambda: self.service.ask(text, session, ask_user=self.ask_user))
 
     async def _start(self, question: str, events: Callable[[], Iterator[AgentEvent]]) -> None:
         if self._busy():
@@ -155,7 +155,7 @@ class ResearchScreen(ReportActions):
         if run is None or run.status != "running":
             self.notify("The open session has no interrupted run to resume.", severity="warning")
             return
-        await self._start(run.question, lambda: self.service.resume(run.id))
+        await self._start(run.question, lambda: self.service.resume(run.id, ask_user=self.ask_user))
 
     def action_cancel_run(self) -> None:
         if not self.running:

@@ -62,8 +62,8 @@ def test_a_fold_run_resumed_after_the_settings_changed_to_react_continues_in_fol
     resumed: list[RunStarted] = []
     original_resume = service.resume
 
-    def watched_resume(run_id: str):  # type: ignore[no-untyped-def]
-        for event in original_resume(run_id):
+    def watched_resume(run_id: str, **options):  # type: ignore[no-untyped-def]
+        for event in original_resume(run_id, **options):
             if isinstance(event, RunStarted):
                 resumed.append(event)
             yield event

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deepresearch_local.tools.base import ToolRegistry
 from deepresearch_local.tools.fetch import Fetcher, FetchSettings, HostPacer
 from deepresearch_local.tools.visit import VisitSettings, VisitTool
@@ -149,3 +151,46 @@ def test_a_cancelled_run_stops_waiting_for_the_answer(web: WebServer, tmp_path: 
     run = asyncio.run(scenario())
     assert run is not None and (run.status, run.termination) == ("cancelled", "cancelled")
     assert web.hits == {}
+
+
+CODE = "print(6 * 7)"
+PYTHON_TURN = (
+    "<think>Compute it.</think>\n<tool_call>\n"
+    '{"name": "PythonInterpreter", "arguments": {}}\n<code>\n' + CODE + "\n</code>\n</tool_call>"
+)
+
+
+@pytest.mark.parametrize(("key", "observation"), [("y", "stdout:\n42\n"), ("n", "The code was not run")])
+def test_python_without_an_os_sandbox_runs_only_after_a_yes(
+    monkeypatch: pytest.MonkeyPatch, key: str, observation: str
+) -> None:
+    """Where no kernel sandbox holds (Windows here, by substitution), the code is shown and run
+    only when the user says yes; a no tells the model the code was not run."""
+    from deepresearch_local.tools import python_sandbox
+    from deepresearch_local.tools.python_sandbox import PythonInterpreter
+    from deepresearch_local.tools.sandbox.isolation import Isolation
+
+    monkeypatch.setattr(python_sandbox, "expected", lambda: Isolation("Windows", False, {}))
+    turns = [PYTHON_TURN, ANSWER_TURN]
+    service, _ = make_service(
+        lambda prompt: "- 42 [1]." if is_report_prompt(prompt) else turns.pop(0),
+        tools=lambda: ToolRegistry([PythonInterpreter()]),
+    )
+    shown: list[str] = []
+
+    async def scenario() -> Any:
+        app = make_app(service)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = research(app)
+            await ask(pilot, "What is six times seven?")
+            await until(pilot, lambda: isinstance(app.screen, PermissionModal), what="the question")
+            shown.append(app.screen.question)  # type: ignore[attr-defined]
+            await pilot.press(key)
+            await finished(pilot)
+            return service.latest_run(screen.session_id or "")
+
+    run = asyncio.run(scenario())
+    assert run is not None and (run.status, run.termination) == ("finished", "answer")
+    assert "Windows" in shown[0] and CODE in shown[0]
+    steps = [s for s in service.store.steps(run.id) if s.kind == "tool"]
+    assert observation in str(steps[0].data.get("observation"))

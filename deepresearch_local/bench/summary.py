@@ -141,7 +141,7 @@ def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
             f"{n} ({f['indexed']:,} files, {f['chunks']:,} chunks)" for n, f in r["folders"].items()
         )
         label = name.removeprefix("library-qa-") or Path(r["questions"]).stem
-        notes.append(f"`{label}`: the questions of `{Path(r['questions']).name}` over {folders}.")
+        notes.append(f"- `{label}`: the questions of `{Path(r['questions']).name}` over {folders}.")
         for m in r["modes"]:
             groups = m["groups"]
             para = groups.get("kind:paraphrase", {}).get(f"recall@{k}")
@@ -164,24 +164,25 @@ def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "### Library retrieval: the right page in the top 5",
         "",
-        f"Questions with known answer pages (`bench library --qa`), every folder searched at once; "
-        f"a question is found when one of its pages is among the first {k} files. Paraphrased "
-        "questions describe the need without the page's own words; keyword questions carry them.",
+        f"Questions with known answer pages (`bench library --qa`), all the folders listed under "
+        f"the table searched at once; a question is found when one of its pages is among the first "
+        f"{k} files. Paraphrased questions describe the need without the page's own words; keyword "
+        "questions carry them.",
         "",
         *_table(
             ["questions", "mode", "n", f"recall@{k}", "paraphrased", "keyword", "MRR", "query p95"],
             rows,
         ),
-        "",
         *notes,
     ]
     emb = [r["embedding"] for r in sets.values() if "embedding" in r]
     if emb:
         e = emb[0]
-        lines.append(
+        lines += [
+            "",
             f"Embedding with {e['model']}: {e['chunks_per_s']} chunks/s on this machine; one query "
-            f"embedding {e['query_embed_ms']} ms (left out of the query times)."
-        )
+            f"embedding {e['query_embed_ms']} ms (left out of the query times).",
+        ]
     return [*lines, ""]
 
 

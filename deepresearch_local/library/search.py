@@ -38,8 +38,9 @@ ALSO_AT = 3
 SNIPPET_WORDS = 40
 SECOND_WEIGHT = 0.5
 """How much a file's second and third best chunks add to its best one (see ``file_order``)."""
-DENSE_WEIGHT = 1.0
-"""How much a dense ranking counts against a BM25 ranking in the fusion."""
+DENSE_WEIGHT = 1.5
+"""How much a dense ranking counts against a BM25 ranking in the fusion (dev set, MiniLM: dense
+alone 0.77 recall@5 against BM25's 0.60; weights 1, 1.5 and 2 gave 0.79, 0.79 and 0.80)."""
 
 
 class QueryEmbedder(Protocol):

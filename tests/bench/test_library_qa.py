@@ -121,5 +121,5 @@ def test_the_readme_table_of_retrieval_figures(
     assert lines[0] == "### Library retrieval: the right page in the top 5"
     row = next(line for line in lines if line.startswith("| `dev`"))
     assert row.split(" | ")[1:7] == ["bm25", "4", "0.75", "0.00", "1.00", "0.75"]
-    assert "`dev`: the questions of `qa.jsonl` over crafts (5 files, 5 chunks)." in lines
+    assert "- `dev`: the questions of `qa.jsonl` over crafts (5 files, 5 chunks)." in lines
     assert _library_qa({"context": {}}) == []  # no question sets: no section

@@ -128,9 +128,15 @@ def test_deepresearch_in_a_real_terminal(qwen05b: Path, tmp_path: Path, isolated
         assert first_words in " ".join(screen.split()), (first_words, screen)
         cited = [name for name in ("archive.md", "history.txt") if name in run.report]
         assert cited and all(name in screen for name in cited), screen
-        # The status bar: the engine, and the context read back from llama.cpp (8192 - 4096 reserve).
+        # The status bar: the engine, and the prompt budget from the context read back from llama.cpp:
+        # 8192 minus one fold turn's output (report cap + thinking room, agent/budget.py).
+        from deepresearch_local.agent.budget import turn_sizes
+        from deepresearch_local.agent.config import AgentConfig
+
+        budget = turn_sizes(8192, AgentConfig(mode="fold")).budget
+        assert budget == 4726
         status = next(line for line in screen.splitlines() if "tok/s" in line)
-        assert "llama.cpp" in status and "/4,096" in status, status
+        assert "llama.cpp" in status and f"/{budget:,}" in status, status
         assert session.title == QUESTION
 
         tmux.run("send-keys", "-t", "app", "C-q")

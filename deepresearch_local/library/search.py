@@ -67,8 +67,11 @@ class _FileScore:
     """Chunk id -> its own fused score within the file."""
 
 
-def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: int) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score, higher is better) of the best ``limit`` chunks."""
+def _bm25(
+    store: Store, text: str, limit: int, folder_id: int | None, budget: int, file_of: dict[int, int]
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score, higher is better) of the best ``limit`` chunks; records each
+    chunk's file in ``file_of``."""
     terms = prune_common(query_terms(text), store.frequency, budget)
     match = to_match(terms)
     if match is None:
@@ -79,11 +82,13 @@ def _bm25(store: Store, text: str, limit: int, folder_id: int | None, budget: in
         WITH top AS (
             SELECT rowid AS id, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?
         )
-        SELECT top.id, top.rank FROM top JOIN chunks c ON c.id = top.id JOIN files f ON f.id = c.file_id
+        SELECT top.id, top.rank, c.file_id FROM top JOIN chunks c ON c.id = top.id
+        JOIN files f ON f.id = c.file_id
         WHERE (? IS NULL OR f.folder_id = ?) ORDER BY top.rank LIMIT ?
         """,
         (match, fetch, folder_id, folder_id, limit),
     )
+    file_of.update((int(r[0]), int(r[2])) for r in rows)
     return [(int(r[0]), -float(r[1])) for r in rows]
 
 
@@ -198,14 +203,16 @@ def search(
     texts = [q for q in queries if q.strip()]
     rankings: list[tuple[Sequence[tuple[int, float]], float]] = []
     limit = max(candidates, 3 * k)
+    file_of: dict[int, int] = {}
     for text in texts:
-        rankings.append((_bm25(store, text, limit, folder_id, match_budget), 1.0))
+        rankings.append((_bm25(store, text, limit, folder_id, match_budget, file_of), 1.0))
     if mode == "hybrid" and embedder is not None and vectors.count(embedder.id):
         for text in texts:
             vector = embedder.embed_query(text)
             rankings.append((vectors.nearest(embedder.id, vector, limit, folder_id), DENSE_WEIGHT))
-    seen = {chunk_id for scored, _ in rankings for chunk_id, _ in scored}
-    fused = fuse_files(rankings, _files_of(store, seen))[:k]
+    unknown = {chunk_id for scored, _ in rankings for chunk_id, _ in scored} - file_of.keys()
+    file_of.update(_files_of(store, unknown))  # the dense hits' files
+    fused = fuse_files(rankings, file_of)[:k]
     best: list[tuple[float, list[int]]] = []
     for _, entry in fused:
         ordered = sorted(entry.chunks, key=lambda c: -entry.chunks[c])

@@ -81,6 +81,7 @@ def run_list(args: argparse.Namespace) -> int:
                 "context_tokens": LIST_CONTEXT,
                 "recommended": rec.variant,
                 "models": [r.to_dict() for r in rows],
+                "embedding_models": _embedding_rows(),
             }
         )
         return 0
@@ -107,26 +108,50 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_embedding_models() -> None:
+def _embedding_rows() -> list[dict[str, Any]]:
     """The embedding models for library search by meaning (small: they fit any machine)."""
-    from deepresearch_local.cli.output import human_bytes, table
     from deepresearch_local.library.embedding.models import embedding_registry
     from deepresearch_local.weights.catalog import load_embedding_catalog
 
     registry = embedding_registry()
     default = registry.default_id()
-    cells = []
+    rows = []
     for v in load_embedding_catalog():
         entry = registry.find(v.id)
-        status = "downloaded" + (", default" if entry.id == default else "") if entry else "-"
-        languages = v.embedding.languages if v.embedding is not None else ""
-        mark = "* " if v.recommended else "  "
-        cells.append((mark + v.id, languages, v.quant, "~" + human_bytes(v.approx_bytes), status))
+        rows.append(
+            {
+                "id": v.id,
+                "languages": v.embedding.languages if v.embedding is not None else "",
+                "quant": v.quant,
+                "approx_bytes": v.approx_bytes,
+                "recommended": v.recommended,
+                "status": "downloaded" if entry else "-",
+                "default": entry is not None and entry.id == default,
+            }
+        )
+    return rows
+
+
+def _print_embedding_models() -> None:
+    from deepresearch_local.cli.output import human_bytes, table
+    from deepresearch_local.library.embedding.models import embedding_registry
+
+    rows = _embedding_rows()
+    cells = [
+        (
+            ("* " if r["recommended"] else "  ") + r["id"],
+            r["languages"],
+            r["quant"],
+            "~" + human_bytes(r["approx_bytes"]),
+            r["status"] + (", default" if r["default"] else ""),
+        )
+        for r in rows
+    ]
     if not cells:
         return
     print("\nEmbedding models, for library search by meaning (hybrid with keywords):")
     print(table(cells, header=("  model", "languages", "quant", "size", "status")))
-    if default is None:
+    if embedding_registry().default_id() is None:
         print("Without one, library search uses keywords alone. Get one: deepresearch models pull ID")
 
 

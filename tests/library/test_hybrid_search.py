@@ -87,3 +87,17 @@ def test_docs_embed_without_a_model_says_what_to_do(
     assert main(["docs", "search", "kiln"]) != 0  # a set but missing model is an error with the fix
     err = capsys.readouterr().err
     assert "/nowhere/model.gguf" in err
+
+
+def test_models_list_shows_the_embedding_models(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from deepresearch_local.cli.main import main
+    from deepresearch_local.weights.catalog import load_embedding_catalog
+
+    assert main(["models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["embedding_models"]
+    assert [r["id"] for r in listed] == [v.id for v in load_embedding_catalog()]
+    assert all(r["status"] == "-" and not r["default"] for r in listed)  # nothing pulled in this home
+    assert main(["models", "list"]) == 0
+    assert "Without one, library search uses keywords alone" in capsys.readouterr().out

@@ -150,6 +150,7 @@ def test_deepresearch_in_a_real_terminal(qwen05b: Path, tmp_path: Path, isolated
                 raise AssertionError(f"the app never ended after ctrl+q; the pane shows:\n{tmux.pane()}")
             time.sleep(0.5)
         history = tmux.run("capture-pane", "-p", "-S", "-200", "-t", "app")
-        assert exit_file.read_text().strip() == "0", f"the app ended with {exit_file.read_text()!r}:\n{history}"
+        status = exit_file.read_text().strip()
+        assert status == "0", f"the app ended with status {status}; the pane shows:\n{history}"
     finally:
         tmux.kill()

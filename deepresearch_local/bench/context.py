@@ -15,8 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.errors import UsageError
+from deepresearch_local.units import human_bytes
 
 MODES = ("react", "fold")
 TODAY = date(2025, 6, 1)

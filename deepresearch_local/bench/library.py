@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.errors import UsageError
+from deepresearch_local.units import human_bytes
 
 PARAGRAPHS_PER_FILE = 100
 WORDS = 120

@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.errors import EngineError, UsageError
+from deepresearch_local.units import human_bytes
 
 PROBE_TIMEOUT = 900
 

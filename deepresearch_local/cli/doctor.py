@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from deepresearch_local.cli.output import human_bytes, print_json, table
+from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.hardware.probe import Hardware, probe
 from deepresearch_local.hardware.recommend import Recommendation, fix_label, recommend
 from deepresearch_local.paths import get_paths
+from deepresearch_local.units import human_bytes
 
 
 def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:

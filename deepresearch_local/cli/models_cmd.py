@@ -66,10 +66,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from deepresearch_local.cli.output import human_bytes, print_json, table
+    from deepresearch_local.cli.output import print_json, table
     from deepresearch_local.hardware.probe import probe
     from deepresearch_local.hardware.recommend import recommend
     from deepresearch_local.paths import get_paths
+    from deepresearch_local.units import human_bytes
     from deepresearch_local.weights.listing import LIST_CONTEXT, model_rows
 
     hw = probe(get_paths().models_dir, cached_backends=True)
@@ -133,8 +134,9 @@ def _embedding_rows() -> list[dict[str, Any]]:
 
 
 def _print_embedding_models() -> None:
-    from deepresearch_local.cli.output import human_bytes, table
+    from deepresearch_local.cli.output import table
     from deepresearch_local.library.embedding.models import embedding_registry
+    from deepresearch_local.units import human_bytes
 
     rows = _embedding_rows()
     cells = [
@@ -193,7 +195,8 @@ def _is_embedding(name: str) -> bool:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from deepresearch_local.cli.output import human_bytes, print_json
+    from deepresearch_local.cli.output import print_json
+    from deepresearch_local.units import human_bytes
     from deepresearch_local.weights.scan import import_path
 
     entry, new = import_path(args.path, name=args.name)
@@ -245,7 +248,8 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _print_found(found: list[Any]) -> None:
-    from deepresearch_local.cli.output import human_bytes, table
+    from deepresearch_local.cli.output import table
+    from deepresearch_local.units import human_bytes
 
     rows = [
         (f.path, f.format, human_bytes(f.size), f.where, f.variant or "", f.registered_as or "-")

@@ -6,19 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import eta_text, human_bytes, human_rate
 from deepresearch_local.weights.events import Event, Notice, Progress
-
-
-def eta_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
 
 
 def progress_line(p: Progress) -> str:
@@ -26,7 +15,7 @@ def progress_line(p: Progress) -> str:
     files = f" [{p.file_index}/{p.file_count}]" if p.file_count > 1 else ""
     line = (
         f"{p.file}{files}  {human_bytes(p.bytes_done)} / {human_bytes(p.total)} ({pct:.0f}%)  "
-        f"{human_bytes(p.speed_bps)}/s  ETA {eta_text(p.eta_s)}"
+        f"{human_rate(p.speed_bps)}  ETA {eta_text(p.eta_s)}"
     )
     return line if p.state == "downloading" else f"{line}  [{p.state}]"
 

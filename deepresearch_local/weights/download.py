@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.errors import ChecksumError, DownloadError
 from deepresearch_local.weights.events import (
     DownloadControl,

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.errors import UsageError
 from deepresearch_local.paths import get_paths
+from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.catalog import Source, Variant, find_variant, variant_for_file
 from deepresearch_local.weights.download import DownloadOptions, FileDownload
 from deepresearch_local.weights.errors import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.errors import DownloadError
 from deepresearch_local.weights.hub import RemoteFile
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.download import DownloadOptions
 from deepresearch_local.weights.errors import DiskSpaceError, DownloadError, OfflineError
 from deepresearch_local.weights.events import Event, Notice

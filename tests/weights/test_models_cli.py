@@ -216,10 +216,9 @@ def test_rm_clears_a_partial_download(
 def test_progress_printer_lines() -> None:
     import io
 
-    from deepresearch_local.cli.models_progress import ProgressPrinter, eta_text, progress_line
+    from deepresearch_local.cli.models_progress import ProgressPrinter, progress_line
     from deepresearch_local.weights.events import Notice, Progress
 
-    assert [eta_text(x) for x in (None, 42.9, 372, 3725)] == ["?", "42s", "6m12s", "1h02m"]
     p = Progress("m.gguf", 3 << 30, 12 << 30, 45 * (1 << 20), 204.0, "downloading", 2, 3)
     assert progress_line(p) == "m.gguf [2/3]  3.0 GiB / 12.0 GiB (25%)  45.0 MiB/s  ETA 3m24s"
     stalled = Progress("m.gguf", 1 << 20, 2 << 20, 0.0, None, "stalled")

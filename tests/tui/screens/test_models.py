@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label, Static
 
-from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.hardware.recommend import recommend
 from deepresearch_local.tui.modals.confirm import ConfirmModal
 from deepresearch_local.tui.screens.models import ModelsScreen
@@ -21,6 +20,7 @@ from deepresearch_local.tui.widgets.models.details import MachineSummary, ModelD
 from deepresearch_local.tui.widgets.models.table import ModelTable
 from deepresearch_local.tui.widgets.models.transfers import TransferRow, Transfers
 from deepresearch_local.tui.widgets.path_bar import PathBar
+from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.catalog import find_variant, load_catalog
 from deepresearch_local.weights.listing import model_rows
 from deepresearch_local.weights.registry import Registry
@@ -114,10 +114,12 @@ def test_download_shows_progress_pauses_resumes_and_registers(hub: FakeHub, isol
             await until(pilot, lambda: row.state == "paused", what="the paused state")
             assert _cells(table, VARIANT)[7] == "paused"
             assert "[paused]" in str(row.query_one(".info", Label).render())
-            await asyncio.sleep(0.3)  # the server may still push a block into the closed socket
+            # The paused download hung up: once its request's body is over, no byte of it can move.
+            await until(pilot, lambda: all(g.ended for g in hub.body_gets(file_name)), what="the body to end")
             sent = hub.sent[file_name]
-            await asyncio.sleep(0.6)
-            assert hub.sent[file_name] == sent < len(data)  # nothing moves while paused
+            assert len(hub.body_gets(file_name)) == 1  # and no new request while paused
+            await pilot.pause(0.5)  # the app keeps running: a broken pause would ask again here
+            assert hub.sent[file_name] == sent < len(data) and len(hub.body_gets(file_name)) == 1
             progress_when_paused = row.bar.progress
 
             await pilot.press("p")  # resume

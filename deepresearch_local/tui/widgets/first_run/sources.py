@@ -15,8 +15,8 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.tui.widgets.path_bar import short_path
+from deepresearch_local.units import human_bytes
 
 if TYPE_CHECKING:
     from deepresearch_local.weights.scan import Found

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.tui.widgets.models.machine import machine_line, recommendation_text
 from deepresearch_local.tui.widgets.path_bar import short_path
+from deepresearch_local.units import human_bytes
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware

@@ -118,7 +118,7 @@ class IndexProgress(Vertical):
 
     def downloading(self, done: int, total: int, model: str) -> None:
         """A model download (the embedding model chosen in first-run setup)."""
-        from deepresearch_local.cli.output import human_bytes
+        from deepresearch_local.units import human_bytes
 
         self.query_one("#index-title", Label).update(f"Downloading {model} for search by meaning…")
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import human_bytes
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware

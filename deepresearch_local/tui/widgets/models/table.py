@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from deepresearch_local.cli.output import human_bytes
 from deepresearch_local.tui.widgets.table_fill import refill
+from deepresearch_local.units import human_bytes
 
 if TYPE_CHECKING:
     from deepresearch_local.weights.listing import ModelRow

@@ -17,8 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, ProgressBar
 
-from deepresearch_local.cli.models_progress import eta_text
-from deepresearch_local.cli.output import human_bytes
+from deepresearch_local.units import eta_text, human_bytes, human_rate
 from deepresearch_local.weights.events import DownloadControl, Event, Notice, Progress
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def progress_info(p: Progress) -> str:
     """``3.0 MiB / 12.0 MiB  4.0 MiB/s  ETA 2s``, plus the file (of several) and any state but
     "downloading"."""
     done, total = (p.overall_done, p.overall_total) if p.file_count > 1 else (p.bytes_done, p.total)
-    speed = f"{human_bytes(p.speed_bps)}/s  ETA {eta_text(p.eta_s)}"
+    speed = f"{human_rate(p.speed_bps)}  ETA {eta_text(p.eta_s)}"
     text = f"{human_bytes(done)} / {human_bytes(total)}  {speed}"
     if p.file_count > 1:
         text += f"  file {p.file_index} of {p.file_count}"
@@ -89,7 +88,7 @@ class TransferRow(Vertical):
     def show_bytes(self, done: int, total: int, speed: float) -> None:
         self.state = "verifying"
         self.bar.update(total=max(total, 1), progress=done)
-        self._label("info").update(f"{human_bytes(done)} / {human_bytes(total)}  {human_bytes(speed)}/s")
+        self._label("info").update(f"{human_bytes(done)} / {human_bytes(total)}  {human_rate(speed)}")
 
     def finish(self, outcome: Outcome, message: str) -> None:
         self.outcome = outcome

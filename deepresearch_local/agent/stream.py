@@ -63,3 +63,16 @@ def _merge(pieces: list[tuple[DeltaKind, str]]) -> list[tuple[DeltaKind, str]]:
         elif text:
             merged.append((kind, text))
     return merged
+
+
+class FixedLabel:
+    """The labeler of a call whose whole output is one kind (the report pass writes findings)."""
+
+    def __init__(self, kind: DeltaKind) -> None:
+        self.kind: DeltaKind = kind
+
+    def feed(self, text: str) -> list[tuple[DeltaKind, str]]:
+        return [(self.kind, text)] if text else []
+
+    def flush(self) -> list[tuple[DeltaKind, str]]:
+        return []

@@ -68,6 +68,11 @@ def add_parsers(sub: Any, lazy: Lazy) -> None:
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
     p.add_argument("--max-output-tokens", type=int, default=4096, help="tokens one model turn may write")
     p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--judge",
+        action="store_true",
+        help="also ask the loaded model whether each answer matches (judge accuracy, beside match accuracy)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=lazy("deepresearch_local.bench.research", "run"))
 

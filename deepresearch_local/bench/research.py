@@ -3,8 +3,9 @@
 The file holds upstream's evaluation format, one ``{"question": ..., "answer": ...}`` per line.
 Each question runs through the same agent as ``deepresearch ask`` (one loaded model for all), in
 fold, react or both modes. Per question: termination, steps, wall time, largest prompt, whether
-the expected answer appears in the answer (case-insensitive substring: a lower bound, no judge
-model), and whether every source of the report checks out (``bench.citations``). Runs, reports
+the expected answer appears in the answer (case-insensitive substring), the normalized match and,
+with ``--judge``, the loaded model's verdict (``bench.judge``: both reported apart, as accuracies),
+and whether every source of the report checks out (``bench.citations``). Runs, reports
 and the documents' index live in a temporary folder: the user's sessions and library are untouched.
 """
 
@@ -73,6 +74,7 @@ def score(question: dict[str, str], events: list[Any], evidence: list[dict[str, 
     """The figures of one finished run."""
     from deepresearch_local.agent.events import ReportReady, RunFinished
     from deepresearch_local.bench.citations import check_report
+    from deepresearch_local.bench.judge import match
 
     finished = events[-1]
     assert isinstance(finished, RunFinished)
@@ -91,6 +93,7 @@ def score(question: dict[str, str], events: list[Any], evidence: list[dict[str, 
         "completion_tokens": finished.completion_tokens_total,
         "answer": finished.answer,
         "answer_found": bool(expected) and expected in (finished.answer or "").lower(),
+        "match": match(finished.answer, question["answer"]),
         "citations": len(checks),
         "citations_ok": all(c.ok for c in checks) if report else None,
         "citation_problems": [f"{c.entry}: {c.reason}" for c in checks if not c.ok],
@@ -98,6 +101,8 @@ def score(question: dict[str, str], events: list[Any], evidence: list[dict[str, 
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    from deepresearch_local.bench.judge import accuracy
+
     n = len(rows)
     return {
         "questions": n,
@@ -109,6 +114,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_steps": round(sum(r["steps"] for r in rows) / n, 2) if n else 0.0,
         "max_prompt_tokens": max((r["max_prompt_tokens"] for r in rows), default=0),
         "terminations": dict(Counter(r["termination"] for r in rows)),
+        **accuracy(rows),
     }
 
 
@@ -167,6 +173,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 with offline_guard(researcher, args):
                     events = list(researcher.ask(question["question"]))
                 scored = score(question, events, store.evidence(events[-1].run_id))  # type: ignore[union-attr]
+                if getattr(args, "judge", False):
+                    scored |= judged(engine, question, scored["answer"])
                 row = {
                     "index": i,
                     "mode": mode,
@@ -187,10 +195,30 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "max_steps": args.max_steps,
         "max_output_tokens": args.max_output_tokens,
         "temperature": _config(args, modes[0]).sampling.temperature,
+        "judge": bool(getattr(args, "judge", False)),
         "results": rows,
         "totals": {mode: totals([r for r in rows if r["mode"] == mode]) for mode in modes},
         "machine": machine_info(backend=info.backend),
     }
+
+
+def judged(engine: Any, question: dict[str, str], answer: str | None) -> dict[str, Any]:
+    """The judge pass of one answer (``--judge``): its verdict and what the judge wrote."""
+    from deepresearch_local.bench.judge import judge
+
+    verdict = judge(engine, question["question"], question["answer"], answer)
+    return {"judge": verdict.verdict, "judge_reply": verdict.reply}
+
+
+def accuracy_line(mode: str, t: dict[str, Any]) -> str:
+    """Match accuracy and, when judged, judge accuracy: two separate figures."""
+    line = f"{mode}: match accuracy {t['match_accuracy']:.1%} ({t['match_correct']}/{t['questions']})"
+    if "judge_accuracy" in t:
+        line += (
+            f"; judge accuracy {t['judge_accuracy']:.1%} ({t['judge_correct']}/{t['questions']}, "
+            f"{t['judge_unparsed']} unparsed)"
+        )
+    return line
 
 
 def _progress(row: dict[str, Any], count: int) -> str:
@@ -198,7 +226,9 @@ def _progress(row: dict[str, Any], count: int) -> str:
     cites = "n/a" if row["citations_ok"] is None else ("ok" if row["citations_ok"] else "FAILED")
     return (
         f"[{row['mode']} {row['index']}/{count}] {row['termination']}, {row['steps']} steps, "
-        f"{row['wall_seconds']:.0f}s; expected answer {found}; citations {cites}"
+        f"{row['wall_seconds']:.0f}s; expected answer {found}; match {'yes' if row['match'] else 'no'}; "
+        + (f"judge {row['judge']}; " if row.get("judge") else "")
+        + f"citations {cites}"
     )
 
 
@@ -217,13 +247,17 @@ def run(args: argparse.Namespace) -> int:
                 mode,
                 f"{t['answered']}/{t['questions']}",
                 f"{t['answer_found']}/{t['questions']}",
+                f"{t['match_correct']}/{t['questions']}",
                 f"{t['citations_ok']}/{t['questions']}",
                 f"{t['mean_steps']:.1f}",
                 f"{t['mean_wall_seconds']:.0f}",
                 f"{t['max_prompt_tokens']:,}",
             )
         )
-    header = ("mode", "answered", "answer found", "citations ok", "steps", "s/question", "max prompt")
+    header = ("mode", "answered", "found", "match", "citations ok", "steps", "s/question", "max prompt")
     print(table(rows, header=header))
+    print()
+    for mode, t in result["totals"].items():
+        print(accuracy_line(mode, t))
     print(f"\n{result['model']} ({result['backend']}), context {result['context_tokens']}.")
     return 0

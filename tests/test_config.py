@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
 import pytest
 
-from deepresearch_local.cli.research import apply_settings, config_from_args
 from deepresearch_local.config import Settings, default_mode, load_settings, save_settings
 from deepresearch_local.errors import ConfigError
 from deepresearch_local.paths import get_paths
+from deepresearch_local.service.build import agent_config, decide_offline
+from deepresearch_local.service.engine import choose_engine
+from deepresearch_local.service.request import RunRequest
 
 
 def test_missing_file_gives_defaults(isolated_home: Path) -> None:
@@ -53,15 +54,14 @@ def test_ask_takes_unset_values_from_the_settings(isolated_home: Path) -> None:
     save_settings(
         Settings(model="/models/m.gguf", offline=True, context_tokens=12288, max_steps=7, mode="react")
     )
-    args = argparse.Namespace(model=None, backend=None, base_url=None, context=None, offline=False,
-                              mode=None, max_steps=None, temperature=None)  # fmt: skip
-    apply_settings(args)
-    assert (args.model, args.offline, args.context) == ("/models/m.gguf", True, 12288)
-    config = config_from_args(args)
+    settings = load_settings()
+    choice = choose_engine(settings, RunRequest(), resolve=False)
+    assert (choice.model, choice.context) == ("/models/m.gguf", 12288)
+    assert decide_offline(settings, RunRequest(), choice) == (True, None)  # asked for: no note
+    config = agent_config(settings, RunRequest())
     assert (config.mode, config.max_llm_calls) == ("react", 7)
-    flags = argparse.Namespace(model="/other.gguf", backend=None, base_url=None, context=4096, offline=False,
-                               mode="fold", max_steps=3, temperature=0.0)  # fmt: skip
-    apply_settings(flags)
-    assert (flags.model, flags.context) == ("/other.gguf", 4096)
-    config = config_from_args(flags)
+    flags = RunRequest(model="/other.gguf", context=4096, mode="fold", max_steps=3, temperature=0.0)
+    choice = choose_engine(settings, flags, resolve=False)
+    assert (choice.model, choice.context) == ("/other.gguf", 4096)
+    config = agent_config(settings, flags)
     assert (config.mode, config.max_llm_calls, config.sampling.temperature) == ("fold", 3, 0.0)

@@ -7,33 +7,47 @@ offline run never declares the web tools, so the model only sees what it can use
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepresearch_local.tools.base import ToolRegistry
 
+if TYPE_CHECKING:
+    from deepresearch_local.library import Library
 
-def index_folders(docs: Sequence[Path], quiet: bool = False) -> None:
-    """Add ``docs`` to the library (incremental: unchanged files are skipped), with progress."""
-    if not docs:
-        return
-    from deepresearch_local.library import Library, Progress
 
-    def show(event: Progress) -> None:
-        if not quiet:
-            print(f"\r  indexing [{event.done}/{event.total}] {event.rel[:60]:<60}", end="", file=sys.stderr)
+@dataclass(frozen=True)
+class IndexNote:
+    """Indexing a run's folders: one file handled (``finished`` False), or a folder done."""
 
-    with Library() as library:
-        for folder in docs:
-            report = library.add(folder, on_progress=show)
-            if not quiet:
-                print(
-                    f"\r  {folder}: {report.indexed} indexed, {report.skipped} skipped, "
-                    f"{report.failed} failed{' ' * 30}",
-                    file=sys.stderr,
-                )
+    folder: Path
+    done: int = 0
+    total: int = 0
+    current: str = ""
+    finished: bool = False
+    indexed: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+IndexCallback = Callable[[IndexNote], None]
+
+
+def index_folders(docs: Sequence[Path], library: Library, on_index: IndexCallback | None = None) -> None:
+    """Add ``docs`` to ``library`` (incremental: unchanged files are skipped)."""
+    for folder in docs:
+
+        def each(event: object, folder: Path = folder) -> None:
+            if on_index is not None:
+                done, total, rel = (getattr(event, name) for name in ("done", "total", "rel"))
+                on_index(IndexNote(folder, done, total, str(rel)))
+
+        report = library.add(folder, on_progress=each)
+        if on_index is not None:
+            on_index(IndexNote(folder, finished=True, indexed=report.indexed, skipped=report.skipped,
+                               failed=report.failed))  # fmt: skip
 
 
 def library_has_folders() -> bool:
@@ -49,26 +63,34 @@ def library_has_folders() -> bool:
 def build_tools(
     offline: bool,
     docs: Sequence[Path] = (),
-    args: argparse.Namespace | None = None,
     *,
+    search_region: str = "auto",
     python: bool = True,
-    progress: Callable[[str], None] | None = None,
+    library: Library | None = None,
+    on_index: IndexCallback | None = None,
 ) -> ToolRegistry:
-    """Index ``docs`` into the library, then declare every tool this run can use."""
+    """Index ``docs`` into the library (the user's, or ``library``), then declare every tool this
+    run can use; ``on_index`` hears how indexing goes."""
     registry = ToolRegistry()
     if not offline:
         from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool
         from deepresearch_local.tools.visit import VisitTool
 
-        region = getattr(args, "search_region", None) or "auto"
-        registry.register(WebSearchTool(SearchSettings(region=region)))
-        registry.register(ScholarTool(SearchSettings(region=region)))
+        registry.register(WebSearchTool(SearchSettings(region=search_region)))
+        registry.register(ScholarTool(SearchSettings(region=search_region)))
         registry.register(VisitTool())
-    index_folders(docs, quiet=bool(args is not None and getattr(args, "json", False)))
-    if docs or library_has_folders():
+    if docs:
+        if library is not None:
+            index_folders(docs, library, on_index)
+        else:
+            from deepresearch_local.library import Library
+
+            with Library() as own:
+                index_folders(docs, own, on_index)
+    if docs or (library is None and library_has_folders()):
         from deepresearch_local.tools.local import local_tools
 
-        for tool in local_tools():
+        for tool in local_tools(library):
             registry.register(tool)
     if python:
         from deepresearch_local.tools.python_sandbox import PythonInterpreter

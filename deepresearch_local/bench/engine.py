@@ -155,13 +155,20 @@ def bench(spec: EngineSpec, prompt_tokens: int, gen_tokens: int, rounds: int) ->
 
 
 def spec_from_args(args: argparse.Namespace) -> EngineSpec:
-    return EngineSpec(
+    """The engine the flags name, chosen by the service's rule (a registered id works too); the
+    saved settings are left out so that figures depend on the flags alone."""
+    from deepresearch_local.config import Settings
+    from deepresearch_local.service.engine import choose_engine, engine_spec
+    from deepresearch_local.service.request import RunRequest
+
+    request = RunRequest(
         model=args.model,
         backend=args.backend,
-        context_tokens=args.context or max(2048, args.prompt_tokens + args.gen_tokens + 256),
+        context=args.context or max(2048, args.prompt_tokens + args.gen_tokens + 256),
         gpu_layers=args.gpu_layers,
         kv_type=args.kv_type,
     )
+    return engine_spec(choose_engine(Settings(), request))
 
 
 def from_args(args: argparse.Namespace) -> dict[str, Any]:

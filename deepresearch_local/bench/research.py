@@ -18,10 +18,14 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.errors import UsageError
+
+if TYPE_CHECKING:
+    from deepresearch_local.agent.config import AgentConfig
+    from deepresearch_local.service.request import RunRequest
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[dict[str, str]]:
@@ -44,30 +48,6 @@ def load_questions(path: Path, limit: int | None = None) -> list[dict[str, str]]
     if not out:
         raise UsageError(f"{path} holds no questions.")
     return out[:limit] if limit else out
-
-
-def _tools(offline: bool, docs: list[Path], library: Any, region: str = "auto") -> Any:
-    """What ``ask`` would declare, with the documents indexed into ``library`` (a temporary one)."""
-    from deepresearch_local.tools.base import ToolRegistry
-    from deepresearch_local.tools.python_sandbox import PythonInterpreter
-
-    registry = ToolRegistry()
-    if not offline:
-        from deepresearch_local.tools.search import ScholarTool, SearchSettings, WebSearchTool
-        from deepresearch_local.tools.visit import VisitTool
-
-        registry.register(WebSearchTool(SearchSettings(region=region)))
-        registry.register(ScholarTool(SearchSettings(region=region)))
-        registry.register(VisitTool())
-    if docs:
-        from deepresearch_local.tools.local import local_tools
-
-        for folder in docs:
-            library.add(folder)
-        for tool in local_tools(library):
-            registry.register(tool)
-    registry.register(PythonInterpreter())
-    return registry
 
 
 def score(question: dict[str, str], events: list[Any], evidence: list[dict[str, Any]]) -> dict[str, Any]:
@@ -118,30 +98,47 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _config(args: argparse.Namespace, mode: str) -> Any:
+def _request(args: argparse.Namespace, docs: list[Path]) -> RunRequest:
+    """The run the flags ask for. It is built on the default settings, not the saved ones, so that
+    the figures depend on the flags alone."""
+    from deepresearch_local.service.request import RunRequest
+
+    return RunRequest(
+        model=args.model,
+        backend=args.backend,
+        base_url=args.base_url,
+        context=args.context,
+        gpu_layers=args.gpu_layers,
+        kv_type=args.kv_type,
+        scripted=args.scripted,
+        max_steps=args.max_steps,
+        max_minutes=args.max_minutes,
+        budget=args.budget,
+        max_output_tokens=args.max_output_tokens,
+        temperature=args.temperature,
+        offline=args.offline,
+        docs=tuple(docs),
+    )
+
+
+def _config(args: argparse.Namespace, mode: str) -> AgentConfig:
     import dataclasses
 
-    from deepresearch_local.agent.config import AgentConfig
+    from deepresearch_local.config import Settings
+    from deepresearch_local.service.build import agent_config
 
-    config = AgentConfig(
-        mode=mode,  # type: ignore[arg-type]
-        max_llm_calls=args.max_steps,
-        max_minutes=args.max_minutes,
-        budget_tokens=args.budget,
-        max_output_tokens=args.max_output_tokens,
-    )
-    if args.temperature is not None:
-        config = dataclasses.replace(
-            config, sampling=dataclasses.replace(config.sampling, temperature=args.temperature)
-        )
-    return config
+    return agent_config(Settings(), dataclasses.replace(_request(args, []), mode=mode))
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from deepresearch_local.agent.runner import Researcher
+    import dataclasses
+
     from deepresearch_local.bench.machine import machine_info
-    from deepresearch_local.cli.research import decide_offline, offline_guard, open_engine_from_args
+    from deepresearch_local.config import Settings
     from deepresearch_local.library import Library
+    from deepresearch_local.service.build import make_researcher, prepare_run, run_tools
+    from deepresearch_local.service.engine import open_engine_for
+    from deepresearch_local.service.guard import offline_guard
     from deepresearch_local.store.sessions import SessionStore
 
     questions = load_questions(Path(args.questions).expanduser(), args.limit)
@@ -152,8 +149,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.model or args.scripted or args.base_url):
         raise UsageError("Pass --model PATH (a .gguf file or an MLX folder) or --base-url for a server.")
     modes = ["fold", "react"] if args.mode == "both" else [args.mode]
-    decide_offline(args)
-    engine = open_engine_from_args(args)
+    prepared = prepare_run(Settings(), _request(args, docs))
+    args.offline = prepared.offline
+    engine = open_engine_for(prepared.engine)
     engine.load()
     rows: list[dict[str, Any]] = []
     with (
@@ -161,16 +159,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         Library(Path(tmp) / "library.sqlite3") as library,
         SessionStore(Path(tmp) / "sessions.sqlite3") as store,
     ):
-        tools = _tools(args.offline, docs, library)
+        tools = run_tools(prepared, library=library)
         for mode in modes:
             for i, question in enumerate(questions, start=1):
                 config = _config(args, mode)
                 report_path = Path(tmp) / f"{mode}-{i}.md"
-                researcher = Researcher(
-                    engine, tools, store, config, offline=args.offline, report_path=report_path
-                )
+                run = dataclasses.replace(prepared, config=config, report_path=report_path)
+                researcher = make_researcher(run, engine, tools, store)
                 start = time.perf_counter()
-                with offline_guard(researcher, args):
+                with offline_guard(researcher, run.engine.base_url):
                     events = list(researcher.ask(question["question"]))
                 scored = score(question, events, store.evidence(events[-1].run_id))  # type: ignore[union-attr]
                 if getattr(args, "judge", False):

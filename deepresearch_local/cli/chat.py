@@ -15,11 +15,13 @@ from deepresearch_local.errors import ContextOverflow
 
 def run(args: argparse.Namespace) -> int:
     # Like `ask`: what the flags leave open comes from the settings, then the default model.
-    from deepresearch_local.cli.research import apply_settings, open_engine_from_args
+    from deepresearch_local.cli.research import request_from_args
+    from deepresearch_local.config import load_settings
+    from deepresearch_local.service.engine import choose_engine, open_engine_for
 
-    apply_settings(args)
-    engine = open_engine_from_args(args)
-    print(f"Loading {args.base_url or engine.info.model} ...", file=sys.stderr, flush=True)
+    choice = choose_engine(load_settings(), request_from_args(args))
+    engine = open_engine_for(choice)
+    print(f"Loading {choice.base_url or engine.info.model} ...", file=sys.stderr, flush=True)
     engine.load()
     info = engine.info
     print(

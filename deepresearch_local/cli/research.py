@@ -1,19 +1,18 @@
-"""The headless research front end shared by ``ask`` and ``sessions resume``."""
+"""The headless research front end shared by ``ask`` and ``sessions resume``: arguments in
+(``request_from_args``), progress lines out (``consume``), exit codes. Runs are built by
+``deepresearch_local.service``, as in the terminal app."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import (
     AgentEvent,
     AnswerReady,
@@ -29,112 +28,42 @@ from deepresearch_local.agent.events import (
     ToolResulted,
 )
 from deepresearch_local.agent.runner import Researcher
+from deepresearch_local.agent.toolset import IndexNote
 from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_FAILED, EXIT_LIMIT
 from deepresearch_local.config import load_settings
-from deepresearch_local.engines.base import Engine, Sampling
-from deepresearch_local.errors import ModelError
-from deepresearch_local.run_policy import machine_mode
+from deepresearch_local.service.build import PreparedRun, make_researcher, prepare_run, run_tools
+from deepresearch_local.service.engine import open_engine_for
+from deepresearch_local.service.guard import offline_guard
+from deepresearch_local.service.request import RunRequest
+from deepresearch_local.store.sessions import SessionStore
 
-ENGINE_ARGS = ("model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted")
+_FIELDS = (
+    "model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted", "mode", "max_steps",
+    "max_minutes", "budget", "near_budget", "max_output_tokens", "temperature", "preset",
+)  # fmt: skip
 
 
-def open_engine_from_args(args: argparse.Namespace) -> Engine:
-    """The engine the arguments name: scripted (tests), a server, a path or a registered model."""
-    if getattr(args, "scripted", None):
-        from deepresearch_local.engines.scripted_file import scripted_from_file
-
-        return scripted_from_file(Path(args.scripted))
-    from deepresearch_local.engines.factory import EngineSpec, open_engine
-
-    model = args.model
-    if not args.base_url:
-        model = str(resolve_model_arg(model))
-    cap = getattr(args, "context_cap", None) or 32768
-    spec = EngineSpec(
-        model, args.backend, args.context, args.base_url, args.gpu_layers, args.kv_type or "f16"
+def request_from_args(args: argparse.Namespace) -> RunRequest:
+    """The run the flags ask for (flags a command does not have are left to the settings)."""
+    values: dict[str, Any] = {name: getattr(args, name, None) for name in _FIELDS}
+    output = getattr(args, "output", None)
+    return RunRequest(
+        **values,
+        offline=bool(getattr(args, "offline", False)),
+        docs=tuple(Path(d) for d in getattr(args, "docs", None) or []),
+        output=Path(output).expanduser() if output else None,
+        allow_composed_urls=bool(getattr(args, "allow_composed_urls", False)),
     )
-    return open_engine(dataclasses.replace(spec, context_cap=cap))
 
 
-def resolve_model_arg(model: str | None) -> Path:
-    """A path as given, or a registered/downloaded model (the registry lands with the models issue)."""
-    if model and Path(model).expanduser().exists():
-        return Path(model).expanduser()
-    try:
-        from deepresearch_local.weights.registry import resolve_model
-    except ImportError:
-        where = f"at {model}" if model else "given"
-        raise ModelError(f"No model {where}. Pass --model PATH to a .gguf file or an MLX folder.") from None
-    path: Path = resolve_model(model)
-    return path
-
-
-def config_from_args(args: argparse.Namespace, base: AgentConfig | None = None) -> AgentConfig:
-    """The run's settings: the saved settings, overridden by the flags given."""
-    settings = load_settings()
-    config = base or AgentConfig(
-        mode=machine_mode() if settings.mode == "auto" else settings.mode,  # type: ignore[arg-type]
-        max_llm_calls=settings.max_steps,
-        max_output_tokens=settings.max_output_tokens or None,
-        seed_library_search=settings.seed_library_search,
-        sampling=Sampling(
-            temperature=settings.sampling.temperature,
-            top_p=settings.sampling.top_p,
-            presence_penalty=settings.sampling.presence_penalty,
-        ),
-    )
-    if base is None:
-        from deepresearch_local.presets import apply_preset
-
-        config = apply_preset(config, getattr(args, "preset", None) or settings.preset)
-    changes: dict[str, Any] = {}
-    for arg, field in (
-        ("mode", "mode"),
-        ("max_steps", "max_llm_calls"),
-        ("max_minutes", "max_minutes"),
-        ("budget", "budget_tokens"),
-        ("near_budget", "near_budget"),
-        ("max_output_tokens", "max_output_tokens"),
-    ):
-        value = getattr(args, arg, None)
-        if value is not None:
-            changes[field] = value
-    if getattr(args, "temperature", None) is not None:
-        changes["sampling"] = dataclasses.replace(config.sampling or Sampling(), temperature=args.temperature)
-    return dataclasses.replace(config, **changes)
-
-
-def apply_settings(args: argparse.Namespace) -> None:
-    """Fill what the flags left open from the saved settings (model, backend, server, context, offline)."""
-    settings = load_settings()
-    if not getattr(args, "model", None) and settings.model:
-        args.model = settings.model
-    if not getattr(args, "backend", None) and settings.backend != "auto":
-        args.backend = settings.backend
-    if not getattr(args, "base_url", None) and settings.base_url and args.backend == "openai":
-        args.base_url = settings.base_url
-    from deepresearch_local.presets import check_preset, context_cap
-
-    args.preset = check_preset(getattr(args, "preset", None) or settings.preset)
-    args.context_cap = context_cap(args.preset)
-    if not getattr(args, "context", None) and settings.context_tokens and args.preset != "upstream":
-        args.context = settings.context_tokens  # the upstream preset takes the most that fits instead
-    if settings.offline and hasattr(args, "offline"):
-        args.offline = True
-    if settings.allow_composed_urls and hasattr(args, "allow_composed_urls"):
-        args.allow_composed_urls = True
-    args.allow_unisolated_python = settings.allow_unisolated_python
-    args.search_region = settings.search_region
-
-
-class _Interrupts:
+class Interrupts:
     """First Ctrl-C cancels the run cleanly (the session keeps every step); a second one quits."""
 
     def __init__(self, researcher: Researcher) -> None:
         self.researcher = researcher
         self.previous: Any = None
 
-    def __enter__(self) -> _Interrupts:
+    def __enter__(self) -> Interrupts:
         self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -179,13 +108,14 @@ def _progress_line(event: AgentEvent, state: dict[str, Any]) -> str | None:
     return None
 
 
-def consume(events: Iterator[AgentEvent], args: argparse.Namespace) -> int:
-    """Print progress or JSON lines; write the report; return the exit code."""
+def consume(events: Iterator[AgentEvent], *, json_lines: bool, output: str | None) -> int:
+    """Print progress (or, ``json_lines``, every event as JSON); say where the report went
+    (``output``, else stdout); return the exit code."""
     state: dict[str, Any] = {}
     finished: RunFinished | None = None
     report: str | None = None
     for event in events:
-        if args.json:
+        if json_lines:
             print(json.dumps(event.to_dict(), ensure_ascii=False), flush=True)
         else:
             line = _progress_line(event, state)
@@ -197,11 +127,11 @@ def consume(events: Iterator[AgentEvent], args: argparse.Namespace) -> int:
             finished = event
     if finished is None:
         return EXIT_FAILED
-    if not args.json:
-        if finished.answer and not args.output:
+    if not json_lines:
+        if finished.answer and not output:
             print(report or finished.answer)
         elif finished.answer:
-            print(f"Report written to {args.output}", file=sys.stderr)
+            print(f"Report written to {output}", file=sys.stderr)
         print(
             f"{finished.termination}: {finished.steps} steps, {finished.llm_calls} model calls, "
             f"max prompt {finished.max_prompt_tokens:,} tokens, {finished.elapsed_seconds:.0f}s. "
@@ -217,64 +147,28 @@ def consume(events: Iterator[AgentEvent], args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def build_researcher(
-    args: argparse.Namespace, config: AgentConfig, engine: Engine | None = None
-) -> Researcher:
-    from deepresearch_local.agent.toolset import build_tools
-    from deepresearch_local.store.sessions import SessionStore
+def show_indexing(note: IndexNote) -> None:
+    if note.finished:
+        print(
+            f"\r  {note.folder}: {note.indexed} indexed, {note.skipped} skipped, "
+            f"{note.failed} failed{' ' * 30}",
+            file=sys.stderr,
+        )
+    else:
+        print(f"\r  indexing [{note.done}/{note.total}] {note.current[:60]:<60}", end="", file=sys.stderr)
 
-    engine = engine or open_engine_from_args(args)
-    print("Loading the model...", file=sys.stderr, flush=True) if not args.json else None
+
+def start_run(run: PreparedRun, quiet: bool) -> Researcher:
+    """Open and load the run's engine, index its folders, and build its researcher (with progress
+    on stderr unless ``quiet``)."""
+    if run.offline_note and not quiet:
+        print(f"Offline: {run.offline_note}. Only local documents and tools are used.", file=sys.stderr)
+    engine = open_engine_for(run.engine)
+    if not quiet:
+        print("Loading the model...", file=sys.stderr, flush=True)
     engine.load()
-    offline = bool(getattr(args, "offline", False))
-    tools = build_tools(offline=offline, docs=[Path(d) for d in getattr(args, "docs", [])], args=args)
-    report_path = Path(args.output).expanduser() if getattr(args, "output", None) else None
-    researcher = Researcher(engine, tools, SessionStore(), config, offline=offline, report_path=report_path)
-    researcher.context.allow_composed_urls = bool(getattr(args, "allow_composed_urls", False))
-    researcher.context.allow_unisolated_python = bool(getattr(args, "allow_unisolated_python", False))
-    researcher.meta = {
-        "engine": {name: getattr(args, name, None) for name in ENGINE_ARGS},
-        "docs": [str(Path(d).expanduser().resolve()) for d in getattr(args, "docs", [])],
-    }
-    return researcher
-
-
-def decide_offline(args: argparse.Namespace) -> None:
-    """``--offline``, or automatically offline when the network cannot be reached (the rule the
-    terminal app applies too: ``run_policy.decide_run_offline``)."""
-    from deepresearch_local.run_policy import decide_run_offline
-
-    decision = decide_run_offline(
-        requested=bool(getattr(args, "offline", False)),
-        setting=False,  # apply_settings already turned the setting into args.offline
-        backend=getattr(args, "backend", None),
-        base_url=getattr(args, "base_url", None),
-        scripted=bool(getattr(args, "scripted", None)),
-    )
-    if decision.offline and not args.offline and not args.json:
-        print(f"Offline: {decision.reason}. Only local documents and tools are used.", file=sys.stderr)
-    args.offline = decision.offline
-
-
-@contextmanager
-def offline_guard(researcher: Researcher, args: argparse.Namespace) -> Iterator[None]:
-    """In offline runs nothing may leave the machine: refuse (and log) any non-loopback connection."""
-    if not researcher.offline:
-        yield
-        return
-    from urllib.parse import urlsplit
-
-    from deepresearch_local.tools.network import BlockedConnection, NetworkGuard
-
-    def log(blocked: BlockedConnection) -> None:
-        if researcher.run_id:
-            researcher.store.add_network(
-                researcher.run_id, "blocked", blocked.target, blocked.event, False, "offline"
-            )
-
-    allow = [urlsplit(args.base_url).hostname or ""] if getattr(args, "base_url", None) else []
-    with NetworkGuard(allow_hosts=[h for h in allow if h], on_block=log):
-        yield
+    tools = run_tools(run, on_index=None if quiet else show_indexing)
+    return make_researcher(run, engine, tools, SessionStore())
 
 
 def run_question(args: argparse.Namespace) -> int:
@@ -282,11 +176,8 @@ def run_question(args: argparse.Namespace) -> int:
         from deepresearch_local.errors import UsageError
 
         raise UsageError('The question is empty: deepresearch ask "your question"')
-    apply_settings(args)
-    decide_offline(args)
-    researcher = build_researcher(args, config_from_args(args))
-    session = None
-    if args.session:
-        session = researcher.store.resolve_id(args.session)
-    with _Interrupts(researcher), offline_guard(researcher, args):
-        return consume(researcher.ask(args.question, session), args)
+    run = prepare_run(load_settings(), request_from_args(args))
+    researcher = start_run(run, quiet=args.json)
+    session = researcher.store.resolve_id(args.session) if args.session else None
+    with Interrupts(researcher), offline_guard(researcher, run.engine.base_url):
+        return consume(researcher.ask(args.question, session), json_lines=args.json, output=args.output)

@@ -177,8 +177,8 @@ def remove_session(args: argparse.Namespace) -> int:
 
 
 def resume_session(args: argparse.Namespace) -> int:
-    """Hand over to the agent's resume (the full session id replaces the typed prefix)."""
-    from deepresearch_local.agent.resume import resume_command
+    """Hand over to ``resume_cmd`` (the full session id replaces the typed prefix)."""
+    from deepresearch_local.cli.resume_cmd import resume_command
     from deepresearch_local.store import SessionStore
 
     with SessionStore() as store:

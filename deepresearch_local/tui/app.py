@@ -13,7 +13,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed
 
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.commands import PaletteCommand, register
 from deepresearch_local.tui.modals.error import ErrorModal
 from deepresearch_local.tui.modals.help import HelpModal

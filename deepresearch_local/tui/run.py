@@ -6,7 +6,7 @@ import argparse
 
 
 def main(args: argparse.Namespace | None = None) -> int:
-    from deepresearch_local.session_service import SessionService
+    from deepresearch_local.service.sessions import SessionService
     from deepresearch_local.tui.app import DeepResearchApp
 
     service = SessionService()

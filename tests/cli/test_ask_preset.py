@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from deepresearch_local.cli import research
-from deepresearch_local.cli.research import apply_settings, config_from_args, open_engine_from_args
-from deepresearch_local.config import Settings, save_settings
+from deepresearch_local.agent.config import AgentConfig
+from deepresearch_local.cli.research import request_from_args
+from deepresearch_local.config import Settings, load_settings, save_settings
 from deepresearch_local.engines.base import Sampling
 from deepresearch_local.engines.factory import EngineSpec, auto_context
 from deepresearch_local.errors import UsageError
+from deepresearch_local.service.build import agent_config
+from deepresearch_local.service.engine import EngineChoice, choose_engine, open_engine_for
 
 
 def _ask(*argv: str) -> argparse.Namespace:
@@ -20,9 +22,15 @@ def _ask(*argv: str) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())
-    args = parser.parse_args(["ask", "q", *argv])
-    apply_settings(args)
-    return args
+    return parser.parse_args(["ask", "q", *argv])
+
+
+def config_from_args(args: argparse.Namespace) -> AgentConfig:
+    return agent_config(load_settings(), request_from_args(args))
+
+
+def engine_of(args: argparse.Namespace) -> EngineChoice:
+    return choose_engine(load_settings(), request_from_args(args), resolve=False)
 
 
 def test_upstream_preset_sets_upstreams_run(isolated_home: Path) -> None:
@@ -41,8 +49,9 @@ def test_flags_win_over_the_preset_and_the_preset_over_saved_settings(isolated_h
     config = config_from_args(args)
     assert (config.mode, config.max_llm_calls, config.max_minutes) == ("react", 7, 150.0)
     assert config.sampling.temperature == 0.0 and config.sampling.top_p == 0.95
-    assert args.context is None and args.context_cap == 131_072  # the most that fits, not the saved 8K
-    assert _ask("--context", "16384").context == 16384
+    choice = engine_of(args)
+    assert choice.context is None and choice.context_cap == 131_072  # the most that fits, not the saved 8K
+    assert engine_of(_ask("--context", "16384")).context == 16384
 
 
 def test_laptop_defaults_are_unchanged(isolated_home: Path) -> None:
@@ -51,13 +60,15 @@ def test_laptop_defaults_are_unchanged(isolated_home: Path) -> None:
     config = config_from_args(args)
     assert (config.mode, config.max_llm_calls, config.max_minutes) == ("fold", 12, 60.0)
     assert config.sampling == Sampling(temperature=0.6, top_p=0.95, presence_penalty=1.1)
-    assert (args.preset, args.context, args.context_cap) == ("laptop", 8192, 32_768)
+    assert (engine_of(args).context, engine_of(args).context_cap) == (8192, 32_768)
 
 
 def test_an_unknown_preset_in_the_settings_says_what_to_use(isolated_home: Path) -> None:
     save_settings(Settings(preset="paper"))
     with pytest.raises(UsageError, match="Unknown preset 'paper': use one of laptop, upstream"):
-        _ask()
+        config_from_args(_ask())
+    with pytest.raises(UsageError, match="Unknown preset 'paper'"):
+        engine_of(_ask())
 
 
 def test_the_context_cap_reaches_the_engine(
@@ -67,9 +78,8 @@ def test_the_context_cap_reaches_the_engine(
     monkeypatch.setattr("deepresearch_local.engines.factory.open_engine", lambda spec: specs.append(spec))
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")
-    monkeypatch.setattr(research, "resolve_model_arg", lambda m: model)
-    open_engine_from_args(_ask("--preset", "upstream", "--model", str(model)))
-    open_engine_from_args(_ask("--model", str(model)))
+    for argv in (["--preset", "upstream", "--model", str(model)], ["--model", str(model)]):
+        open_engine_for(choose_engine(load_settings(), request_from_args(_ask(*argv))))
     assert [(s.context_tokens, s.context_cap) for s in specs] == [(None, 131_072), (None, 32_768)]
 
 

@@ -170,7 +170,7 @@ def test_rm_asks_on_a_terminal(
         assert [s.id for s in store.list_sessions()] == [seeded.other_session]
 
 
-def test_resume_hands_the_full_id_to_the_agent(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_hands_the_full_id_to_the_resume_command(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
     received: list[argparse.Namespace] = []
 
     class FakeResume:
@@ -179,7 +179,7 @@ def test_resume_hands_the_full_id_to_the_agent(seeded: Seeded, monkeypatch: pyte
             received.append(args)
             return 4
 
-    monkeypatch.setitem(sys.modules, "deepresearch_local.agent.resume", FakeResume)
+    monkeypatch.setitem(sys.modules, "deepresearch_local.cli.resume_cmd", FakeResume)
     assert main(["sessions", "resume", seeded.session[:4], "--json"]) == 4
     assert received[0].id == seeded.session and received[0].json is True
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.cli.main import build_parser
-from deepresearch_local.cli.research import apply_settings, build_researcher
+from deepresearch_local.cli.research import request_from_args
 from deepresearch_local.config import load_settings
 from deepresearch_local.engines.scripted import ScriptedEngine
 from deepresearch_local.paths import get_paths
+from deepresearch_local.service.build import make_researcher, prepare_run
+from deepresearch_local.service.engine import EngineChoice
+from deepresearch_local.store.sessions import SessionStore
+from deepresearch_local.tools.base import ToolRegistry
 
 
 def researcher_for(*argv: str) -> tuple[bool, bool]:
     args = build_parser().parse_args(["ask", "question", "--offline", *argv])
-    apply_settings(args)
-    researcher = build_researcher(args, AgentConfig(), engine=ScriptedEngine())
+    run = prepare_run(load_settings(), request_from_args(args), choice=EngineChoice(scripted="-"))
+    with SessionStore() as store:
+        researcher = make_researcher(run, ScriptedEngine(), ToolRegistry(), store)
     return researcher.context.allow_composed_urls, researcher.context.allow_unisolated_python
 
 

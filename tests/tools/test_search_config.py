@@ -154,7 +154,7 @@ def test_a_local_searxng_keeps_a_run_online_without_internet(
     monkeypatch: pytest.MonkeyPatch, search_server: SearchServer
 ) -> None:
     """The rule ask and the app share: the probe goes to the configured provider, here on 127.0.0.1."""
-    from deepresearch_local.run_policy import decide_run_offline
+    from deepresearch_local.service.run_policy import decide_run_offline
 
     monkeypatch.setenv("DEEPRESEARCH_SEARCH_PROVIDER", "searxng")
     monkeypatch.setenv("SEARXNG_URL", search_server.base)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.engines.scripted import ScriptedEngine
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tools.base import ToolRegistry
 from deepresearch_local.tui.app import DeepResearchApp
 from deepresearch_local.tui.screens.research import ResearchScreen

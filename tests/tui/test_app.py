@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 
 from deepresearch_local.config import Settings, save_settings
 from deepresearch_local.errors import ConfigError
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.app import DeepResearchApp
 from deepresearch_local.tui.commands import all_commands, commands_for
 from deepresearch_local.tui.modals.error import ErrorModal

@@ -38,7 +38,7 @@ def test_no_module_outside_the_tui_imports_textual() -> None:
     import json
 
     modules = headless_modules()
-    assert {"deepresearch_local.session_service", "deepresearch_local.agent.runner"} <= set(modules)
+    assert {"deepresearch_local.service.sessions", "deepresearch_local.agent.runner"} <= set(modules)
     assert len(modules) > 80  # the walk really found the package
     out = subprocess.run(
         [sys.executable, "-c", CHECK, *modules], cwd=REPO, capture_output=True, text=True, timeout=300

@@ -17,8 +17,8 @@ from deepresearch_local.tui.widgets.research.panes import RunPanes
 from deepresearch_local.tui.widgets.research.sources import SourcesList
 
 if TYPE_CHECKING:
+    from deepresearch_local.service.sessions import SessionService
     from deepresearch_local.session_replay import Source
-    from deepresearch_local.session_service import SessionService
 
 
 class ReportActions(Screen[None]):

@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deepresearch_local.session_service import SessionService
 from textual.widgets import Button, Input, OptionList, RadioButton, Static
 
 from deepresearch_local.config import Settings, load_settings
-from deepresearch_local.hardware.recommend import recommend
 from deepresearch_local.library import Library
 from deepresearch_local.paths import get_paths
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.screens.first_run import FirstRunScreen
 from deepresearch_local.tui.widgets.first_run.finish import DocsStep
 from deepresearch_local.tui.widgets.models.transfers import TransferRow
 from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.catalog import find_variant
+from deepresearch_local.weights.recommend import recommend
 from deepresearch_local.weights.registry import Registry
 from tests.engines.test_openai_discovery import FakeServer
 from tests.support.tiny_moe import TinyModel

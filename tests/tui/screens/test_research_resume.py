@@ -8,7 +8,7 @@ import asyncio
 from deepresearch_local.agent.events import RunStarted, ToolResulted
 from deepresearch_local.config import Settings, save_settings
 from deepresearch_local.engines.scripted import ScriptedEngine
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.commands import commands_for
 from tests.agent.conftest import is_report_prompt, tool_call
 from tests.agent.scripted_tools import registry

@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import Input
 
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.modals.confirm import ConfirmModal
 from deepresearch_local.tui.modals.prompt import PromptModal
 from deepresearch_local.tui.widgets.research.sessions import SessionItem

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from deepresearch_local.errors import ModelError
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tui.modals.error import ErrorModal
 from tests.agent.conftest import ANSWER_TURN, call_turn
 from tests.tui.app_support import Gate, make_app, make_service, research

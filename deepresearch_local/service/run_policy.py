@@ -1,7 +1,4 @@
-"""Rules every front end applies the same way before a run starts (the CLI and the terminal app).
-
-Kept out of ``cli/`` and ``tui/`` so that both import it and neither imports the other.
-"""
+"""Rules every run follows before it starts, whichever front end asks (CLI, app, benchmarks)."""
 
 from __future__ import annotations
 

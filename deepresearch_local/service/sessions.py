@@ -1,26 +1,37 @@
 """Research sessions for the terminal app, without any UI.
 
-``SessionService`` builds the engine, the tools and a ``Researcher`` from the saved settings
-(``config.load_settings``), runs questions as event streams, and answers everything the app
-shows about past sessions: their runs replayed as events, the sources a report cites, reading
-a cited file, exporting a report. The TUI only renders what this returns.
+``SessionService`` builds runs the way every front end does (``service.build``: the saved
+settings, the same agent settings, offline rule, permissions and metadata as ``deepresearch
+ask``), resumes them as they were started (``service.reopen``), runs questions as event
+streams, and answers everything the app shows about past sessions: their runs replayed as
+events, the sources a report cites, reading a cited file, exporting a report. The TUI only
+renders what this returns.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import AgentEvent
 from deepresearch_local.config import Settings, load_settings
-from deepresearch_local.engines.base import CancelToken, Engine, Sampling
+from deepresearch_local.engines.base import CancelToken, Engine
 from deepresearch_local.errors import DeepResearchError
 from deepresearch_local.paths import get_paths
+from deepresearch_local.service.build import (
+    PreparedRun,
+    agent_config,
+    make_researcher,
+    prepare_run,
+    run_tools,
+)
+from deepresearch_local.service.engine import EngineChoice, choose_engine, open_engine_for
+from deepresearch_local.service.guard import offline_guard
+from deepresearch_local.service.reopen import reopen_run
+from deepresearch_local.service.request import RunRequest
 from deepresearch_local.session_replay import Source, replay_run, report_sources
 from deepresearch_local.store.records import RunInfo, SessionInfo
 from deepresearch_local.store.sessions import SessionStore
@@ -30,7 +41,7 @@ if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
     from deepresearch_local.library import ReadResult
 
-__all__ = ["EngineChoice", "SessionService", "Source", "report_sources"]
+__all__ = ["SessionService", "Source", "report_sources"]
 
 ToolsFactory = Callable[[bool], ToolRegistry]
 """Builds the tools of one run from its offline flag."""
@@ -40,36 +51,8 @@ AskUser = Callable[[str, CancelToken], bool]
 the answer; it answers False once the run's token is cancelled. Tools call it through
 ``ToolContext.confirm`` to allow what they would otherwise refuse."""
 
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """What the settings ask the engine to be (compared to reuse a loaded engine)."""
-
-    backend: str | None
-    model: str | None
-    context_tokens: int | None
-    base_url: str | None
-
-
-def saved_engine_choice(saved: dict[str, object]) -> EngineChoice | None:
-    """The engine a run stored in its metadata (by the app or by ``deepresearch ask``), or None
-    when it stored none this app can open (then the settings decide). The app opens engines by
-    model, backend, server and context: a ``--gpu-layers`` or ``--kv-type`` given to ``ask`` is
-    not carried over (``deepresearch sessions resume`` does carry them)."""
-    model = str(saved["model"]) if saved.get("model") else None
-    base_url = str(saved["base_url"]) if saved.get("base_url") else None
-    backend = str(saved["backend"]) if saved.get("backend") else None
-    context = saved.get("context")
-    context_tokens = int(context) if isinstance(context, int) and context > 0 else None
-    if saved.get("scripted") or not (model or base_url):
-        return None
-    from deepresearch_local.run_policy import uses_server
-
-    if uses_server(backend, base_url):
-        return EngineChoice("openai", model, context_tokens, base_url)
-    from deepresearch_local.weights.registry import resolve_model
-
-    return EngineChoice(backend, str(resolve_model(model)), context_tokens, None)
+GIVEN = EngineChoice(scripted="(given)")
+"""The choice recorded for an engine handed to the service (tests): never opened from it."""
 
 
 class SessionService:
@@ -114,16 +97,8 @@ class SessionService:
             return False
 
     def engine_choice(self, settings: Settings | None = None) -> EngineChoice:
-        """The engine the settings name; the model is resolved (registry, default, path)."""
-        settings = settings or self.settings()
-        context = settings.context_tokens or None
-        if settings.backend == "openai":
-            return EngineChoice("openai", settings.model or None, context, settings.base_url or None)
-        from deepresearch_local.weights.registry import resolve_model
-
-        path = resolve_model(settings.model or None)
-        backend = None if settings.backend == "auto" else settings.backend
-        return EngineChoice(backend, str(path), context, None)
+        """The engine the settings name (the rule ``deepresearch ask`` follows); the model resolved."""
+        return choose_engine(settings or self.settings(), RunRequest())
 
     def engine_label(self) -> tuple[str, str]:
         """(backend, model) to show before anything is loaded; never raises."""
@@ -136,12 +111,13 @@ class SessionService:
             return "-", "no model yet (F3: Models)"
         if self._engine is not None and choice == self._choice:  # the loaded one is still the choice
             return self._engine.info.backend, self._engine.info.model
-        if choice.backend == "openai":
+        if choice.is_server:
             return "openai", choice.model or "the server's model"
-        from deepresearch_local.engines.factory import EngineSpec, guess_backend
+        from deepresearch_local.engines.factory import guess_backend
+        from deepresearch_local.service.engine import engine_spec
 
         try:
-            backend = guess_backend(EngineSpec(choice.model, choice.backend))
+            backend = guess_backend(engine_spec(choice))
         except DeepResearchError:
             backend = settings.backend
         return backend, Path(choice.model or "").name
@@ -158,56 +134,38 @@ class SessionService:
             if self._engine is not None:
                 self._engine.unload()
                 self._engine = None
-            from deepresearch_local.engines.factory import EngineSpec, open_engine
-
-            engine = open_engine(
-                EngineSpec(choice.model, choice.backend, choice.context_tokens, choice.base_url)
-            )
+            engine = open_engine_for(choice)
             engine.load()
             self._engine, self._choice = engine, choice
             return engine
 
     def agent_config(self, settings: Settings | None = None) -> AgentConfig:
+        """A new run's agent settings: the same as ``deepresearch ask`` gets from these settings."""
         if self._config is not None:
             return self._config
-        settings = settings or self.settings()
-        if settings.mode == "auto":
-            from deepresearch_local.run_policy import machine_mode
-
-            mode = machine_mode()
-        else:
-            mode = settings.mode
-        sampling = Sampling(
-            temperature=settings.sampling.temperature,
-            top_p=settings.sampling.top_p,
-            presence_penalty=settings.sampling.presence_penalty,
-        )
-        return AgentConfig(mode=mode, max_llm_calls=settings.max_steps, sampling=sampling)  # type: ignore[arg-type]
+        return agent_config(settings or self.settings())
 
     def offline(self, settings: Settings | None = None) -> bool:
         """Offline when set (or given), and automatically when the network cannot be reached."""
         if self._offline is not None:
             return self._offline
-        settings = settings or self.settings()
-        from deepresearch_local.run_policy import decide_run_offline
+        from deepresearch_local.service.build import decide_offline
 
-        # Like ``deepresearch ask``: the saved server URL counts only with the openai backend.
-        base_url = settings.base_url if settings.backend == "openai" else None
-        decision = decide_run_offline(
-            requested=False, setting=settings.offline, backend=settings.backend, base_url=base_url or None
+        settings = settings or self.settings()
+        choice = choose_engine(settings, RunRequest(), resolve=False)  # no model needed to decide
+        return decide_offline(settings, RunRequest(), choice)[0]
+
+    def prepare(self, settings: Settings | None = None) -> PreparedRun:
+        """A new run as the settings (and what the service was given) make it."""
+        choice = GIVEN if self._given_engine is not None else None
+        return prepare_run(
+            settings or self.settings(), choice=choice, offline=self._offline, config=self._config
         )
-        return decision.offline
 
-    def tools(self, offline: bool, settings: Settings | None = None) -> ToolRegistry:
+    def tools(self, run: PreparedRun) -> ToolRegistry:
         if self._tools is not None:
-            return self._tools(offline)
-        import argparse
-
-        from deepresearch_local.agent.toolset import build_tools
-
-        settings = settings or self.settings()
-        args = argparse.Namespace(search_region=settings.search_region, json=True)
-        return build_tools(offline=offline, args=args)
+            return self._tools(run.offline)
+        return run_tools(run)
 
     # ------------------------------------------------------------ research
 
@@ -222,8 +180,8 @@ class SessionService:
 
     def resume(self, run_id: str, *, ask_user: AskUser | None = None) -> Iterator[AgentEvent]:
         """Continue a run whose process died (its steps are kept) as it was started, like
-        ``deepresearch sessions resume``: its mode, limits and sampling, its offline flag and its
-        engine, whatever the settings say now."""
+        ``deepresearch sessions resume``: its mode, limits and sampling, its offline flag, its
+        permissions and its engine, whatever the settings say now."""
         cancel = self._new_run()
         return self._drive(cancel, lambda researcher: researcher.resume(run_id), run_id, ask_user)
 
@@ -236,6 +194,11 @@ class SessionService:
         self._cancel = CancelToken()
         return self._cancel
 
+    def reopen(self, run: RunInfo) -> PreparedRun:
+        """How ``run`` continues: as it was started (``service.reopen``)."""
+        choice = GIVEN if self._given_engine is not None else None
+        return reopen_run(run, self.settings(), choice=choice)
+
     def _drive(
         self,
         cancel: CancelToken,
@@ -243,70 +206,15 @@ class SessionService:
         resumed_run: str | None = None,
         ask_user: AskUser | None = None,
     ) -> Iterator[AgentEvent]:
-        if resumed_run is None:
-            researcher = self._researcher_for_run(cancel)
-        else:
-            researcher = self._researcher_for_resume(cancel, resumed_run)
+        run = self.prepare() if resumed_run is None else self.reopen(self.store.run(resumed_run))
+        engine = self.engine(None if run.engine == GIVEN else run.engine)
+        researcher = make_researcher(run, engine, self.tools(run), self.store)
+        researcher.cancel = researcher.context.cancel = cancel
         if ask_user is not None:
             asker = ask_user
             researcher.context.confirm = lambda question: asker(question, cancel)
-        with self._guard(researcher):
+        with offline_guard(researcher, run.engine.base_url):
             yield from start(researcher)
-
-    def _researcher_for_run(self, cancel: CancelToken) -> Researcher:
-        from deepresearch_local.agent.runner import Researcher
-
-        settings = self.settings()
-        engine = self.engine()
-        offline = self.offline(settings)
-        config = self.agent_config(settings)
-        researcher = Researcher(engine, self.tools(offline, settings), self.store, config, offline=offline)
-        researcher.cancel = researcher.context.cancel = cancel
-        researcher.context.allow_composed_urls = settings.allow_composed_urls
-        researcher.context.allow_unisolated_python = settings.allow_unisolated_python
-        researcher.meta = self._run_meta(engine)
-        return researcher
-
-    def _researcher_for_resume(self, cancel: CancelToken, run_id: str) -> Researcher:
-        """A researcher set up from what the run stored when it started (``run.config``)."""
-        from deepresearch_local.agent.runner import Researcher
-
-        stored = self.store.run(run_id).config
-        meta = dict(stored.get("meta") or {})
-        engine = self.engine(saved_engine_choice(meta.get("engine") or {}))
-        offline = bool(stored.get("offline"))
-        config = AgentConfig.from_dict(stored)
-        researcher = Researcher(engine, self.tools(offline), self.store, config, offline=offline)
-        researcher.cancel = researcher.context.cancel = cancel
-        researcher.meta = meta or self._run_meta(engine)
-        return researcher
-
-    def _run_meta(self, engine: Engine) -> dict[str, object]:
-        """Stored with the run: how ``deepresearch sessions resume`` reopens the engine, and its names."""
-        choice = self._choice if self._given_engine is None else EngineChoice(None, None, None, None)
-        assert choice is not None
-        saved: dict[str, object] = dict(model=choice.model, backend=choice.backend, base_url=choice.base_url)
-        saved.update(context=choice.context_tokens, gpu_layers=None, kv_type=None, scripted=None)
-        shown = {"model": engine.info.model, "backend": engine.info.backend}
-        return {"engine": saved, "display": shown, "docs": []}
-
-    def _guard(self, researcher: Researcher) -> AbstractContextManager[object]:
-        """Offline runs may not reach anything but loopback (and the configured server)."""
-        if not researcher.offline:
-            return nullcontext()
-        from urllib.parse import urlsplit
-
-        from deepresearch_local.tools.network import BlockedConnection, NetworkGuard
-
-        def log(blocked: BlockedConnection) -> None:
-            if researcher.run_id:
-                self.store.add_network(
-                    researcher.run_id, "blocked", blocked.target, blocked.event, False, "offline"
-                )
-
-        base_url = (self._choice.base_url if self._choice else None) or self.settings().base_url
-        allow = [urlsplit(base_url).hostname or ""] if base_url else []
-        return NetworkGuard(allow_hosts=[h for h in allow if h], on_block=log)
 
     # ------------------------------------------------------------ sessions
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 import pytest
 
-from deepresearch_local import run_policy
-from deepresearch_local.config import Settings, save_settings
-from deepresearch_local.run_policy import decide_run_offline, network_check_needed, uses_server
-from deepresearch_local.session_service import SessionService
+from deepresearch_local.cli.main import build_parser
+from deepresearch_local.cli.research import request_from_args
+from deepresearch_local.config import Settings, load_settings, save_settings
+from deepresearch_local.service import run_policy
+from deepresearch_local.service.build import prepare_run
+from deepresearch_local.service.run_policy import decide_run_offline, network_check_needed, uses_server
+from deepresearch_local.service.sessions import SessionService
 from deepresearch_local.tools.network import NetworkStatus
 
 
@@ -67,10 +70,11 @@ CASES = [
 
 @pytest.mark.parametrize(("backend", "base_url"), CASES)
 def test_the_cli_and_the_app_check_the_network_for_the_same_runs(
-    backend: str, base_url: str, monkeypatch: pytest.MonkeyPatch
+    backend: str, base_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Both front ends go through ``decide_run_offline``: count the probes each one makes."""
-    from deepresearch_local.cli.research import apply_settings, decide_offline
+    """Both front ends build runs with ``service.build``: count the probes each one makes."""
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
 
     probes: list[str] = []
     real = run_policy.decide_offline
@@ -82,11 +86,9 @@ def test_the_cli_and_the_app_check_the_network_for_the_same_runs(
         return real(requested, setting)
 
     monkeypatch.setattr(run_policy, "decide_offline", counting)
-    save_settings(Settings(backend=backend, base_url=base_url))  # type: ignore[arg-type]
+    save_settings(Settings(backend=backend, base_url=base_url, model=str(model)))  # type: ignore[arg-type]
 
-    args = argparse.Namespace(model=None, backend=None, base_url=None, context=None, offline=False, json=True)
-    apply_settings(args)
-    decide_offline(args)
+    prepare_run(load_settings(), request_from_args(build_parser().parse_args(["ask", "q", "--json"])))
     cli_probes = len(probes)
     probes.clear()
     service = SessionService()

@@ -20,11 +20,12 @@ from deepresearch_local.agent.events import (
     RunStarted,
     TokenDelta,
 )
-from deepresearch_local.cli.research import ENGINE_ARGS
 from deepresearch_local.config import SamplingSettings, Settings, save_settings
 from deepresearch_local.engines.scripted import ScriptedEngine
 from deepresearch_local.errors import ModelError
-from deepresearch_local.session_service import EngineChoice, SessionService, Source, report_sources
+from deepresearch_local.service.engine import EngineChoice, resolved
+from deepresearch_local.service.meta import RunMeta
+from deepresearch_local.service.sessions import SessionService, Source, report_sources
 from deepresearch_local.tools.base import ToolContext, ToolRegistry, ToolResult
 from deepresearch_local.weights.registry import RegisteredModel, Registry
 from tests.agent.conftest import ANSWER_TURN, call_turn, scripted
@@ -67,27 +68,35 @@ def test_the_engine_choice_follows_the_settings(qwen05b: Path) -> None:
         service.engine_choice()
     assert service.engine_label() == ("-", "no model yet (F3: Models)")
     save_settings(Settings(model=str(qwen05b), context_tokens=4096))
-    assert service.engine_choice() == EngineChoice(None, str(qwen05b), 4096, None)
+    assert service.engine_choice() == EngineChoice(model=str(qwen05b), context=4096)
     assert service.engine_label() == ("llama.cpp", qwen05b.name)
     save_settings(Settings(model=_register(qwen05b), backend="llama.cpp"))
-    assert service.engine_choice() == EngineChoice("llama.cpp", str(qwen05b), None, None)
+    assert service.engine_choice() == EngineChoice(model=str(qwen05b), backend="llama.cpp")
     server = Settings(backend="openai", model="tongyi", base_url="http://127.0.0.1:9/v1", context_tokens=8192)
     save_settings(server)
-    assert service.engine_choice() == EngineChoice("openai", "tongyi", 8192, "http://127.0.0.1:9/v1")
+    assert service.engine_choice() == EngineChoice(
+        model="tongyi", backend="openai", base_url="http://127.0.0.1:9/v1", context=8192
+    )
     assert service.engine_label() == ("openai", "tongyi")
 
 
 def test_the_real_engine_loads_once_and_reloads_when_the_settings_change(qwen05b: Path) -> None:
     save_settings(Settings(model=str(qwen05b), context_tokens=2048))
-    service = SessionService()
+    service = SessionService(offline=True)
     try:
         engine = service.engine()
         assert (engine.info.backend, engine.context_size()) == ("llama.cpp", 2048)
         assert service.engine() is engine  # same settings: the loaded engine is reused
-        meta = service._run_meta(engine)  # what `deepresearch sessions resume` reopens a TUI run with
-        assert meta["engine"] == {name: None for name in ENGINE_ARGS} | {
+        meta = service.prepare().meta(engine)  # what `deepresearch sessions resume` reopens a TUI run with
+        assert meta["engine"] == {
             "model": str(qwen05b),
+            "backend": None,
+            "base_url": None,
             "context": 2048,
+            "gpu_layers": None,
+            "kv_type": "f16",
+            "scripted": None,
+            "context_cap": 32_768,
         }
         assert meta["display"] == {"model": qwen05b.name, "backend": "llama.cpp"}
         save_settings(Settings(model=str(qwen05b), context_tokens=3072))
@@ -211,27 +220,27 @@ def test_an_offline_run_cannot_reach_the_network() -> None:
 
 
 def test_a_resumed_run_reopens_the_engine_it_stored(qwen05b: Path) -> None:
-    """The engine a run stored (by the app or by ``deepresearch ask``) wins over today's settings."""
-    from deepresearch_local.session_service import saved_engine_choice
-
+    """The engine a run stored (by the app or by ``deepresearch ask``, in any metadata version)
+    wins over today's settings."""
     model_id = _register(qwen05b)
-    ask_meta = {name: None for name in ENGINE_ARGS} | {"model": model_id, "context": 2048}
-    assert saved_engine_choice(ask_meta) == EngineChoice(None, str(qwen05b), 2048, None)
-    server = {"backend": "openai", "model": "tongyi", "base_url": "http://127.0.0.1:9/v1", "context": None}
-    assert saved_engine_choice(server) == EngineChoice("openai", "tongyi", None, "http://127.0.0.1:9/v1")
-    assert saved_engine_choice({"base_url": "http://127.0.0.1:9/v1"}).backend == "openai"  # type: ignore[union-attr]
-    assert saved_engine_choice({"scripted": "script.json", "model": None}) is None
-    assert saved_engine_choice({}) is None  # nothing stored: the settings decide
+    old_ask = {"engine": {"model": model_id, "backend": None, "base_url": None, "context": 2048,
+                          "gpu_layers": None, "kv_type": None, "scripted": None}, "docs": []}  # fmt: skip
+    assert resolved(RunMeta.from_dict(old_ask).engine) == EngineChoice(model=str(qwen05b), context=2048)
+    server = {"engine": {"backend": "openai", "model": "tongyi", "base_url": "http://127.0.0.1:9/v1"}}
+    assert resolved(RunMeta.from_dict(server).engine) == EngineChoice(
+        model="tongyi", backend="openai", base_url="http://127.0.0.1:9/v1"
+    )
+    assert RunMeta.from_dict({"engine": {"base_url": "http://127.0.0.1:9/v1"}}).engine.is_server
     with pytest.raises(ModelError):
-        saved_engine_choice({"model": "no-such-model"})
+        resolved(RunMeta.from_dict({"engine": {"model": "no-such-model"}}).engine)
 
     save_settings(Settings(model=str(qwen05b), context_tokens=2048))
     service = SessionService(tools=lambda offline: registry(), offline=True)
     try:
         run_engine = service.engine()
-        meta = service._run_meta(run_engine)
+        meta = service.prepare().meta(run_engine)
         save_settings(Settings(model=str(qwen05b), context_tokens=3072))  # changed since the run began
-        reopened = service.engine(saved_engine_choice(meta["engine"]))  # type: ignore[arg-type]
+        reopened = service.engine(RunMeta.from_dict(meta).engine)
         assert reopened is run_engine and reopened.context_size() == 2048
     finally:
         service.close()

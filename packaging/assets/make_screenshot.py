@@ -74,7 +74,7 @@ def main() -> int:
     from deepresearch_local.cli.main import main as cli
     from deepresearch_local.engines.scripted import ScriptedEngine
     from deepresearch_local.engines.scripted_file import REPORT_MARKER
-    from deepresearch_local.session_service import SessionService
+    from deepresearch_local.service.sessions import SessionService
 
     if cli(["docs", "add", str(docs), "--name", "notes", "-q"]) != 0:
         return 1

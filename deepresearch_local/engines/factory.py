@@ -48,17 +48,50 @@ def guess_backend(spec: EngineSpec) -> str:
 def auto_context(
     model: Path, backend: str, kv_type: str, gpu_layers: int | None, cap: int = 32768
 ) -> tuple[int, int]:
-    """(context, gpu_layers) from the memory-fit calculator for this machine, at most ``cap``."""
+    """(context, gpu_layers) from the memory-fit calculator for this machine, at most ``cap``.
+
+    The largest context that fits, never less than the agent's minimum (or the model's own
+    context, if that is shorter): a machine that cannot give that much is refused with a
+    ``ModelError`` that says what fits and what to do, rather than handed a context the agent
+    cannot work in or one the machine cannot hold.
+    """
     import psutil
 
-    from deepresearch_local.hardware.fit import MemoryBudget, fit
+    from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, MemoryBudget, fit
     from deepresearch_local.weights.shapes import shape_of
 
     shape = shape_of(model)
     budget = MemoryBudget.for_machine(psutil.virtual_memory().total, unified=backend == "mlx")
     result = fit(shape, budget, kv_type=kv_type, backend=backend)
-    context = min(result.max_context_tokens or 4096, cap, shape.n_ctx_train or cap)
-    return max(context, 2048), gpu_layers if gpu_layers is not None else result.gpu_layers
+    trained = shape.n_ctx_train or cap
+    least = min(MIN_AGENT_CONTEXT, trained)
+    if result.max_context_tokens < least:
+        quantized = fit(shape, budget, kv_type="q8_0", backend=backend).max_context_tokens
+        needed = result.estimate.total if budget.unified else result.estimate.ram
+        raise ModelError(
+            _too_little_memory(model, least, needed, budget.ram_bytes, result.max_context_tokens, quantized)
+        )
+    context = min(result.max_context_tokens, cap, trained)
+    return context, gpu_layers if gpu_layers is not None else result.gpu_layers
+
+
+def _too_little_memory(model: Path, least: int, needed: int, budget: int, fits: int, quantized: int) -> str:
+    """What to do when the calculator finds less room than a research run needs."""
+    from deepresearch_local.units import human_bytes
+
+    text = (
+        f"{model.name} needs {human_bytes(needed)} for the {least:,} tokens of context a research run needs; "
+        f"this machine leaves it {human_bytes(budget)} (the rest of its memory is kept for the system and "
+        "other apps)."
+    )
+    fixes = ["choose a smaller build (`deepresearch models list` shows what fits here)"]
+    if quantized >= least:
+        fixes.insert(0, "pass --kv-type q8_0 (a KV cache half the size)")
+    if fits > 0:
+        fixes.append(f"pass --context {fits} to try anyway with less context than the agent needs")
+    else:
+        text += " Not even a short context fits."
+    return f"{text} To run it: {'; or '.join(fixes)}."
 
 
 def open_engine(spec: EngineSpec) -> Engine:

@@ -1,7 +1,8 @@
 """Open a GGUF the way every run without ``--context`` does, in a fresh process, and report.
 
-``python -m tests.engines.auto_context_probe MODEL [RAM_BYTES]``: with RAM_BYTES the process
-pretends the machine has that much memory (what ``auto_context`` reads from psutil). Prints one
+``python -m tests.engines.auto_context_probe MODEL [RAM_BYTES [KV_TYPE]]``: with RAM_BYTES the
+process pretends the machine has that much memory (what ``auto_context`` reads from psutil); KV_TYPE
+is the KV cache type asked for (``--kv-type``, default f16). Prints one
 JSON object: the context ``auto_context`` chose, the context llama.cpp really allocated (read
 back), the budget, and the peak memory after a full batch was prefilled.
 """
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from deepresearch_local.bench.memprobe import FILLER
 
 
-def main(model: str, ram_bytes: int | None) -> dict[str, object]:
+def main(model: str, ram_bytes: int | None, kv_type: str = "f16") -> dict[str, object]:
     import psutil
 
     if ram_bytes is not None:
@@ -26,8 +27,8 @@ def main(model: str, ram_bytes: int | None) -> dict[str, object]:
     from deepresearch_local.engines.memory import peak_rss_bytes
     from deepresearch_local.hardware.fit import MemoryBudget
 
-    chosen, _layers = auto_context(Path(model), "llama.cpp", "f16", None)
-    engine = open_engine(EngineSpec(model=model))  # no context: the factory asks auto_context
+    chosen, _layers = auto_context(Path(model), "llama.cpp", kv_type, None)
+    engine = open_engine(EngineSpec(model=model, kv_type=kv_type))  # no context: auto_context chooses
     engine.load()
     prompt = engine.llm.detokenize(engine.tokenize(FILLER * 40)[:600]).decode("utf-8", "ignore")  # type: ignore[attr-defined]
     done = collect(
@@ -43,4 +44,5 @@ def main(model: str, ram_bytes: int | None) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)))
+    ram = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    print(json.dumps(main(sys.argv[1], ram, *sys.argv[3:4])))

@@ -14,18 +14,14 @@ from typing import Any
 
 from deepresearch_local.agent.events import (
     AgentEvent,
-    AnswerReady,
+    Cancelled,
     ContextUsage,
-    Notice,
-    ReportReady,
-    ReportUpdated,
     RunFinished,
     RunStarted,
-    StepStarted,
     TokenDelta,
-    ToolCalled,
-    ToolResulted,
 )
+from deepresearch_local.agent.step_events import events_of
+from deepresearch_local.agent.step_kinds import ModelStep, ReportStep, TypedStep, step_from_dict
 from deepresearch_local.store.sessions import SessionStore
 
 _SOURCE_LINE = re.compile(r"^(\d+)\.\s+(.*\S)\s*$")
@@ -85,16 +81,10 @@ def report_sources(report: str, evidence: Sequence[dict[str, Any]]) -> list[Sour
     return out
 
 
-def _first_line(text: str, limit: int = 160) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= limit else line[: limit - 1] + "…"
-    return ""
-
-
 def replay_run(store: SessionStore, run_id: str) -> list[AgentEvent]:
-    """The events a live run of these steps would have streamed (token deltas as whole blocks)."""
+    """The events the live run of these steps showed: each step's come from ``events_of``, as they
+    did live. The live-only events (``agent.step_events``) are stood in for: a model turn's
+    ``ContextUsage`` from its prompt size and its thinking as one ``TokenDelta`` block."""
     run = store.run(run_id)
     config = run.config
     max_steps = int(config.get("max_llm_calls") or 0)
@@ -114,70 +104,53 @@ def replay_run(store: SessionStore, run_id: str) -> list[AgentEvent]:
             backend=str(engine.get("backend") or ""),
         )
     ]
-    step = 0
+    turn = 0
     elapsed = 0.0
-    for record in store.steps(run_id):
-        data = record.data
-        if record.kind == "model":
-            step += 1
-            elapsed = max(elapsed, float(data.get("elapsed") or 0.0))
-            events.append(StepStarted(step, max_steps))
-            if data.get("prompt_tokens"):
-                events.append(ContextUsage(step, int(data["prompt_tokens"]), budget))
-            if data.get("think"):
-                events.append(TokenDelta("thinking", str(data["think"])))
-            if data.get("report"):
-                events.append(ReportUpdated(step, str(data["report"])))
-            if data.get("answer"):
-                events.append(AnswerReady(str(data["answer"])))
-        elif record.kind == "tool":
-            name = str(data.get("name", "?"))
-            events.append(ToolCalled(step, name, dict(data.get("arguments") or {})))
-            events.append(
-                ToolResulted(
-                    step,
-                    name,
-                    str(data.get("summary") or ""),
-                    str(data.get("observation") or ""),
-                    bool(data.get("error")),
-                    [int(i) for i in data.get("evidence_ids") or []],
-                )
-            )
-        elif record.kind == "notice":
-            events.append(Notice(step, "Unusable reply: " + _first_line(str(data.get("text", "")))))
-        elif record.kind == "forced":
-            events.append(
-                Notice(step, f"Limit reached ({data.get('reason', '?')}): asked for a final answer.")
-            )
-        elif record.kind == "summary" and not data.get("valid", True):
-            events.append(Notice(step, f"The summary could not be used: {data.get('problem', '?')}."))
-        elif record.kind == "summary":
-            events.append(Notice(step, "Context nearly full: summarized and restarted."))
-        elif record.kind == "report":
-            events.append(
-                ReportReady(
-                    str(data.get("markdown", "")),
-                    data.get("path"),
-                    int(data.get("citations", 0)),
-                    int(data.get("dropped", 0)),
-                )
-            )
-    if run.status != "running":
-        stats = run.stats
-        events.append(
-            RunFinished(
-                run.termination or run.status,  # type: ignore[arg-type]
-                run.answer,
-                run.session_id,
-                run_id,
-                None,
-                step,
-                int(stats.get("llm_calls", 0)),
-                int(stats.get("max_prompt_tokens", 0)),
-                elapsed,
-                int(stats.get("prompt_tokens", 0)),
-                int(stats.get("reused_tokens", 0)),
-                int(stats.get("completion_tokens", 0)),
-            )
+    report_path: str | None = None
+    records = store.steps(run_id)
+    for record in records:
+        step = step_from_dict(record.kind, record.data)
+        if isinstance(step, ModelStep):
+            turn += 1
+            elapsed = max(elapsed, step.elapsed)
+        if isinstance(step, ReportStep):
+            report_path = step.path
+        shown = events_of(step, turn=turn, max_steps=max_steps)
+        rest = events_of(step, turn=turn, max_steps=max_steps, announced=True)
+        events.extend(shown[: len(shown) - len(rest)])
+        events.extend(_stand_ins(step, turn, budget))
+        events.extend(rest)
+    if run.status == "running":
+        return events
+    if run.termination == "cancelled":
+        events.append(Cancelled(len(records)))
+    stats = run.stats
+    events.append(
+        RunFinished(
+            run.termination or run.status,  # type: ignore[arg-type]
+            run.answer,
+            run.session_id,
+            run_id,
+            report_path if run.report else None,
+            turn,
+            int(stats.get("llm_calls", 0)),
+            int(stats.get("max_prompt_tokens", 0)),
+            float(stats.get("elapsed") or elapsed),
+            int(stats.get("prompt_tokens", 0)),
+            int(stats.get("reused_tokens", 0)),
+            int(stats.get("completion_tokens", 0)),
         )
+    )
     return events
+
+
+def _stand_ins(step: TypedStep, turn: int, budget: int) -> list[AgentEvent]:
+    """What replay shows for a model turn's live-only events (its prompt size, its thinking)."""
+    if not isinstance(step, ModelStep):
+        return []
+    out: list[AgentEvent] = []
+    if step.prompt_tokens:
+        out.append(ContextUsage(turn, step.prompt_tokens, budget))
+    if step.think:
+        out.append(TokenDelta("thinking", step.think))
+    return out

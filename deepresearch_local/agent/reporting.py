@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
-from deepresearch_local.agent.events import AgentEvent, Notice, ReportReady, TokenDelta
+from deepresearch_local.agent.events import AgentEvent, ReportReady, TokenDelta
 from deepresearch_local.agent.repetition import RepetitionGuard
+from deepresearch_local.agent.step_events import events_of
+from deepresearch_local.agent.step_kinds import ReportStep
 from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta
 from deepresearch_local.errors import EngineError
 
@@ -39,6 +41,7 @@ def write_report(
     items = R.select_evidence(evidence, question, answer, max(room, 0), engine.count_tokens)
     findings = ""
     usage: dict[str, int] = {}
+    notice = ""  # what the user is told about the report pass (shown with the report step)
     if items:
         prompt = render(R.report_prompt(question, answer, draft, items))
         used = engine.count_tokens(prompt)
@@ -64,18 +67,14 @@ def write_report(
                             done = event
             except EngineError as exc:
                 # The answer stands: write the report from the evidence alone, and say why.
-                yield Notice(
-                    len(S.model_steps(steps)),
-                    f"The report pass failed ({exc}); the report lists the evidence instead.",
-                )
+                notice = f"The report pass failed ({exc}); the report lists the evidence instead."
             else:
                 if done is None or (done.reason == "cancelled" and not guard.tripped):
                     return
                 if guard.tripped:
-                    yield Notice(
-                        len(S.model_steps(steps)),
+                    notice = (
                         "The model started repeating itself in the report; it was stopped and the "
-                        "repeats were left out.",
+                        "repeats were left out."
                     )
                 usage = {
                     "prompt_tokens": used,
@@ -89,20 +88,19 @@ def write_report(
     report = R.compose(question, answer, findings, items)
     path = researcher.report_path_for(run_id)
     _write(path, report.markdown)
-    researcher._commit(
-        run_id,
-        steps,
-        "report",
-        {
-            "markdown": report.markdown,
-            "citations": report.citations,
-            "dropped": report.dropped,
-            "flagged": report.flagged,
-            "path": str(path),
-            **usage,
-        },
+    step = ReportStep(
+        report.markdown,
+        str(path),
+        report.citations,
+        report.dropped,
+        report.flagged,
+        usage.get("prompt_tokens"),
+        usage.get("completion_tokens"),
+        usage.get("reused_tokens"),
+        notice,
     )
-    yield ReportReady(report.markdown, str(path), report.citations, report.dropped)
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)
 
 
 def session_evidence(researcher: Researcher, run_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,8 @@ from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, Notice, TokenDelta
 from deepresearch_local.agent.generation import Generated, generate
 from deepresearch_local.agent.stats import RunStats
+from deepresearch_local.agent.step_events import events_of, summarizing_message
+from deepresearch_local.agent.step_kinds import ForcedStep, SummaryStep
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
@@ -42,9 +44,9 @@ def _failed_attempts(steps: list[S.Step]) -> int:
 
 
 def _force(researcher: Researcher, run_id: str, steps: list[S.Step], message: str) -> Iterator[AgentEvent]:
-    text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
-    researcher._commit(run_id, steps, "forced", {"reason": "context", "text": text})
-    yield Notice(len(steps), message)
+    step = ForcedStep("context", prompts.render("forced_answer", reason=FORCED_TEXT["context"]), message)
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)
 
 
 def near_budget(
@@ -64,7 +66,8 @@ def near_budget(
         )
         return
     with_tools = failed == 0  # the retry shows no tools, so the model cannot call one
-    yield Notice(len(steps), f"{full}: summarizing and restarting.")
+    turn = len(S.model_steps(steps))
+    yield Notice(turn, summarizing_message(used, researcher.budget))  # the summary step's opening event
     share = researcher.config.observation_share
     system = researcher.system_message(tools=with_tools)
     while True:  # the request must fit too: show the observations smaller until it does
@@ -87,23 +90,20 @@ def near_budget(
         problem += f" (it reached the {researcher.max_output}-token limit)"
     prompt_tokens = researcher.engine.count_tokens(prompt)
     stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
-    researcher._commit(
-        run_id,
-        steps,
-        "summary",
-        {
-            "summary": summary,
-            "valid": problem is None,
-            "problem": problem,
-            "text": result.text,
-            "tools": with_tools,
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "reused_tokens": result.reused_tokens,
-        },
+    step = SummaryStep(
+        summary=summary,
+        valid=problem is None,
+        problem=problem,
+        text=result.text,
+        tools=with_tools,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        reused_tokens=result.reused_tokens,
+        used=used,
+        budget=researcher.budget,
     )
-    if problem:
-        yield Notice(len(steps), f"The summary could not be used: {problem}.")
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    yield from events_of(step, turn=turn, max_steps=researcher.config.max_llm_calls, announced=True)
 
 
 def summary_text(text: str) -> tuple[str, str | None]:

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent import steps as S
-from deepresearch_local.agent.events import AgentEvent, Notice
+from deepresearch_local.agent.events import AgentEvent
+from deepresearch_local.agent.step_events import events_of, unusable_message
+from deepresearch_local.agent.step_kinds import ForcedStep, NoticeStep
 
 if TYPE_CHECKING:
     from deepresearch_local.agent.runner import Researcher
@@ -50,11 +52,12 @@ def remind(researcher: Researcher, run_id: str, steps: list[S.Step], last: S.Ste
         and S.forced_reason(steps) is None
     ):
         forced = prompts.render("forced_answer", reason=UNUSABLE_TEXT)
-        researcher._commit(run_id, steps, "forced", {"reason": "unusable", "text": f"{text}\n\n{forced}"})
-        yield Notice(index, f"Unusable reply: {problems}. Too many in a row: asking for a final answer.")
-        return
-    researcher._commit(run_id, steps, "notice", {"text": text, "reason": "format"})
-    yield Notice(index, f"Unusable reply: {problems}.")
+        message = unusable_message(problems) + " Too many in a row: asking for a final answer."
+        step: ForcedStep | NoticeStep = ForcedStep("unusable", f"{text}\n\n{forced}", message)
+    else:
+        step = NoticeStep(text, "format", problems)
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    yield from events_of(step, turn=index, max_steps=researcher.config.max_llm_calls)
 
 
 def report_left_out(researcher: Researcher, steps: list[S.Step], last: S.Step) -> bool:
@@ -70,6 +73,6 @@ def report_left_out(researcher: Researcher, steps: list[S.Step], last: S.Step) -
 
 
 def ask_for_report(researcher: Researcher, run_id: str, steps: list[S.Step]) -> Iterator[AgentEvent]:
-    text = prompts.load("report_reminder")
-    researcher._commit(run_id, steps, "notice", {"text": text, "reason": "report"})
-    yield Notice(len(S.model_steps(steps)), "The reply left out its report: asking again.")
+    step = NoticeStep(prompts.load("report_reminder"), "report")
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)

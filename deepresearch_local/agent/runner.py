@@ -24,8 +24,6 @@ from deepresearch_local.agent.events import (
     Cancelled,
     ContextUsage,
     ErrorEvent,
-    Notice,
-    ReportUpdated,
     RunFinished,
     RunStarted,
     StepStarted,
@@ -36,6 +34,8 @@ from deepresearch_local.agent.protocol import parse_turn
 from deepresearch_local.agent.reporting import replay_report, write_report
 from deepresearch_local.agent.resum import FORCED_TEXT, near_budget
 from deepresearch_local.agent.stats import RunStats
+from deepresearch_local.agent.step_events import events_of
+from deepresearch_local.agent.step_kinds import ForcedStep, ModelStep
 from deepresearch_local.agent.toolrun import run_tool
 from deepresearch_local.engines.base import CancelToken, Engine
 from deepresearch_local.errors import ContextOverflow, EngineError
@@ -216,11 +216,13 @@ class Researcher:
         )
         termination: Termination = "no_answer"
         answer: str | None = None
-        if steps and steps[-1].kind == "report":  # reported before a kill: consumers still get the ending
-            final = _final_answer(steps)
+        last_kind = steps[-1].kind if steps else None
+        if last_kind == "report" or (last_kind == "model" and steps[-1].data.get("answer")):
+            final = _final_answer(steps)  # answered before a kill: consumers still get the ending
             if final:
                 yield AnswerReady(final)
-            yield replay_report(self, run_id, steps[-1])
+            if last_kind == "report":
+                yield replay_report(self, run_id, steps[-1])
         try:
             while True:
                 if self.cancel.cancelled:
@@ -239,8 +241,7 @@ class Researcher:
                     termination = _answered_termination(steps)
                     break
                 if last is not None and last.kind == "model" and last.data.get("answer"):
-                    answer = str(last.data["answer"])
-                    yield AnswerReady(answer)
+                    answer = str(last.data["answer"])  # AnswerReady came with the step
                     if not cfg.write_report:
                         termination = _answered_termination(steps)
                         break
@@ -261,9 +262,11 @@ class Researcher:
                 limit = self._limit_reached(steps, started)
                 if limit and S.forced_reason(steps) is None:
                     text = prompts.render("forced_answer", reason=FORCED_TEXT[limit])
-                    self._commit(run_id, steps, "forced", {"reason": limit, "text": text})
-                    yield Notice(
-                        len(steps), f"Limit reached ({FORCED_TEXT[limit]}): asking for a final answer."
+                    message = f"Limit reached ({FORCED_TEXT[limit]}): asking for a final answer."
+                    forced_step = ForcedStep(limit, text, message)
+                    self._commit(run_id, steps, forced_step.kind, forced_step.to_dict())
+                    yield from events_of(
+                        forced_step, turn=len(S.model_steps(steps)), max_steps=cfg.max_llm_calls
                     )
                     continue
                 yield from self._model_turn(run_id, steps, prompt_question, started, stats)
@@ -326,8 +329,10 @@ class Researcher:
                     "larger context (--context) or budget (--budget), or ask a shorter question."
                 )
             text = prompts.render("forced_answer", reason=FORCED_TEXT["context"])
-            self._commit(run_id, steps, "forced", {"reason": "context", "text": text})
-            yield Notice(len(steps), f"The prompt ({used} tokens) no longer fits the budget ({self.budget}).")
+            message = f"The prompt ({used} tokens) no longer fits the budget ({self.budget})."
+            forced_step = ForcedStep("context", text, message)
+            self._commit(run_id, steps, forced_step.kind, forced_step.to_dict())
+            yield from events_of(forced_step, turn=index - 1, max_steps=cfg.max_llm_calls)
             return
         yield StepStarted(index, cfg.max_llm_calls)  # after the budget checks: once per model step
         yield ContextUsage(index, used, self.budget)
@@ -345,27 +350,26 @@ class Researcher:
         if result.cancelled:
             return  # nothing committed: the turn is redone on resume
         parsed = parse_turn(result.text)
-        data = {
-            "text": parsed.text,
-            "think": parsed.think,
-            "answer": parsed.answer,
-            "report": parsed.report,
-            "report_complete": parsed.report_complete,
-            "tool_call": {"name": parsed.tool_call.name, "arguments": parsed.tool_call.arguments}
+        step = ModelStep(
+            text=parsed.text,
+            think=parsed.think,
+            tool_call={"name": parsed.tool_call.name, "arguments": parsed.tool_call.arguments}
             if parsed.tool_call
             else None,
-            "problems": list(parsed.problems),
-            "extra_tool_calls": parsed.extra_tool_calls,
-            "prompt_tokens": used,
-            "completion_tokens": result.completion_tokens,
-            "reused_tokens": result.reused_tokens,
-            "finish": result.reason,
-            "elapsed": time.monotonic() - started,
-            "forced": forced,
-        }
-        self._commit(run_id, steps, "model", data)
-        if parsed.report:
-            yield ReportUpdated(index, parsed.report)
+            answer=parsed.answer,
+            report=parsed.report,
+            report_complete=parsed.report_complete,
+            problems=list(parsed.problems),
+            extra_tool_calls=parsed.extra_tool_calls,
+            prompt_tokens=used,
+            completion_tokens=result.completion_tokens,
+            reused_tokens=result.reused_tokens,
+            finish=result.reason,
+            elapsed=time.monotonic() - started,
+            forced=forced,
+        )
+        self._commit(run_id, steps, step.kind, step.to_dict())
+        yield from events_of(step, turn=index, max_steps=cfg.max_llm_calls, announced=True)
 
 
 def _title(question: str) -> str:

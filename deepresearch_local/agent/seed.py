@@ -14,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.agent import prompts
+from deepresearch_local.agent.step_kinds import SeedStep
 
 if TYPE_CHECKING:
     from deepresearch_local.agent import steps as S
@@ -45,4 +46,5 @@ def commit(researcher: Researcher, run_id: str, steps: list[S.Step], question: s
     body = json.dumps(call, ensure_ascii=False)
     think = prompts.load("seed_think")
     text = f"<think>\n{think}\n</think>\n<tool_call>\n{body}\n</tool_call>"
-    return researcher._commit(run_id, steps, "seed", {"text": text, "think": think, "tool_call": call})
+    step = SeedStep(text, think, call)  # shows nothing itself: its tool step shows the search
+    return researcher._commit(run_id, steps, step.kind, step.to_dict())

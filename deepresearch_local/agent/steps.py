@@ -3,23 +3,9 @@
 A run's state is nothing but its list of steps in the store: every model output and every tool
 result is committed before the next model call, so a killed run resumes from exactly here.
 
-Step kinds and their data:
-- ``model``: ``text`` (the turn as replayed), ``think``, ``tool_call`` ({name, arguments} or None),
-  ``answer``, ``report``, ``report_complete`` (False: the report was cut off), ``problems``,
-  ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``,
-  ``elapsed`` (run seconds so far), ``forced`` (this was the forced final call)
-- ``tool``: ``name``, ``arguments``, ``observation`` (ends with ``notes``: what the loop told the model,
-  e.g. a loop notice), ``error``, ``summary``, ``evidence_ids``, ``key``, ``loop_notice``
-- ``notice``: ``text`` (said to the model: a format reminder), ``reason`` ("format", or "report": a
-  fold turn that left out its report was asked again)
-- ``seed``: ``text``, ``think``, ``tool_call``: the run's opening library search, written like a
-  model turn (``agent.seed``); no model call
-- ``forced``: ``reason`` ("max_llm_calls", "timeout", "loop", "context"), ``text``
-- ``summary``: ``summary`` (ReSum: the history restarts from here when ``valid``), ``valid``,
-  ``problem`` (why an invalid one was refused), ``text`` (the raw turn), ``tools`` (the request showed
-  the tools), ``prompt_tokens``, ``completion_tokens``, ``reused_tokens``
-- ``report``: ``markdown``, ``citations``, ``dropped``, ``flagged``, ``path``; ``prompt_tokens``,
-  ``completion_tokens``, ``reused_tokens`` when the model wrote the findings
+Each kind of step is a typed dataclass in ``agent.step_kinds`` (its fields, its serialization,
+how old rows read); ``Step`` is a stored row as the loop reads it (``typed`` gives the dataclass).
+The events a run shows for a step come from ``agent.step_events.events_of``.
 """
 
 from __future__ import annotations
@@ -28,12 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deepresearch_local.agent.step_kinds import TypedStep, step_from_dict
+
 
 @dataclass(frozen=True)
 class Step:
     index: int
     kind: str
     data: dict[str, Any]
+
+    @property
+    def typed(self) -> TypedStep:
+        return step_from_dict(self.kind, self.data)
 
 
 def model_steps(steps: Sequence[Step]) -> list[Step]:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent import steps as S
-from deepresearch_local.agent.events import AgentEvent, Notice, ToolCalled, ToolResulted
+from deepresearch_local.agent.events import AgentEvent, ToolCalled
+from deepresearch_local.agent.step_events import events_of
+from deepresearch_local.agent.step_kinds import ForcedStep, ToolStep
 from deepresearch_local.tools.base import ToolResult, missing_arguments
 
 if TYPE_CHECKING:
@@ -66,38 +68,39 @@ def run_tool(
         observation = (
             observation[:MAX_OBSERVATION_CHARS] + f"\n[... cut at {MAX_OBSERVATION_CHARS} characters]"
         )
-    data: dict[str, Any] = {
-        "name": call["name"],
-        "arguments": call["arguments"],
-        "key": key,
-        "error": result.error,
-        "summary": result.summary or _summarize(observation),
-    }
     notes = ""  # what the loop adds for the model; kept apart so fold mode never truncates it away
     if model_step.data.get("extra_tool_calls"):
         notes += "\n(Only your first tool call was run: make one call per turn.)"
     repeats = S.repeated_calls(steps, key)
-    if repeats + 1 >= researcher.config.loop_repeats:
+    loop_notice = repeats + 1 >= researcher.config.loop_repeats
+    if loop_notice:
         notes += "\n\n" + prompts.render("loop_notice", call=call["name"])
-        data["loop_notice"] = True
-    observation += notes
-    data["observation"] = observation
-    data["notes"] = notes
     evidence_ids = [
         researcher.store.add_evidence(run_id, model_step.index, e.source, e.location, e.text, e.title, e.kind)
         for e in result.evidence
     ]
     for event in result.network:
         researcher.store.add_network(run_id, event.kind, event.target, event.tool, event.ok, event.detail)
-    data["evidence_ids"] = evidence_ids
-    researcher._commit(run_id, steps, "tool", data)
-    yield ToolResulted(index, str(call["name"]), data["summary"], observation, result.error, evidence_ids)
-    if data.get("loop_notice"):
-        yield Notice(index, f"The model repeated the same {call['name']} call.")
-        if S.loop_notices(steps) >= researcher.config.loop_notices and S.forced_reason(steps) is None:
-            text = prompts.render("forced_answer", reason="repeating the same action")
-            researcher._commit(run_id, steps, "forced", {"reason": "loop", "text": text})
-            yield Notice(index, "The model keeps repeating itself: asking for a final answer.")
+    step = ToolStep(
+        name=str(call["name"]),
+        arguments=dict(call["arguments"]),
+        observation=observation + notes,
+        summary=result.summary or _summarize(observation),
+        error=result.error,
+        key=key,
+        notes=notes,
+        loop_notice=loop_notice,
+        evidence_ids=evidence_ids,
+    )
+    researcher._commit(run_id, steps, step.kind, step.to_dict())
+    max_steps = researcher.config.max_llm_calls
+    yield from events_of(step, turn=index, max_steps=max_steps, announced=True)
+    repeating = loop_notice and S.loop_notices(steps) >= researcher.config.loop_notices
+    if repeating and S.forced_reason(steps) is None:
+        text = prompts.render("forced_answer", reason="repeating the same action")
+        forced = ForcedStep("loop", text, "The model keeps repeating itself: asking for a final answer.")
+        researcher._commit(run_id, steps, forced.kind, forced.to_dict())
+        yield from events_of(forced, turn=index, max_steps=max_steps)
 
 
 def _summarize(observation: str) -> str:

@@ -278,7 +278,10 @@ class Researcher:
             termination = "error"
         status = {"cancelled": "cancelled", "error": "failed"}.get(termination, "finished")
         report = _final_report(steps)
-        self.store.finish_run(run_id, status, termination, answer, report, stats.to_dict())
+        elapsed = time.monotonic() - started  # stored with the stats: a replay shows the same run time
+        self.store.finish_run(
+            run_id, status, termination, answer, report, {**stats.to_dict(), "elapsed": elapsed}
+        )
         yield RunFinished(
             termination,
             answer,
@@ -288,7 +291,7 @@ class Researcher:
             len(S.model_steps(steps)),
             stats.llm_calls,
             stats.max_prompt_tokens,
-            time.monotonic() - started,
+            elapsed,
             stats.prompt_tokens,
             stats.reused_tokens,
             stats.completion_tokens,

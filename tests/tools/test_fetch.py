@@ -129,7 +129,7 @@ def test_slow_drip_and_silent_servers_end_in_bounded_time(web: WebServer) -> Non
         elapsed = time.monotonic() - started
         assert err.stage == "unreachable"
         assert err.reason.startswith("the server was too slow (no data for 1.5 s, or not done within 3 s")
-        assert elapsed < 20, path  # the servers would go on for 30 s (silent) and 60 s (drip)
+        assert elapsed < 120, path  # the servers would go on for ten minutes: it gave up on its own
         assert not err.hops[-1].ok
 
 

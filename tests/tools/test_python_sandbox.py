@@ -22,6 +22,7 @@ from deepresearch_local.tools.base import Tool, ToolContext, schema_of
 from deepresearch_local.tools.python_sandbox import PythonInterpreter
 from deepresearch_local.tools.sandbox import SandboxLimits, run_python
 from deepresearch_local.tools.sandbox.process import group_members
+from tests.support.waiting import wait_until
 
 LINUX = sys.platform.startswith("linux")
 
@@ -299,12 +300,28 @@ def test_huge_output_is_truncated() -> None:
 
 
 def test_cancel_stops_the_run() -> None:
+    """Cancelled once the child really runs; a cancel that did not work would end in the timeout
+    (its own text), long before the hour-long sleep ends, so no clock is read here."""
+    import psutil
+
     token = CancelToken()
-    threading.Timer(0.5, token.cancel).start()
-    started = time.monotonic()
-    result = PythonInterpreter().call({"code": "import time\ntime.sleep(30)"}, ToolContext(cancel=token))
-    assert time.monotonic() - started < 25  # well before the 30 s sleep ends
+    children: list[psutil.Process] = []
+
+    def started() -> bool:
+        children[:] = psutil.Process().children(recursive=True)
+        return bool(children)
+
+    def cancel_once_running() -> None:
+        wait_until(started, "the child to start")
+        token.cancel()
+
+    canceller = threading.Thread(target=cancel_once_running)
+    canceller.start()
+    tool = PythonInterpreter(SandboxLimits(timeout_s=240))
+    result = tool.call({"code": "import time\ntime.sleep(3600)"}, ToolContext(cancel=token))
+    canceller.join(60)
     assert result.text == "[PythonInterpreter Error] The run was cancelled."
+    assert children and not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
 
 
 def test_ordinary_code_still_works() -> None:

@@ -8,7 +8,6 @@ a server that goes silent, 404 and 500, pages in windows-1251 and latin-1, Markd
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -119,11 +118,14 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
 
         h._stream("text/html; charset=utf-8", chunks(), HUGE_SIZE)
 
+    # The slow and the silent server go on for ten minutes (or until the test ends): a client that
+    # gave up on time is told apart from one that waited for them by minutes, not by seconds.
     def slow(h: Handler) -> None:
         def drip() -> Iterator[bytes]:
             yield b"<html><body><p>"
-            for _ in range(600):
-                time.sleep(0.1)
+            for _ in range(6000):
+                if server.stop.wait(0.1):
+                    return
                 yield b"drip "
 
         h._stream("text/html", drip())
@@ -131,7 +133,7 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
     def silent(h: Handler) -> None:
         def nothing() -> Iterator[bytes]:
             yield b"<html>"
-            server.stop.wait(30)
+            server.stop.wait(600)
 
         h._stream("text/html", nothing())
 

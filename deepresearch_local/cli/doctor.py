@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from deepresearch_local.cli.output import print_json, table
+from deepresearch_local.hardware.gpu_builds import fix_label
 from deepresearch_local.hardware.probe import Hardware, probe
-from deepresearch_local.hardware.recommend import Recommendation, fix_label, recommend
 from deepresearch_local.paths import get_paths
 from deepresearch_local.units import human_bytes
+from deepresearch_local.weights.recommend import Recommendation, recommend
 
 
 def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
@@ -24,7 +25,7 @@ def metal_limit(hw: Hardware) -> dict[str, object] | None:
     """On Apple Silicon: Metal's GPU memory limit and what raising it would unlock."""
     from dataclasses import asdict
 
-    from deepresearch_local.hardware.metal import metal_advice
+    from deepresearch_local.weights.metal_advice import metal_advice
 
     advice = metal_advice(hw)
     return asdict(advice) if advice else None

@@ -68,10 +68,10 @@ def add_parser(sub: Any) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from deepresearch_local.cli.output import print_json, table
     from deepresearch_local.hardware.probe import probe
-    from deepresearch_local.hardware.recommend import recommend
     from deepresearch_local.paths import get_paths
     from deepresearch_local.units import human_bytes
     from deepresearch_local.weights.listing import LIST_CONTEXT, model_rows
+    from deepresearch_local.weights.recommend import recommend
 
     hw = probe(get_paths().models_dir, cached_backends=True)
     rec = recommend(hw)

@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from deepresearch_local.hardware.budget import budget_for
 from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, Verdict, fit
+from deepresearch_local.hardware.gpu_builds import gpu_fixes
 from deepresearch_local.hardware.modelinfo import ModelShape
 from deepresearch_local.hardware.probe import Hardware
-from deepresearch_local.hardware.recommend import Recommendation, budget_for, gpu_fixes, recommend
 from deepresearch_local.weights.catalog import Variant, load_catalog
+from deepresearch_local.weights.recommend import Recommendation, recommend
 from deepresearch_local.weights.registry import RegisteredModel, Registry
 from deepresearch_local.weights.shapes import shape_of
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from deepresearch_local.hardware.budget import budget_for
 from deepresearch_local.hardware.fit import GiB
 from deepresearch_local.hardware.probe import Hardware
-from deepresearch_local.hardware.recommend import Recommendation, budget_for, recommend
 from deepresearch_local.weights.catalog import find_variant
+from deepresearch_local.weights.recommend import Recommendation, recommend
 from tests.hardware.test_probe import Recorded
 
 

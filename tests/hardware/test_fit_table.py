@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepresearch_local.hardware.recommend import recommend
+from deepresearch_local.weights.recommend import recommend
 from tests.hardware.fit_table import PROFILES, row
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from deepresearch_local.hardware.budget import budget_for
 from deepresearch_local.hardware.fit import GiB, MiB
-from deepresearch_local.hardware.metal import gpu_share, metal_advice, raised_limit_bytes
-from deepresearch_local.hardware.recommend import budget_for, recommend
+from deepresearch_local.hardware.metal import gpu_share, raised_limit_bytes
+from deepresearch_local.weights.metal_advice import metal_advice
+from deepresearch_local.weights.recommend import recommend
 from tests.hardware.test_probe import Recorded
 
 

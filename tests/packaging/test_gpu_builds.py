@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.cli import doctor
+from deepresearch_local.hardware.gpu_builds import LLAMA_MIN_VERSION, cuda_wheel_tag, gpu_fixes
 from deepresearch_local.hardware.probe import Gpu, Hardware
-from deepresearch_local.hardware.recommend import LLAMA_MIN_VERSION, cuda_wheel_tag, gpu_fixes
 from tests.hardware.test_probe import Recorded
-from tests.hardware.test_recommend import _cpu_only_build
+from tests.weights.test_recommend import _cpu_only_build
 
 if sys.version_info >= (3, 11):
     import tomllib

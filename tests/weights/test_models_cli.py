@@ -16,9 +16,9 @@ import pytest
 from deepresearch_local.cli.main import main
 from deepresearch_local.hardware.fit import GiB
 from deepresearch_local.hardware.probe import Hardware, probe
-from deepresearch_local.hardware.recommend import recommend
 from deepresearch_local.weights.catalog import load_catalog
 from deepresearch_local.weights.listing import model_rows
+from deepresearch_local.weights.recommend import recommend
 from deepresearch_local.weights.registry import Registry
 from tests.hardware.test_probe import Recorded
 from tests.support.tiny_moe import TinyModel

@@ -6,10 +6,12 @@ import dataclasses
 import json
 from pathlib import Path
 
+from deepresearch_local.hardware.budget import budget_for
 from deepresearch_local.hardware.fit import GiB
+from deepresearch_local.hardware.gpu_builds import gpu_fixes
 from deepresearch_local.hardware.probe import Hardware, probe
-from deepresearch_local.hardware.recommend import budget_for, gpu_fixes, recommend
 from deepresearch_local.weights.catalog import find_variant
+from deepresearch_local.weights.recommend import recommend
 from tests.hardware.test_probe import Recorded
 
 CPU_ONLY_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | REPACK = 1 | "

@@ -36,8 +36,8 @@ from deepresearch_local.tui.widgets.path_bar import short_path
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware
-    from deepresearch_local.hardware.recommend import Recommendation
     from deepresearch_local.library import Library, Progress
+    from deepresearch_local.weights.recommend import Recommendation
     from deepresearch_local.weights.registry import RegisteredModel
 
 for _action, _title, _help in (
@@ -153,8 +153,8 @@ class FirstRunScreen(Screen[None]):
         self.run_worker(self._look, thread=True, name="look at this machine")
 
     def _look(self) -> None:
-        from deepresearch_local.hardware.recommend import recommend
         from deepresearch_local.weights.catalog import find_variant
+        from deepresearch_local.weights.recommend import recommend
         from deepresearch_local.weights.registry import Registry
 
         hw = self._hardware()

@@ -26,8 +26,8 @@ from deepresearch_local.tui.widgets.path_bar import PathBar, short_path
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware
-    from deepresearch_local.hardware.recommend import Recommendation
     from deepresearch_local.weights.listing import ModelRow
+    from deepresearch_local.weights.recommend import Recommendation
     from deepresearch_local.weights.registry import RegisteredModel
 
 HardwareSource = Callable[[], "Hardware"]
@@ -119,8 +119,8 @@ class ModelsScreen(Screen[None]):
 
     def _load(self) -> None:
         """Rows at once, then the probe (seconds the first time) and the fit of each row."""
-        from deepresearch_local.hardware.recommend import recommend
         from deepresearch_local.weights.listing import model_rows, pending_rows
+        from deepresearch_local.weights.recommend import recommend
 
         if self._hw is None and self._rows_first:
             self.post_message(self.Listed(pending_rows()))

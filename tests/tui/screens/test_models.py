@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label, Static
 
-from deepresearch_local.hardware.recommend import recommend
 from deepresearch_local.tui.modals.confirm import ConfirmModal
 from deepresearch_local.tui.screens.models import ModelsScreen
 from deepresearch_local.tui.widgets.models.details import MachineSummary, ModelDetails
@@ -23,6 +22,7 @@ from deepresearch_local.tui.widgets.path_bar import PathBar
 from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.catalog import find_variant, load_catalog
 from deepresearch_local.weights.listing import model_rows
+from deepresearch_local.weights.recommend import recommend
 from deepresearch_local.weights.registry import Registry
 from deepresearch_local.weights.scan import import_path
 from tests.support.tiny_moe import TinyModel

@@ -13,8 +13,8 @@ from deepresearch_local.tui.widgets.path_bar import short_path
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware
-    from deepresearch_local.hardware.recommend import Recommendation
     from deepresearch_local.weights.listing import ModelRow
+    from deepresearch_local.weights.recommend import Recommendation
 
 
 class MachineSummary(Static):

@@ -11,7 +11,7 @@ from deepresearch_local.units import human_bytes
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import Hardware
-    from deepresearch_local.hardware.recommend import Recommendation
+    from deepresearch_local.weights.recommend import Recommendation
 
 
 def probe_here() -> Hardware:

@@ -9,6 +9,12 @@ class LibraryError(DeepResearchError):
     title = "Library problem"
 
 
+class ReaderSkip(Exception):
+    """The file is fine but holds nothing we can index (binary content, no text layer).
+
+    Not a user-facing error: the indexer records the reason and moves on to the next file."""
+
+
 class NotInLibrary(LibraryError):
     """A path outside every library folder, or one the library does not hold."""
 

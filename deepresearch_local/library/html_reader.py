@@ -14,6 +14,7 @@ from typing import Any
 
 from deepresearch_local.library.charset import decode_page
 from deepresearch_local.library.detect import looks_binary
+from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Document, Line
 
 
@@ -212,8 +213,6 @@ def read_html(data: bytes, name: str) -> Document:
 
     Raises ``ReaderSkip`` for a page with no text (saying why), ``ValueError`` with the parser's
     message for one that cannot be parsed."""
-    from deepresearch_local.library.readers import ReaderSkip
-
     if looks_binary(data):
         raise ReaderSkip("binary content (not HTML text)")
     decoded = decode_page(data)

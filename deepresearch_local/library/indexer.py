@@ -37,8 +37,9 @@ from deepresearch_local.library.duplicates import (
     load_copies,
     save_signature,
 )
+from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Chunk, IndexReport, Progress, ProgressCallback, Status
-from deepresearch_local.library.readers import ReaderSkip, read_document
+from deepresearch_local.library.readers import read_document
 from deepresearch_local.library.rules import excluded_reason, load_rules, mark_applied
 from deepresearch_local.library.signature import Signature, signature
 from deepresearch_local.library.store import Store

@@ -13,12 +13,8 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from deepresearch_local.library.detect import decode_text, looks_binary
+from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Document, Line
-
-
-class ReaderSkip(Exception):
-    """The file is fine but holds nothing we can index (binary content, no text layer)."""
-
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deepresearch_local.library.detect import kind_for, looks_binary, unsupported_reason
-from deepresearch_local.library.errors import LibraryError
+from deepresearch_local.library.errors import LibraryError, ReaderSkip
 from deepresearch_local.library.indexer import BINARY_KINDS, DEFAULT_LIMITS, Limits, read_bytes
 from deepresearch_local.library.model import Document, Line, Location, parse_location
-from deepresearch_local.library.readers import ReaderSkip, read_document
+from deepresearch_local.library.readers import read_document
 
 KIND_NAMES = {
     "pdf": "PDF",

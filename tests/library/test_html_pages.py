@@ -10,7 +10,8 @@ import pytest
 
 from deepresearch_local.library import Library
 from deepresearch_local.library.charset import decode_page
-from deepresearch_local.library.readers import ReaderSkip, read_document
+from deepresearch_local.library.errors import ReaderSkip
+from deepresearch_local.library.readers import read_document
 
 XHTML = (
     '<?xml version="1.0" encoding="{encoding}"?>\n'

@@ -7,8 +7,9 @@ import codecs
 import pytest
 
 from deepresearch_local.library.detect import decode_text, kind_for, looks_binary
+from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Location, parse_location
-from deepresearch_local.library.readers import ReaderSkip, read_document, split_lines
+from deepresearch_local.library.readers import read_document, split_lines
 from tests.library.corpus import pdf_bytes
 
 

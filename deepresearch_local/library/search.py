@@ -145,7 +145,17 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     if len(parts) <= words:
         return " ".join(parts)
     wanted = {t[:5] for term in terms for t in tokens(term)}
-    marks = [1 if any(w[:5] in wanted for w in tokens(p)) else 0 for p in parts]
+    seen: dict[str, int] = {}  # words repeat: each distinct one is looked at once
+    marks = []
+    for p in parts:
+        mark = seen.get(p)
+        if mark is None:
+            if p.isalnum():  # one token (what ``tokens`` would give, without the regex)
+                mark = 1 if p.lower()[:5] in wanted else 0
+            else:
+                mark = 1 if any(w[:5] in wanted for w in tokens(p)) else 0
+            seen[p] = mark
+        marks.append(mark)
     best, best_at, window = -1, 0, sum(marks[:words])
     for start in range(0, len(parts) - words + 1):
         if start:

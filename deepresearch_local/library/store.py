@@ -162,6 +162,8 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        self._counts: dict[str, int] = {}
+        self._counts_at: tuple[int, int] = (-1, -1)
         self.migrate()
 
     def close(self) -> None:
@@ -212,6 +214,13 @@ class Store:
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.db.execute(sql, params).fetchall()
+
+    def generation(self) -> tuple[int, int]:
+        """Changes as a value that differs after any write: this connection's (its total changes)
+        or another connection's commits (``PRAGMA data_version``). Caches of what the database
+        holds compare it to know they are stale."""
+        with self.lock:
+            return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self.db.total_changes
 
     # ------------------------------------------------------------ files and chunks
 
@@ -289,9 +298,19 @@ class Store:
         return self.query(sql, (match, fetch, folder, folder, limit))
 
     def frequency(self, term: str) -> int:
-        """How many chunks hold ``term`` (a word or a phrase, matched as FTS5 does)."""
+        """How many chunks hold ``term`` (a word or a phrase, matched as FTS5 does); remembered
+        until the database changes (queries share their common words)."""
         from deepresearch_local.library.query import quote
 
-        return int(
-            self.query("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (quote(term),))[0][0]
-        )
+        with self.lock:
+            now = self.generation()
+            if now != self._counts_at:
+                self._counts.clear()
+                self._counts_at = now
+            count = self._counts.get(term)
+            if count is None:
+                sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+                count = int(self.db.execute(sql, (quote(term),)).fetchone()[0])
+                if len(self._counts) < 100_000:
+                    self._counts[term] = count
+            return count

@@ -41,6 +41,8 @@ class VectorIndex:
         self.store = store
         self._cache: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._counts_at: tuple[int, int] = (-1, -1)
 
     def _version(self) -> int:
         rows = self.store.query("SELECT value FROM library_state WHERE key = 'vectors_version'")
@@ -79,7 +81,17 @@ class VectorIndex:
         )
 
     def count(self, model: str) -> int:
-        return int(self.store.query("SELECT COUNT(*) FROM chunk_vectors WHERE model = ?", (model,))[0][0])
+        """Vectors stored from ``model`` (every hybrid search asks: remembered until the database
+        changes)."""
+        with self._lock:
+            now = self.store.generation()
+            if now != self._counts_at:
+                self._counts.clear()
+                self._counts_at = now
+            if model not in self._counts:
+                sql = "SELECT COUNT(*) FROM chunk_vectors WHERE model = ?"
+                self._counts[model] = int(self.store.query(sql, (model,))[0][0])
+            return self._counts[model]
 
     def add(self, model: str, ids: Sequence[int], vectors: MatrixLike) -> int:
         """Store vectors for chunks; those whose chunk is gone meanwhile are left out. Returns how

@@ -38,6 +38,10 @@ class AgentConfig:
     """The largest share of the budget one observation may take in a prompt (the store keeps it whole)."""
     report_share: float = 0.3
     """Fold mode: the largest share of the budget the carried report may take."""
+    fold_keep_fraction: float = 0.9
+    """Fold mode: earlier rounds stay in the prompt (reused from the KV cache, as in react mode)
+    while it is under this share of the budget; past it the round folds to the question, the report
+    and the latest result. 0: fold every round."""
     enable_thinking: bool = True
     sampling: Sampling = field(default_factory=Sampling)
     seed_library_search: bool = True

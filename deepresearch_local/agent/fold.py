@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from deepresearch_local.agent import prompts
+from deepresearch_local.agent import fold_keep, prompts, react
 from deepresearch_local.agent.steps import Step, latest_report, model_steps, unabsorbed_tool_steps
 
 EMPTY_REPORT = "(empty: nothing has been found yet)"
@@ -118,10 +118,51 @@ def messages(
     report_cap: int,
     count: Callable[[str], int],
     fixed_overhead: int,
+    keep_fraction: float = 0.0,
 ) -> list[dict[str, Any]]:
     """This round's prompt. ``fixed_overhead``: tokens of the rendered system message.
 
-    The prompt shows the newest complete report and every tool result that no complete report has
+    ``keep_fraction`` > 0: earlier rounds stay in the prompt while it is under that share of the
+    budget (``agent.fold_keep``); 0 folds every round."""
+    if keep_fraction > 0:
+        cap = int(budget * observation_share)
+        rounds = _rounds_after(steps)
+
+        def shown(step: Step) -> str:  # a kept result, with the round it opens inside its response
+            tail = prompts.render("fold_next", round=rounds[step.index], max_rounds=max_rounds)
+            return capped_observation(step, cap, count) + "\n\n" + tail
+
+        start = fold_keep.segment_start(
+            steps, threshold=keep_fraction * budget, report_cap=report_cap, observation=shown, count=count
+        )
+        if start < len(steps):
+            opening = folded(
+                system, question, steps[:start], budget=budget, max_rounds=max_rounds,
+                observation_share=observation_share, report_cap=report_cap, count=count,
+                fixed_overhead=fixed_overhead,
+            )  # fmt: skip
+            return opening + react.history_messages(steps[start:], shown)
+    return folded(
+        system, question, steps, budget=budget, max_rounds=max_rounds, observation_share=observation_share,
+        report_cap=report_cap, count=count, fixed_overhead=fixed_overhead,
+    )  # fmt: skip
+
+
+def folded(
+    system: str,
+    question: str,
+    steps: Sequence[Step],
+    *,
+    budget: int,
+    max_rounds: int,
+    observation_share: float,
+    report_cap: int,
+    count: Callable[[str], int],
+    fixed_overhead: int,
+) -> list[dict[str, Any]]:
+    """A folded prompt: the system message and one user turn.
+
+    It shows the newest complete report and every tool result that no complete report has
     taken in yet (normally just the latest; more when a round left its report out), so a turn that
     could not be used loses nothing: the next one sees the same report and the same results."""
     report = latest_report(steps) or EMPTY_REPORT
@@ -165,3 +206,13 @@ def messages(
 
 def _earlier_entry(step: Step, text: str) -> str:
     return prompts.render("fold_earlier", action=_action(step), observation=tool_block(text)) + "\n\n"
+
+
+def _rounds_after(steps: Sequence[Step]) -> dict[int, int]:
+    """The round each tool result opens (by step index): one more than the model turns before it."""
+    rounds, turns = {}, 0
+    for step in steps:
+        turns += step.kind == "model"
+        if step.kind == "tool":
+            rounds[step.index] = turns + 1
+    return rounds

@@ -141,6 +141,7 @@ class Researcher:
             report_cap=sizes.report_cap,
             count=self.engine.count_tokens,
             fixed_overhead=overhead,
+            keep_fraction=self.config.fold_keep_fraction,
         )
 
     def fitted_prompt(self, question: str, steps: list[S.Step], limit: int) -> str:

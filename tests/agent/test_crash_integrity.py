@@ -137,7 +137,10 @@ def test_fold_failures_killed_at_each_point_resume_without_loss(tmp_path: Path) 
         8: ([_seen("charlie"), "did not write a complete <report>"], no_report),
         9: ([_seen("charlie"), _seen("delta"), "An earlier action whose result"], final),
     }
-    rules = [{"has": [f"(round {n} of", *has], "reply": reply} for n, (has, reply) in rounds.items()]
+    rules = [  # a round kept after a clean turn still holds the round before it: the next one lacks it
+        {"has": [f"(round {n} of", *has], "lacks": [f"(round {n + 1} of"], "reply": reply}
+        for n, (has, reply) in rounds.items()
+    ]
     replies = [_fold_turn(r1, "alpha"), cut_thinking, LOST, cut_report, LOST, LOST, no_report, LOST, LOST]
     spec = {"replies": replies, "select": "round", "rules": rules}
     first = _ask(tmp_path, "fold", spec, "--max-output-tokens", "256")

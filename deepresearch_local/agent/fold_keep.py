@@ -68,6 +68,8 @@ def segment_start(
     ``len(steps)``: this round folds. Otherwise this round's prompt is that round's folded prompt
     followed by every turn and result since (each kept round adds one turn and its result)."""
     start = len(steps)
-    while keeps(steps[:start], threshold=threshold, report_cap=report_cap, observation=observation, count=count):
+    while keeps(
+        steps[:start], threshold=threshold, report_cap=report_cap, observation=observation, count=count
+    ):
         start -= 2
     return start

@@ -76,7 +76,7 @@ def fold_model() -> Callable[[str], str]:
 def fold_run() -> Run:
     engine = ScriptedEngine(respond=fold_model(), context_tokens=CONTEXT)
     config = AgentConfig(
-        mode="fold", budget_tokens=BUDGET, max_llm_calls=ROUNDS, max_output_tokens=2048, fold_keep_fraction=0.0
+        mode="fold", budget_tokens=BUDGET, max_llm_calls=ROUNDS, max_output_tokens=2048, fold_keep_fraction=0
     )  # fold every round: each prompt shows only the latest action (test_fold_keep: keeping rounds)
     return run(engine, tools=tools(), config=config, question="How much rain did each station record?")
 

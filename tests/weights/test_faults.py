@@ -91,7 +91,9 @@ def test_persistent_server_errors_end_in_a_clear_error(hub: FakeHub, isolated_ho
 
 def test_a_stall_reconnects_and_says_so(hub: FakeHub) -> None:
     data = _setup(hub)
-    hub.fault(NAME, Fault("stall", after=2 * MiB, seconds=3))
+    # The server stays silent for a minute: only the client's 0.5 s stall check, however late a busy
+    # machine runs it, can end the wait (not the server hanging up).
+    hub.fault(NAME, Fault("stall", after=2 * MiB, seconds=60))
     events: list[Event] = []
     opts = DownloadOptions(backoff_s=0.01, stall_seconds=0.5, max_attempts=4)
     assert _pull(events, opts).read_bytes() == data

@@ -52,7 +52,8 @@ the answer; it answers False once the run's token is cancelled. Tools call it th
 ``ToolContext.confirm`` to allow what they would otherwise refuse."""
 
 GIVEN = EngineChoice(scripted="(given)")
-"""The choice recorded for an engine handed to the service (tests): never opened from it."""
+"""The choice recorded for an engine handed to the service (tests): never opened from it, and
+like any scripted model it needs no network check."""
 
 
 class SessionService:
@@ -152,15 +153,17 @@ class SessionService:
         from deepresearch_local.service.build import decide_offline
 
         settings = settings or self.settings()
-        choice = choose_engine(settings, RunRequest(), resolve=False)  # no model needed to decide
-        return decide_offline(settings, RunRequest(), choice)[0]
+        choice = self._given_choice() or choose_engine(settings, RunRequest(), resolve=False)
+        return decide_offline(settings, RunRequest(), choice)[0]  # no model needs resolving to decide
 
     def prepare(self, settings: Settings | None = None) -> PreparedRun:
         """A new run as the settings (and what the service was given) make it."""
-        choice = GIVEN if self._given_engine is not None else None
-        return prepare_run(
-            settings or self.settings(), choice=choice, offline=self._offline, config=self._config
-        )
+        settings = settings or self.settings()
+        given = self._given_choice()
+        return prepare_run(settings, choice=given, offline=self._offline, config=self._config)
+
+    def _given_choice(self) -> EngineChoice | None:
+        return GIVEN if self._given_engine is not None else None
 
     def tools(self, run: PreparedRun) -> ToolRegistry:
         if self._tools is not None:
@@ -196,8 +199,7 @@ class SessionService:
 
     def reopen(self, run: RunInfo) -> PreparedRun:
         """How ``run`` continues: as it was started (``service.reopen``)."""
-        choice = GIVEN if self._given_engine is not None else None
-        return reopen_run(run, self.settings(), choice=choice)
+        return reopen_run(run, self.settings(), choice=self._given_choice())
 
     def _drive(
         self,

@@ -13,7 +13,7 @@ from deepresearch_local.service import run_policy
 from deepresearch_local.service.build import prepare_run
 from deepresearch_local.service.run_policy import decide_run_offline, network_check_needed, uses_server
 from deepresearch_local.service.sessions import SessionService
-from deepresearch_local.tools.network import NetworkStatus
+from deepresearch_local.tools.network import NetworkStatus, decide_offline
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,8 @@ def _never() -> NetworkStatus:
 
 def test_decisions() -> None:
     down = lambda: NetworkStatus(False, "cannot reach x:443: boom", True)  # noqa: E731
-    local = dict(backend="llama.cpp", base_url=None)
-    asked = decide_run_offline(requested=True, setting=False, check=_never, **local)
+    local = {"backend": "llama.cpp", "base_url": None, "check": _never}
+    asked = decide_run_offline(requested=True, setting=False, **local)  # type: ignore[arg-type]
     assert (asked.offline, asked.reason) == (True, "--offline was given")
     server_but_set = decide_run_offline(
         requested=False, setting=True, backend="openai", base_url="http://h/v1", check=_never
@@ -52,9 +52,11 @@ def test_decisions() -> None:
         requested=False, setting=False, backend="openai", base_url="http://h/v1", check=_never
     )
     assert (server.offline, server.reason) == (False, "the model runs on a server: no network check")
-    scripted = decide_run_offline(requested=False, setting=False, scripted=True, check=_never, **local)
+    scripted = decide_run_offline(requested=False, setting=False, scripted=True, **local)  # type: ignore[arg-type]
     assert (scripted.offline, scripted.reason) == (False, "a scripted model: no network check")
-    auto = decide_run_offline(requested=False, setting=False, check=down, **local)
+    auto = decide_run_offline(
+        requested=False, setting=False, check=down, backend="llama.cpp", base_url=None
+    )
     assert (auto.offline, auto.reason) == (True, "no network (cannot reach x:443: boom): running offline")
 
 
@@ -77,7 +79,7 @@ def test_the_cli_and_the_app_check_the_network_for_the_same_runs(
     model.write_bytes(b"GGUF")
 
     probes: list[str] = []
-    real = run_policy.decide_offline
+    real = decide_offline
 
     def counting(requested: bool, setting: bool = False, *, check: object = None) -> object:
         if not (requested or setting):

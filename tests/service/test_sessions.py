@@ -19,6 +19,7 @@ from deepresearch_local.agent.events import (
     RunFinished,
     RunStarted,
     TokenDelta,
+    ToolResulted,
 )
 from deepresearch_local.config import SamplingSettings, Settings, save_settings
 from deepresearch_local.engines.scripted import ScriptedEngine
@@ -213,8 +214,8 @@ def test_an_offline_run_cannot_reach_the_network() -> None:
     service = _service(call_turn("search"), ANSWER_TURN, offline=True, tools=tools)
     events = list(service.ask("Anything?"))
     session = events[0].session_id  # type: ignore[union-attr]
-    results = [e for e in events if type(e).__name__ == "ToolResulted"]
-    assert [r.text.split("\n")[0] for r in results] == ["refused: OfflineViolation"]  # type: ignore[attr-defined]
+    results = [e for e in events if isinstance(e, ToolResulted)]
+    assert [r.text.split("\n")[0] for r in results] == ["refused: OfflineViolation"]
     blocked = [n for n in service.store.network(session) if n["kind"] == "blocked"]
     assert [n["target"] for n in blocked] == ["192.0.2.1:9"]
 

@@ -170,7 +170,9 @@ def test_rm_asks_on_a_terminal(
         assert [s.id for s in store.list_sessions()] == [seeded.other_session]
 
 
-def test_resume_hands_the_full_id_to_the_resume_command(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_hands_the_full_id_to_the_resume_command(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     received: list[argparse.Namespace] = []
 
     class FakeResume:

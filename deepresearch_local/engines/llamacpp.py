@@ -9,6 +9,7 @@ calls are serialised with a lock.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import random
 import threading
 import time
@@ -38,7 +39,7 @@ from deepresearch_local.engines.constrained import (
 )
 from deepresearch_local.engines.memory import peak_rss_bytes
 from deepresearch_local.engines.templates import builtin_template, render_chat
-from deepresearch_local.errors import BackendUnavailable, ContextOverflow, ModelError
+from deepresearch_local.errors import BackendUnavailable, ContextOverflow, ModelError, UsageError
 
 KvType = Literal["f32", "f16", "q8_0", "q4_0"]
 
@@ -82,8 +83,13 @@ class LlamaCppEngine:
         n_threads: int | None = None,
         n_batch: int = 512,
         constrain_tool_calls: ConstrainSetting = "auto",
+        cpu_tensors: Sequence[str] = (),
     ) -> None:
         self.model_path = Path(model_path)
+        self.cpu_tensors = tuple(cpu_tensors)
+        """Patterns of weight tensors kept in RAM whatever ``gpu_layers`` says (MoE expert offload)."""
+        self.overridden_tensors: list[str] = []
+        """The tensors llama.cpp placed by ``cpu_tensors``, read back from its load log."""
         self.requested_context = context_tokens
         self.gpu_layers = gpu_layers
         self.kv_type = kv_type
@@ -110,31 +116,34 @@ class LlamaCppEngine:
                 f"No model file at {self.model_path}. Check the path, or run `deepresearch models list`."
             )
         llama_cpp = _import_llama_cpp()
-        kv = {
-            "f32": llama_cpp.GGML_TYPE_F32,
-            "f16": llama_cpp.GGML_TYPE_F16,
-            "q8_0": llama_cpp.GGML_TYPE_Q8_0,
-            "q4_0": llama_cpp.GGML_TYPE_Q4_0,
-        }
+        from deepresearch_local.engines.tensor_overrides import (
+            LoadLog,
+            OverrideTable,
+            overrides_while_loading,
+        )
+
+        table = OverrideTable.cpu(llama_cpp, self.cpu_tensors) if self.cpu_tensors else None
+        log = LoadLog()
+        capture = log.capturing(llama_cpp) if table else contextlib.nullcontext()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.requested_context,
-                n_gpu_layers=self.gpu_layers,
-                n_batch=self.n_batch,
-                n_ubatch=self.n_batch,
-                n_threads=self.n_threads,
-                flash_attn=self.flash_attn,
-                type_k=kv[self.kv_type],
-                type_v=kv[self.kv_type],
-                verbose=False,
-            )
+            with capture, overrides_while_loading(llama_cpp, table):
+                self._llm = self._new_llama(llama_cpp)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
                 f"llama.cpp could not load {self.model_path.name}: {exc}. The file may be incomplete "
                 "or not a GGUF (try `deepresearch models verify`), or there is not enough memory for a "
                 f"{self.requested_context}-token context (try a smaller --context)."
             ) from exc
+        if table is not None:
+            self.overridden_tensors = log.overridden()
+            if not self.overridden_tensors:
+                self._llm.close()
+                self._llm = None
+                raise UsageError(
+                    f"No tensor of {self.model_path.name} matches {', '.join(table.patterns)}: expert "
+                    "offload needs a mixture-of-experts model (such as Tongyi-DeepResearch-30B-A3B). "
+                    "Run without it, or use --gpu-layers to offload whole layers."
+                )
         self._template = self._llm.metadata.get("tokenizer.chat_template") or builtin_template()
         # The penalties look at the last ``last_n_tokens_size`` tokens the sampler accepted, and
         # llama-cpp-python makes a new sampler for every generate() call that accepts only the
@@ -142,6 +151,26 @@ class LlamaCppEngine:
         # whole turn, as vLLM's (which Tongyi was tuned with) and our MLX backend's do. The default
         # is 64 tokens. (The repeat penalty shares this window; it is off by default.)
         self._llm.last_n_tokens_size = int(self._llm.n_ctx())
+
+    def _new_llama(self, llama_cpp: Any) -> Any:
+        kv = {
+            "f32": llama_cpp.GGML_TYPE_F32,
+            "f16": llama_cpp.GGML_TYPE_F16,
+            "q8_0": llama_cpp.GGML_TYPE_Q8_0,
+            "q4_0": llama_cpp.GGML_TYPE_Q4_0,
+        }
+        return llama_cpp.Llama(
+            model_path=str(self.model_path),
+            n_ctx=self.requested_context,
+            n_gpu_layers=self.gpu_layers,
+            n_batch=self.n_batch,
+            n_ubatch=self.n_batch,
+            n_threads=self.n_threads,
+            flash_attn=self.flash_attn,
+            type_k=kv[self.kv_type],
+            type_v=kv[self.kv_type],
+            verbose=False,
+        )
 
     def unload(self) -> None:
         with self._lock:
@@ -171,6 +200,8 @@ class LlamaCppEngine:
             context_tokens=self.context_size() if self._llm is not None else None,
             details={
                 "gpu_layers": self.gpu_layers,
+                "cpu_tensors": list(self.cpu_tensors),
+                "overridden_tensors": len(self.overridden_tensors),
                 "kv_type": self.kv_type,
                 "flash_attn": self.flash_attn,
                 "llama_cpp_version": llama_cpp.__version__,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-EXIT_ANSWERED, EXIT_FAILED, EXIT_USAGE, EXIT_NO_MODEL, EXIT_LIMIT, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
-
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(

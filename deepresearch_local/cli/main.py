@@ -11,21 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from deepresearch_local import __version__
-from deepresearch_local.errors import DeepResearchError
+from deepresearch_local.errors import EXIT_CANCELLED, DeepResearchError
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def not_yet(name: str, issue: int) -> Handler:
-    def handler(args: argparse.Namespace) -> int:
-        print(
-            f"`deepresearch {name}` is not built yet (tracked in issue #{issue}). "
-            "Available now: paths, doctor, chat, bench engine.",
-            file=sys.stderr,
-        )
-        return 1
-
-    return handler
 
 
 def _lazy(module: str, function: str) -> Handler:
@@ -132,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         print("Cancelled.", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
 
 
 if __name__ == "__main__":

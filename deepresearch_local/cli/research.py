@@ -29,8 +29,8 @@ from deepresearch_local.agent.events import (
 )
 from deepresearch_local.agent.runner import Researcher
 from deepresearch_local.agent.toolset import IndexNote
-from deepresearch_local.cli.ask_cmd import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_FAILED, EXIT_LIMIT
 from deepresearch_local.config import load_settings
+from deepresearch_local.errors import EXIT_ANSWERED, EXIT_CANCELLED, EXIT_FAILED, EXIT_LIMIT
 from deepresearch_local.service.build import PreparedRun, make_researcher, prepare_run, run_tools
 from deepresearch_local.service.engine import open_engine_for
 from deepresearch_local.service.guard import offline_guard

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepresearch_local.errors import DeepResearchError
+from deepresearch_local.errors import EXIT_USAGE, DeepResearchError
 
 
 class StoreError(DeepResearchError):
@@ -15,7 +15,7 @@ class SessionNotFound(DeepResearchError):
     """No session has that id (or no id starts with that prefix)."""
 
     title = "Session not found"
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, session_id: str) -> None:
         super().__init__(
@@ -29,7 +29,7 @@ class AmbiguousSessionId(DeepResearchError):
     """A prefix that more than one session id starts with."""
 
     title = "Ambiguous session id"
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, prefix: str, candidates: list[str]) -> None:
         shown = ", ".join(sorted(candidates)[:10])
@@ -44,7 +44,7 @@ class RunNotFound(DeepResearchError):
     """No run (or question) has that id: a programming error in the caller, or a deleted session."""
 
     title = "Run not found"
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, what: str, ident: str) -> None:
         super().__init__(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from deepresearch_local.errors import DeepResearchError
+from deepresearch_local.errors import EXIT_CANCELLED, EXIT_DOWNLOAD_FAILED, DeepResearchError
 
 
 class DownloadError(DeepResearchError):
     """A download could not finish; ``str(err)`` says why and how to go on."""
 
     title = "Download failed"
-    exit_code = 4
+    exit_code = EXIT_DOWNLOAD_FAILED
 
 
 class HubError(DownloadError):
@@ -44,4 +44,4 @@ class DownloadCancelled(DownloadError):
     """The download was cancelled (or paused for good); the partial file is kept for a resume."""
 
     title = "Download cancelled"
-    exit_code = 130
+    exit_code = EXIT_CANCELLED

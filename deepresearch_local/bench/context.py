@@ -19,7 +19,9 @@ from deepresearch_local.cli.output import print_json, table
 from deepresearch_local.errors import UsageError
 from deepresearch_local.units import human_bytes
 
-MODES = ("react", "fold")
+MODES = ("react", "fold", "fold_every_round")
+"""``fold``: fold mode as configured by default (earlier rounds kept under the threshold);
+``fold_every_round``: the same with ``fold_keep_fraction`` 0."""
 TODAY = date(2025, 6, 1)
 """A fixed date in the system prompt, so token counts do not change from day to day."""
 TONGYI_VARIANT = "tongyi-30b-q4_k_m"
@@ -49,9 +51,16 @@ def kv_source(model: str | None, kv_type: str, tongyi: bool = False) -> dict[str
 
 
 def run_mode(
-    mode: str, steps: int, budget: int, tokenizer: Any, max_output: int, seed: int = 0
+    mode: str,
+    steps: int,
+    budget: int,
+    tokenizer: Any,
+    max_output: int,
+    seed: int = 0,
+    fold_keep: float | None = None,
 ) -> dict[str, Any]:
-    """One scripted research in ``mode``; the engine's report of every model call."""
+    """One scripted research in ``mode`` (``fold_every_round``: fold with no rounds kept); the
+    engine's report of every model call. ``fold_keep``: the fold threshold (default: the setting's)."""
     from deepresearch_local.agent.config import AgentConfig
     from deepresearch_local.agent.events import RunFinished
     from deepresearch_local.agent.runner import Researcher
@@ -60,6 +69,9 @@ def run_mode(
     from deepresearch_local.bench.tokens import CountingEngine
     from deepresearch_local.store.sessions import SessionStore
 
+    keep = AgentConfig.fold_keep_fraction if fold_keep is None else fold_keep
+    if mode == "fold_every_round":
+        mode, keep = "fold", 0.0
     pages = PageMaker(seed=seed)
     model = ScriptedResearch(pages, mode, steps)
     engine = CountingEngine(model, tokenizer, context_tokens=budget + max_output)
@@ -70,6 +82,7 @@ def run_mode(
         max_output_tokens=max_output,
         max_minutes=24 * 60,
         write_report=False,
+        fold_keep_fraction=keep,
     )
     with tempfile.TemporaryDirectory(prefix="deepresearch-bench-") as tmp:
         store = SessionStore(Path(tmp) / "sessions.sqlite3")
@@ -91,7 +104,9 @@ def run_mode(
         }
         for i, (c, kind) in enumerate(zip(engine.calls, model.kinds), start=1)
     ]
+    prefilled = sum(c.prefilled_tokens for c in engine.calls)
     return {
+        "fold_keep_fraction": keep if mode == "fold" else None,
         "termination": finished.termination,
         "answered": finished.answer is not None,
         "model_steps": finished.steps,
@@ -100,7 +115,8 @@ def run_mode(
         "per_step": per_step,
         "max_prompt_tokens": max((c.prompt_tokens for c in engine.calls), default=0),
         "peak_context_tokens": max((c.prompt_tokens + c.completion_tokens for c in engine.calls), default=0),
-        "prefilled_tokens": sum(c.prefilled_tokens for c in engine.calls),
+        "prefilled_tokens": prefilled,
+        "prefilled_per_step": round(prefilled / max(finished.steps, 1)),
         "reused_tokens": sum(c.reused_tokens for c in engine.calls),
         "completion_tokens": sum(c.completion_tokens for c in engine.calls),
     }
@@ -114,6 +130,7 @@ def bench(
     max_output: int = 4096,
     plot: Path | None = None,
     tongyi_kv: bool = False,
+    fold_keep: float | None = None,
 ) -> dict[str, Any]:
     from deepresearch_local.bench.machine import machine_info
     from deepresearch_local.bench.pages import load_script
@@ -138,9 +155,16 @@ def bench(
         "kv": kv,
     }
     for mode in MODES:
-        figures = run_mode(mode, steps, budget, tokenizer, max_output)
+        figures = run_mode(mode, steps, budget, tokenizer, max_output, fold_keep=fold_keep)
         figures["kv_bytes_at_peak"] = kv["bytes_per_token"] * figures["peak_context_tokens"]
         result[mode] = figures
+    react = result["react"]
+    for mode in MODES[1:]:  # prefill against react's, in total and per research turn
+        figures = result[mode]
+        figures["prefill_vs_react"] = round(figures["prefilled_tokens"] / react["prefilled_tokens"], 2)
+        figures["prefill_per_step_vs_react"] = round(
+            figures["prefilled_per_step"] / max(react["prefilled_per_step"], 1), 2
+        )
     if plot is not None:
         from deepresearch_local.bench.plot import plot_context
 
@@ -153,7 +177,15 @@ def bench(
 def from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The figures for parsed ``bench context`` arguments (also used by ``bench all``)."""
     plot = Path(args.plot).expanduser() if args.plot else None
-    return bench(args.steps, args.budget, args.model, args.kv_type, plot=plot, tongyi_kv=args.tongyi_kv)
+    return bench(
+        args.steps,
+        args.budget,
+        args.model,
+        args.kv_type,
+        plot=plot,
+        tongyi_kv=args.tongyi_kv,
+        fold_keep=getattr(args, "fold_keep", None),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,10 +194,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    r, f = result["react"], result["fold"]
+    columns = [result[mode] for mode in MODES]
 
-    def row(label: str, key: str, fmt: Any = lambda v: f"{v:,}") -> tuple[str, str, str]:
-        return (label, fmt(r[key]), fmt(f[key]))
+    def row(label: str, key: str, fmt: Any = lambda v: f"{v:,}") -> tuple[str, ...]:
+        return (label, *("-" if c.get(key) is None else fmt(c[key]) for c in columns))
 
     rows = [
         row("termination", "termination", str),
@@ -176,11 +208,20 @@ def run(args: argparse.Namespace) -> int:
         row("max prompt tokens", "max_prompt_tokens"),
         row("KV cache at peak", "kv_bytes_at_peak", human_bytes),
         row("prompt tokens prefilled", "prefilled_tokens"),
+        row("  per model step", "prefilled_per_step"),
+        ("  vs react (total, per step)", "-", *(_ratios(result[m]) for m in MODES[1:])),
         row("prompt tokens reused (KV cache)", "reused_tokens"),
         row("tokens generated", "completion_tokens"),
     ]
-    print(table(rows, header=(f"{result['steps']} steps, budget {result['budget']:,}", "react", "fold")))
+    keep = result["fold"]["fold_keep_fraction"]
+    label = f"{result['steps']} steps, budget {result['budget']:,}"
+    header = (label, "react", f"fold (keep {keep:g})", "fold every round")
+    print(table(rows, header=header))
     print(f"\nTokenizer: {result['tokenizer']}. KV: {result['kv']['source']}, {result['kv']['kv_type']}.")
     if plot is not None:
         print(f"Plot written to {plot}")
     return 0
+
+
+def _ratios(figures: dict[str, Any]) -> str:
+    return f"{figures['prefill_vs_react']:.2f}x, {figures['prefill_per_step_vs_react']:.2f}x"

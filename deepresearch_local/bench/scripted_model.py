@@ -21,6 +21,13 @@ CONDENSE_MARK = "condense it this round"
 KEEP_WHEN_CONDENSING = 8
 
 
+def _asked_to_condense(prompt: str) -> bool:
+    """The note stands after the newest report: a prompt that keeps earlier rounds may still show
+    an old note, followed by the turns (each with its report) that already condensed."""
+    at = prompt.rfind(CONDENSE_MARK)
+    return at >= 0 and prompt.count("</report>", at) <= 1  # only the closing tag of the noted report
+
+
 def _first_sentence(text: str) -> str:
     match = re.match(r"(.+?[.!?])(\s|$)", text)
     return match.group(1) if match else text
@@ -52,7 +59,7 @@ class ScriptedResearch:
             self.kinds.append("answer")
             return self._answer()
         self.kinds.append("step")
-        if CONDENSE_MARK in prompt:
+        if _asked_to_condense(prompt):
             self._condense()
         call = self._next_call()
         self._last = call

@@ -6,6 +6,9 @@ reason when the output is wrong.
     python .ci/smoke_check.py doctor FILE           JSON; llama.cpp loads; the MLX check ran
     python .ci/smoke_check.py models FILE           JSON naming every catalog build in models/
     python .ci/smoke_check.py ask FILE RC           exit 0 or 4; JSON lines ending in `finished`
+    python .ci/smoke_check.py answer FILE RC TEXT   exit 0, an answer holding TEXT, and a report whose
+                                                    sources open and one cited line range holds TEXT
+                                                    (--no-sources: a run that read no documents)
     python .ci/smoke_check.py tool FILE TEXT        a tool_resulted event whose text holds TEXT
     python .ci/smoke_check.py docs FILE N           `docs add --json` indexed N files, none failed
 """
@@ -57,6 +60,45 @@ def events(text: str) -> list[dict[str, Any]]:
     return out
 
 
+def cited_lines(entry: str) -> tuple[Path, str] | None:
+    """The file and the text of the lines one ``## Sources`` entry cites ("..., lines 3-9")."""
+    found = re.search(r"(/\S+?), (?:.*?)lines (\d+)-(\d+)\s*$", entry)
+    if found is None:
+        return None
+    path, first, last = Path(found.group(1)), int(found.group(2)), int(found.group(3))
+    if not path.is_file():
+        fail(f"the report cites {path}, which does not exist")
+    lines = path.read_text("utf-8").splitlines()
+    if not 1 <= first <= last <= len(lines):
+        fail(f"the report cites lines {first}-{last} of {path}, which has {len(lines)} lines")
+    return path, "\n".join(lines[first - 1 : last])
+
+
+def check_answer(stream: list[dict[str, Any]], code: int, wanted: str, sources: bool = True) -> None:
+    """A research run that worked: exit 0, the answer names ``wanted``, the report's sources open
+    and at least one cited line range holds ``wanted``."""
+    last = stream[-1] if stream else {}
+    if code != 0 or last.get("type") != "finished":
+        fail(f"ask exited {code} ({last.get('termination')}): the model gave no answer")
+    answer = str(last.get("answer") or "")
+    if wanted.lower() not in answer.lower():
+        fail(f"the answer does not say {wanted!r}: {answer!r}")
+    if not sources:
+        print(f"ask: {last.get('termination')}, {last.get('steps')} steps: {answer[:120]!r}")
+        return
+    report = Path(str(last.get("report_path") or ""))
+    if not report.is_file():
+        fail(f"no report at {report}")
+    markdown = report.read_text("utf-8")
+    if "## Sources" not in markdown:
+        fail("the report has no Sources section")
+    entries = [line for line in markdown.split("## Sources", 1)[1].splitlines() if re.match(r"\d+\. ", line)]
+    cited = [c for c in (cited_lines(e) for e in entries) if c is not None]
+    if not any(wanted.lower() in text.lower() for _, text in cited):
+        fail(f"no cited line range holds {wanted!r}: {entries}")
+    print(f"ask: {last.get('termination')}, {last.get('steps')} steps: {answer[:120]!r}")
+
+
 def main(argv: list[str]) -> None:
     check, path = argv[0], Path(argv[1])
     text = path.read_text("utf-8")
@@ -87,6 +129,8 @@ def main(argv: list[str]) -> None:
             fail(f"the last event is {last.get('type')!r}, not 'finished'")
         seconds = float(last.get("elapsed_seconds") or 0)
         print(f"ask: {last.get('termination')}, {last.get('steps')} steps, {seconds:.0f} s")
+    elif check == "answer":
+        check_answer(events(text), int(argv[2]), argv[3], sources="--no-sources" not in argv[4:])
     elif check == "tool":
         wanted = argv[2]
         texts = [e.get("text", "") for e in events(text) if e.get("type") == "tool_resulted"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from deepresearch_local.agent.events import DeltaKind, TokenDelta
 from deepresearch_local.agent.protocol import STOP_STRINGS
@@ -26,9 +25,6 @@ from deepresearch_local.engines.base import (
     TextDelta,
     ToolSchema,
 )
-
-if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher
 
 TURN_LINE_REPEATS = 4
 """A research turn may restate a line now and then; four times is a loop."""
@@ -135,17 +131,3 @@ def stream(
     yield Generated(
         text, reason, done.completion_tokens, done.reused_tokens, done.decode_tps, done.prefill_tps
     )
-
-
-def generate(
-    researcher: Researcher, prompt: str, max_tokens: int, tools: Sequence[ToolSchema] | None = None
-) -> Iterator[TokenDelta | Generated]:
-    """A research turn of ``researcher`` (kept until the helpers take a run state)."""
-    call = ModelCall(
-        researcher.engine,
-        researcher.config.sampling,
-        researcher.config.enable_thinking,
-        researcher.cancel,
-        researcher.context.engine_lock,
-    )
-    return stream(call, prompt, max_tokens, TURN, tools)

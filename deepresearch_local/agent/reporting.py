@@ -5,39 +5,36 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
-from deepresearch_local.agent.events import AgentEvent, ReportReady, TokenDelta
-from deepresearch_local.agent.repetition import RepetitionGuard
+from deepresearch_local.agent.events import AgentEvent, ReportReady
+from deepresearch_local.agent.generation import REPORT, Generated, stream
+from deepresearch_local.agent.state import RunState
 from deepresearch_local.agent.step_events import events_of
 from deepresearch_local.agent.step_kinds import ReportStep
-from deepresearch_local.engines.base import Finished, GenerationRequest, LinkedCancel, TextDelta
 from deepresearch_local.errors import EngineError
-
-if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher
-    from deepresearch_local.agent.stats import RunStats
+from deepresearch_local.store.sessions import SessionStore
 
 
-def write_report(
-    researcher: Researcher, run_id: str, steps: list[S.Step], question: str, answer: str, stats: RunStats
-) -> Iterator[AgentEvent]:
-    engine = researcher.engine
-    evidence = session_evidence(researcher, run_id)
-    draft = S.latest_report(steps)
+def write_report(state: RunState, answer: str) -> Iterator[AgentEvent]:
+    """The report pass after ``answer``: the model writes the findings over the evidence, and the
+    composed report is written to its file and committed."""
+    engine, question = state.call.engine, state.question
+    evidence = session_evidence(state.store, state.run_id)
+    draft = S.latest_report(state.steps)
 
     def render(text: str) -> str:
         messages = [
-            {"role": "system", "content": researcher.system_message(tools=False)},
+            {"role": "system", "content": state.prompter.system_message(tools=False)},
             {"role": "user", "content": text},
         ]
         return engine.render(messages, enable_thinking=False)
 
     # The room for evidence is what the whole rendered prompt (system message included) leaves.
     base = render(R.report_prompt(question, answer, draft, []))
-    room = researcher.budget - engine.count_tokens(base) - 64
+    room = state.prompter.budget - engine.count_tokens(base) - 64
     items = R.select_evidence(evidence, question, answer, max(room, 0), engine.count_tokens)
     findings = ""
     usage: dict[str, int] = {}
@@ -46,47 +43,34 @@ def write_report(
         prompt = render(R.report_prompt(question, answer, draft, items))
         used = engine.count_tokens(prompt)
         if used < (engine.context_size() or used + 1):
-            request = GenerationRequest(
-                prompt=prompt,
-                max_tokens=max(
-                    1, min(researcher.max_output, (engine.context_size() or 0) - used)
-                ),
-                sampling=researcher.config.sampling,
-            )
-            done: Finished | None = None
-            guard = RepetitionGuard()
-            cancel = LinkedCancel(researcher.cancel)
+            result: Generated | None = None
             try:
-                with researcher.context.engine_lock:
-                    for event in engine.generate(request, cancel):
-                        if isinstance(event, TextDelta):
-                            yield TokenDelta("report", event.text, event.decode_tps)
-                            if guard.feed(event.text):
-                                cancel.cancel()  # a model in a loop: stop it, keep what it wrote
-                        elif isinstance(event, Finished):
-                            done = event
+                for event in stream(state.call, prompt, state.prompter.max_output, REPORT):
+                    if isinstance(event, Generated):
+                        result = event
+                    else:
+                        yield event
             except EngineError as exc:
                 # The answer stands: write the report from the evidence alone, and say why.
                 notice = f"The report pass failed ({exc}); the report lists the evidence instead."
             else:
-                if done is None or (done.reason == "cancelled" and not guard.tripped):
-                    return
-                if guard.tripped:
+                assert result is not None
+                if result.cancelled:
+                    return  # nothing committed: resume writes the report
+                if result.reason == "repetition":
                     notice = (
                         "The model started repeating itself in the report; it was stopped and the "
                         "repeats were left out."
                     )
                 usage = {
                     "prompt_tokens": used,
-                    "reused_tokens": done.reused_tokens,
-                    "completion_tokens": done.completion_tokens,
+                    "reused_tokens": result.reused_tokens,
+                    "completion_tokens": result.completion_tokens,
                 }
-                stats.count(used, done.reused_tokens, done.completion_tokens)
-                findings = _without_prompt_lines(
-                    _findings_text(guard.cleaned() if guard.tripped else done.text), prompt
-                )
+                state.stats.add(result, used)
+                findings = _without_prompt_lines(_findings_text(result.text), prompt)
     report = R.compose(question, answer, findings, items)
-    path = researcher.report_path_for(run_id)
+    path = state.report_path
     _write(path, report.markdown)
     step = ReportStep(
         report.markdown,
@@ -99,17 +83,16 @@ def write_report(
         usage.get("reused_tokens"),
         notice,
     )
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)
+    state.commit(step.kind, step.to_dict())
+    yield from events_of(step, turn=state.turn, max_steps=state.config.max_llm_calls)
 
 
-def session_evidence(researcher: Researcher, run_id: str) -> list[dict[str, Any]]:
+def session_evidence(store: SessionStore, run_id: str) -> list[dict[str, Any]]:
     """This run's evidence, then what earlier runs of the session found (duplicates once).
 
     A follow-up starts from the previous report; offering the evidence behind it lets the new
     report keep those citations instead of dropping them.
     """
-    store = researcher.store
     own = store.evidence(run_id)
     seen = {(e["source"], e["location"], e["text"]) for e in own}
     earlier = []
@@ -146,9 +129,8 @@ def _findings_text(text: str) -> str:
     return text
 
 
-def replay_report(researcher: Researcher, run_id: str, step: S.Step) -> ReportReady:
+def replay_report(path: Path, step: S.Step) -> ReportReady:
     """The event of a report committed earlier, its file (re)written where this run reports."""
-    path = researcher.report_path_for(run_id)
     markdown = str(step.data["markdown"])
     _write(path, markdown)
     return ReportReady(

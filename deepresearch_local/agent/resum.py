@@ -10,18 +10,14 @@ attempt, valid or not, is a committed ``summary`` step.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from deepresearch_local.agent import prompts, react
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, Notice, TokenDelta
-from deepresearch_local.agent.generation import Generated, generate
-from deepresearch_local.agent.stats import RunStats
+from deepresearch_local.agent.generation import Generated, stream
+from deepresearch_local.agent.state import RunState
 from deepresearch_local.agent.step_events import events_of, summarizing_message
 from deepresearch_local.agent.step_kinds import ForcedStep, SummaryStep
-
-if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher
 
 FORCED_TEXT = {
     "max_llm_calls": "the maximum number of model calls",
@@ -43,41 +39,43 @@ def _failed_attempts(steps: list[S.Step]) -> int:
     return count
 
 
-def _force(researcher: Researcher, run_id: str, steps: list[S.Step], message: str) -> Iterator[AgentEvent]:
+def force_for_context(state: RunState, message: str) -> Iterator[AgentEvent]:
+    """Commit the instruction to answer now, the context being spent (``message`` tells the user)."""
     step = ForcedStep("context", prompts.render("forced_answer", reason=FORCED_TEXT["context"]), message)
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)
+    state.commit(step.kind, step.to_dict())
+    yield from events_of(step, turn=state.turn, max_steps=state.config.max_llm_calls)
 
 
-def near_budget(
-    researcher: Researcher, run_id: str, steps: list[S.Step], question: str, used: int, stats: RunStats
-) -> Iterator[AgentEvent]:
-    """React mode near the budget: summarize and restart (ReSum), or force the answer."""
+def near_budget(state: RunState, used: int) -> Iterator[AgentEvent]:
+    """React mode near the budget (the next prompt takes ``used`` tokens): summarize and restart
+    (ReSum), or force the answer."""
+    steps, prompter = state.steps, state.prompter
     summaries = sum(1 for s in steps if S.valid_summary(s))
     last_is_summary = any(S.valid_summary(s) for s in steps[-2:])
-    full = f"Context nearly full ({used}/{researcher.budget})"
-    if researcher.config.near_budget == "force_answer" or last_is_summary or summaries >= MAX_SUMMARIES:
-        yield from _force(researcher, run_id, steps, f"{full}: asking for a final answer.")
+    full = f"Context nearly full ({used}/{prompter.budget})"
+    if state.config.near_budget == "force_answer" or last_is_summary or summaries >= MAX_SUMMARIES:
+        yield from force_for_context(state, f"{full}: asking for a final answer.")
         return
     failed = _failed_attempts(steps)
     if failed >= 2:
-        yield from _force(
-            researcher, run_id, steps, f"{full} and no usable summary came back: asking for a final answer."
+        yield from force_for_context(
+            state, f"{full} and no usable summary came back: asking for a final answer."
         )
         return
     with_tools = failed == 0  # the retry shows no tools, so the model cannot call one
-    turn = len(S.model_steps(steps))
-    yield Notice(turn, summarizing_message(used, researcher.budget))  # the summary step's opening event
-    share = researcher.config.observation_share
-    system = researcher.system_message(tools=with_tools)
+    turn = state.turn
+    yield Notice(turn, summarizing_message(used, prompter.budget))  # the summary step's opening event
+    share = state.config.observation_share
+    system = prompter.system_message(tools=with_tools)
+    count = state.call.engine.count_tokens
     while True:  # the request must fit too: show the observations smaller until it does
-        msgs = react.summary_request(system, question, steps, researcher._observation(share))
-        prompt = researcher.render(msgs)
-        if researcher.engine.count_tokens(prompt) <= researcher.budget or share < 0.05:
+        msgs = react.summary_request(system, state.prompt_question, steps, prompter.observation(share))
+        prompt = prompter.render(msgs)
+        if count(prompt) <= prompter.budget or share < 0.05:
             break
         share /= 2
     result: Generated | None = None
-    for event in generate(researcher, prompt, researcher.max_output):
+    for event in stream(state.call, prompt, prompter.max_output):  # prose: no tools to constrain to
         if isinstance(event, Generated):
             result = event
         elif isinstance(event, TokenDelta):
@@ -87,9 +85,9 @@ def near_budget(
         return
     summary, problem = summary_text(result.text)
     if problem and result.reason == "length":
-        problem += f" (it reached the {researcher.max_output}-token limit)"
-    prompt_tokens = researcher.engine.count_tokens(prompt)
-    stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
+        problem += f" (it reached the {prompter.max_output}-token limit)"
+    prompt_tokens = count(prompt)
+    state.stats.add(result, prompt_tokens)  # counted like on resume (RunStats.from_steps)
     step = SummaryStep(
         summary=summary,
         valid=problem is None,
@@ -100,10 +98,10 @@ def near_budget(
         completion_tokens=result.completion_tokens,
         reused_tokens=result.reused_tokens,
         used=used,
-        budget=researcher.budget,
+        budget=prompter.budget,
     )
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    yield from events_of(step, turn=turn, max_steps=researcher.config.max_llm_calls, announced=True)
+    state.commit(step.kind, step.to_dict())
+    yield from events_of(step, turn=turn, max_steps=state.config.max_llm_calls, announced=True)
 
 
 def summary_text(text: str) -> tuple[str, str | None]:

@@ -14,41 +14,40 @@ Every reminder is a committed step, so a resumed run makes the same decision.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent import steps as S
+from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import AgentEvent
+from deepresearch_local.agent.state import RunState
 from deepresearch_local.agent.step_events import events_of, unusable_message
 from deepresearch_local.agent.step_kinds import ForcedStep, NoticeStep
-
-if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher
 
 UNUSABLE_TEXT = "replies that could not be used"
 
 
-def problems_text(researcher: Researcher, last: S.Step) -> str:
+def problems_text(max_output: int, last: S.Step) -> str:
     problems = "; ".join(last.data.get("problems") or []) or "no action"
     if last.data.get("finish") == "length":
-        problems += f" (the reply reached the {researcher.max_output}-token limit: keep the thinking short)"
+        problems += f" (the reply reached the {max_output}-token limit: keep the thinking short)"
     elif last.data.get("finish") == "repetition":
         problems += " (the reply kept repeating itself and was stopped)"
     return problems
 
 
-def remind(researcher: Researcher, run_id: str, steps: list[S.Step], last: S.Step) -> Iterator[AgentEvent]:
+def remind(state: RunState, last: S.Step) -> Iterator[AgentEvent]:
     """A turn with neither a usable tool call nor an answer: tell the model what went wrong."""
-    problems = problems_text(researcher, last)
-    names = ", ".join(researcher.tools.names(researcher.offline))
-    fold = researcher.config.mode == "fold"
+    steps = state.steps
+    problems = problems_text(state.prompter.max_output, last)
+    names = ", ".join(state.tool_names())
+    fold = state.config.mode == "fold"
     text = prompts.render(
         "fold_format_reminder" if fold else "format_reminder", problems=problems, tools=names
     )
     index = len(S.model_steps(steps))
     if (
         fold
-        and S.unusable_streak(steps) > researcher.config.unusable_retries
+        and S.unusable_streak(steps) > state.config.unusable_retries
         and S.forced_reason(steps) is None
     ):
         forced = prompts.render("forced_answer", reason=UNUSABLE_TEXT)
@@ -56,14 +55,14 @@ def remind(researcher: Researcher, run_id: str, steps: list[S.Step], last: S.Ste
         step: ForcedStep | NoticeStep = ForcedStep("unusable", f"{text}\n\n{forced}", message)
     else:
         step = NoticeStep(text, "format", problems)
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    yield from events_of(step, turn=index, max_steps=researcher.config.max_llm_calls)
+    state.commit(step.kind, step.to_dict())
+    yield from events_of(step, turn=index, max_steps=state.config.max_llm_calls)
 
 
-def report_left_out(researcher: Researcher, steps: list[S.Step], last: S.Step) -> bool:
+def report_left_out(config: AgentConfig, steps: list[S.Step], last: S.Step) -> bool:
     """A fold turn with a tool call but no complete report, in a round that showed a result the
     report has not taken in, and not already the answer to a report reminder."""
-    if researcher.config.mode != "fold" or S.has_complete_report(last) or last.data.get("forced"):
+    if config.mode != "fold" or S.has_complete_report(last) or last.data.get("forced"):
         return False
     before = steps[: last.index]
     if not S.unabsorbed_tool_steps(before):
@@ -72,7 +71,7 @@ def report_left_out(researcher: Researcher, steps: list[S.Step], last: S.Step) -
     return not asked
 
 
-def ask_for_report(researcher: Researcher, run_id: str, steps: list[S.Step]) -> Iterator[AgentEvent]:
+def ask_for_report(state: RunState) -> Iterator[AgentEvent]:
     step = NoticeStep(prompts.load("report_reminder"), "report")
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    yield from events_of(step, turn=len(S.model_steps(steps)), max_steps=researcher.config.max_llm_calls)
+    state.commit(step.kind, step.to_dict())
+    yield from events_of(step, turn=state.turn, max_steps=state.config.max_llm_calls)

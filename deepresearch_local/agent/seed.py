@@ -18,20 +18,20 @@ from deepresearch_local.agent.step_kinds import SeedStep
 
 if TYPE_CHECKING:
     from deepresearch_local.agent import steps as S
-    from deepresearch_local.agent.runner import Researcher
+    from deepresearch_local.agent.state import RunState
 
 TOOL = "local_search"
 
 
-def wanted(researcher: Researcher) -> bool:
+def wanted(state: RunState) -> bool:
     """On for offline runs whose library holds at least one folder (and the setting allows it)."""
-    if not (researcher.config.seed_library_search and researcher.offline):
+    if not (state.config.seed_library_search and state.offline):
         return False
-    if TOOL not in researcher.tools.names(researcher.offline):
+    if TOOL not in state.tool_names():
         return False
     from deepresearch_local.tools.local import LocalSearchTool
 
-    tool = researcher.tools.get(TOOL)
+    tool = state.tools.get(TOOL)
     if not isinstance(tool, LocalSearchTool):
         return False
     try:
@@ -40,11 +40,11 @@ def wanted(researcher: Researcher) -> bool:
         return False
 
 
-def commit(researcher: Researcher, run_id: str, steps: list[S.Step], question: str) -> S.Step:
+def commit(state: RunState) -> S.Step:
     """The seed step: a search of the library for the question, written as the model writes calls."""
-    call: dict[str, Any] = {"name": TOOL, "arguments": {"query": [" ".join(question.split())]}}
+    call: dict[str, Any] = {"name": TOOL, "arguments": {"query": [" ".join(state.question.split())]}}
     body = json.dumps(call, ensure_ascii=False)
     think = prompts.load("seed_think")
     text = f"<think>\n{think}\n</think>\n<tool_call>\n{body}\n</tool_call>"
     step = SeedStep(text, think, call)  # shows nothing itself: its tool step shows the search
-    return researcher._commit(run_id, steps, step.kind, step.to_dict())
+    return state.commit(step.kind, step.to_dict())

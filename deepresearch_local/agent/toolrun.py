@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepresearch_local.agent import prompts
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, ToolCalled
+from deepresearch_local.agent.state import RunState
 from deepresearch_local.agent.step_events import events_of
 from deepresearch_local.agent.step_kinds import ForcedStep, ToolStep
-from deepresearch_local.tools.base import ToolResult, missing_arguments
-
-if TYPE_CHECKING:
-    from deepresearch_local.agent.runner import Researcher
+from deepresearch_local.tools.base import ToolRegistry, ToolResult, missing_arguments
 
 MAX_OBSERVATION_CHARS = 60_000
 """A hard cap before any token budgeting (a tool that returns megabytes is cut here)."""
@@ -25,14 +23,14 @@ def _call_key(call: dict[str, Any]) -> str:
     return str(call["name"]) + json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
 
 
-def _problem_observation(researcher: Researcher, model_step: S.Step) -> str | None:
+def _problem_observation(tools: ToolRegistry, offline: bool, model_step: S.Step) -> str | None:
     """The observation for a turn whose tool call cannot run, or None when it can."""
     call = model_step.data.get("tool_call")
     problems = list(model_step.data.get("problems") or [])
-    names = researcher.tools.names(researcher.offline)
+    names = tools.names(offline)
     if call is None:
         return None
-    tool = researcher.tools.get(call["name"])
+    tool = tools.get(call["name"])
     if tool is None or call["name"] not in names:
         why = "is not available offline" if tool is not None else "does not exist"
         return f"Error: the tool {call['name']!r} {why}. Available tools: {', '.join(names)}."
@@ -44,23 +42,23 @@ def _problem_observation(researcher: Researcher, model_step: S.Step) -> str | No
     return None
 
 
-def run_tool(
-    researcher: Researcher, run_id: str, steps: list[S.Step], model_step: S.Step
-) -> Iterator[AgentEvent]:
+def run_tool(state: RunState, model_step: S.Step) -> Iterator[AgentEvent]:
+    """Run the call ``model_step`` (a model turn or the seed) holds; commit its ``tool`` step."""
     call = model_step.data.get("tool_call")
-    index = len(S.model_steps(steps))
+    steps = state.steps
+    index = state.turn
     if call is None:  # a turn with neither call nor answer was answered by a notice already
         return
     yield ToolCalled(index, str(call["name"]), dict(call["arguments"]))
     key = _call_key(call)
-    problem = _problem_observation(researcher, model_step)
+    problem = _problem_observation(state.tools, state.offline, model_step)
     if problem is not None:
         result = ToolResult(problem, error=True, summary=problem.split(". ")[0])
     else:
-        tool = researcher.tools.get(call["name"])
+        tool = state.tools.get(call["name"])
         assert tool is not None
         try:
-            result = tool.call(call["arguments"], researcher.context)
+            result = tool.call(call["arguments"], state.context)
         except Exception as exc:  # a tool bug must not end the research
             result = ToolResult(f"Error: {call['name']} failed: {type(exc).__name__}: {exc}", error=True)
     observation = result.text
@@ -72,15 +70,16 @@ def run_tool(
     if model_step.data.get("extra_tool_calls"):
         notes += "\n(Only your first tool call was run: make one call per turn.)"
     repeats = S.repeated_calls(steps, key)
-    loop_notice = repeats + 1 >= researcher.config.loop_repeats
+    loop_notice = repeats + 1 >= state.config.loop_repeats
     if loop_notice:
         notes += "\n\n" + prompts.render("loop_notice", call=call["name"])
+    store, run_id = state.store, state.run_id
     evidence_ids = [
-        researcher.store.add_evidence(run_id, model_step.index, e.source, e.location, e.text, e.title, e.kind)
+        store.add_evidence(run_id, model_step.index, e.source, e.location, e.text, e.title, e.kind)
         for e in result.evidence
     ]
     for event in result.network:
-        researcher.store.add_network(run_id, event.kind, event.target, event.tool, event.ok, event.detail)
+        store.add_network(run_id, event.kind, event.target, event.tool, event.ok, event.detail)
     step = ToolStep(
         name=str(call["name"]),
         arguments=dict(call["arguments"]),
@@ -92,14 +91,14 @@ def run_tool(
         loop_notice=loop_notice,
         evidence_ids=evidence_ids,
     )
-    researcher._commit(run_id, steps, step.kind, step.to_dict())
-    max_steps = researcher.config.max_llm_calls
+    state.commit(step.kind, step.to_dict())
+    max_steps = state.config.max_llm_calls
     yield from events_of(step, turn=index, max_steps=max_steps, announced=True)
-    repeating = loop_notice and S.loop_notices(steps) >= researcher.config.loop_notices
+    repeating = loop_notice and S.loop_notices(steps) >= state.config.loop_notices
     if repeating and S.forced_reason(steps) is None:
         text = prompts.render("forced_answer", reason="repeating the same action")
         forced = ForcedStep("loop", text, "The model keeps repeating itself: asking for a final answer.")
-        researcher._commit(run_id, steps, forced.kind, forced.to_dict())
+        state.commit(forced.kind, forced.to_dict())
         yield from events_of(forced, turn=index, max_steps=max_steps)
 
 

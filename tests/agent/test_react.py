@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from deepresearch_local.agent import prompts
-from deepresearch_local.agent import runner as runner_module
+from deepresearch_local.agent import state as state_module
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import (
     AgentEvent,
@@ -177,7 +177,7 @@ def test_time_limit_forces_one_final_call(
     monkeypatch: pytest.MonkeyPatch, final: str, termination: str
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(runner_module, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(state_module, "time", types.SimpleNamespace(monotonic=clock.monotonic))
     script = scripted(search("a"), search("b"), search("c"), final)
 
     def respond(prompt: str) -> str:

@@ -12,12 +12,14 @@ five different candidate pages, not five pieces of one.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
+from deepresearch_local.library.bm25 import TermScores, top_chunks
 from deepresearch_local.library.model import Hit, Location
-from deepresearch_local.library.query import prune_common, query_terms, to_match, tokens
+from deepresearch_local.library.query import prune_common, query_terms, tokens
 from deepresearch_local.library.store import Store
 from deepresearch_local.library.vectors import VectorIndex
 
@@ -67,29 +69,51 @@ class _FileScore:
     """Chunk id -> its own fused score within the file."""
 
 
+_TERM_SCORES: weakref.WeakKeyDictionary[Store, TermScores] = weakref.WeakKeyDictionary()
+
+
+def _term_scores(store: Store) -> TermScores:
+    kept = _TERM_SCORES.get(store)
+    if kept is None:
+        kept = _TERM_SCORES[store] = TermScores(store)
+    return kept
+
+
 def _bm25(
     store: Store, text: str, limit: int, folder_id: int | None, budget: int, file_of: dict[int, int]
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25 score, higher is better) of the best ``limit`` chunks; records each
-    chunk's file in ``file_of``."""
+    chunk's file in ``file_of``. In a folder, the best ``10 * limit`` of the whole library are
+    looked at."""
     terms = prune_common(query_terms(text), store.frequency, budget)
-    match = to_match(terms)
-    if match is None:
-        return []
     fetch = limit if folder_id is None else limit * 10
-    rows = store.query(
-        """
-        WITH top AS (
-            SELECT rowid AS id, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?
+    top = top_chunks(_term_scores(store), terms, fetch)
+    owners = _owners(store, [chunk_id for chunk_id, _ in top])
+    out: list[tuple[int, float]] = []
+    for chunk_id, score in top:
+        owner = owners.get(chunk_id)
+        if owner is None or (folder_id is not None and owner[1] != folder_id):
+            continue
+        file_of[chunk_id] = owner[0]
+        out.append((chunk_id, score))
+        if len(out) == limit:
+            break
+    return out
+
+
+def _owners(store: Store, chunk_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Chunk id -> (its file, the file's folder)."""
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(chunk_ids), 900):
+        part = chunk_ids[start : start + 900]
+        marks = ",".join("?" * len(part))
+        sql = (
+            "SELECT c.id, c.file_id, f.folder_id FROM chunks c JOIN files f ON f.id = c.file_id "
+            f"WHERE c.id IN ({marks})"
         )
-        SELECT top.id, top.rank, c.file_id FROM top JOIN chunks c ON c.id = top.id
-        JOIN files f ON f.id = c.file_id
-        WHERE (? IS NULL OR f.folder_id = ?) ORDER BY top.rank LIMIT ?
-        """,
-        (match, fetch, folder_id, folder_id, limit),
-    )
-    file_of.update((int(r[0]), int(r[2])) for r in rows)
-    return [(int(r[0]), -float(r[1])) for r in rows]
+        for row in store.query(sql, part):
+            out[int(row[0])] = (int(row[1]), int(row[2]))
+    return out
 
 
 def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import random
 import statistics
 import sys
@@ -90,6 +91,15 @@ def _timings(run: Any, items: list[Any]) -> dict[str, float]:
     }
 
 
+def _load() -> float | None:
+    """The machine's 1-minute load average (None where the OS has none): the query times of a
+    loaded machine are not those of a quiet one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: int = 7) -> dict[str, Any]:
     from deepresearch_local.library import Library
 
@@ -102,6 +112,7 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
             generate_s = time.perf_counter() - start
         assert folder is not None
         with Library(Path(tmp) / "bench.sqlite3") as library:
+            load_before = _load()
             first = library.add(folder, "bench")
             again = library.reindex("bench")[0]
             rng = random.Random(seed)
@@ -121,6 +132,8 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
                 "query": _timings(lambda q: library.search(q, k=10), single),
                 "fused_query": _timings(lambda g: library.search(g, k=10), groups),
                 "db_bytes": db_bytes,
+                "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "load_average": {"before": load_before, "after": _load()},
             }
             if synthetic:
                 result["generate_seconds"] = round(generate_s, 2)
@@ -186,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
         ("query (1 query)", f"p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms ({q['count']} queries)"),
         ("query (3 fused)", f"p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms ({f['count']} searches)"),
         ("database", human_bytes(result["db_bytes"])),
+        ("measured", f"{result['measured_at']}, load average {result['load_average']['before']} before, "
+                     f"{result['load_average']['after']} after"),
     ]  # fmt: skip
     print(table(rows, header=("library benchmark", "")))
     return 0

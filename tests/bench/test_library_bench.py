@@ -33,6 +33,8 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert query["count"] == 30 and 0 < query["p50_ms"] <= query["p95_ms"] <= query["max_ms"]
     assert result["fused_query"]["count"] == 10
     assert result["db_bytes"] > 0
+    assert result["measured_at"].endswith("UTC")
+    assert all(v is None or v >= 0 for v in result["load_average"].values())  # how busy the machine was
     assert not get_paths().library_db.exists()  # the user's library is never touched
     assert {"cpu", "cores", "ram_total_bytes", "gpus", "versions"} <= result["machine"].keys()
 

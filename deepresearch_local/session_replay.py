@@ -1,7 +1,8 @@
 """Past runs for display: stored steps replayed as agent events, and the sources a report cites.
 
 The terminal app shows a past run with the same code that shows a live one, so a run's steps
-are turned back into the events (``agent.events``) the live run streamed.
+are turned back into the events (``agent.events``) the live run streamed, by the same
+``agent.step_events.events_of`` the loop used as it committed each step.
 """
 
 from __future__ import annotations

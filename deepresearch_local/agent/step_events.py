@@ -10,7 +10,9 @@ already yielded that opening event, asks for the rest with ``announced=True``.
 
 Live-only, never replayed from here: ``TokenDelta`` and ``ContextUsage`` (the stream as it was
 generated and its speeds), and ``ErrorEvent`` (an engine failure ends the run, it is no step).
-A turn cut off by a cancel is not committed, so its ``StepStarted`` is live-only too.
+A model call cut off by a cancel is not committed, so its opening event (``StepStarted``, or the
+ReSum attempt's first ``Notice``) is live-only too. ``Cancelled`` and ``RunFinished`` close the run,
+not a step: ``replay_run`` rebuilds them from the run's row.
 """
 
 from __future__ import annotations

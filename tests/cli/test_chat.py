@@ -55,3 +55,24 @@ def test_chat_without_any_model_says_what_to_do(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "No model given" not in out.stderr  # the old message ignored the saved default
     assert "models" in out.stderr  # it names the `deepresearch models ...` way to get one
+
+
+@pytest.mark.slow
+def test_chat_with_the_model_in_the_settings_and_no_context_opens_what_fits(
+    qwen05b: Path, isolated_home: Path
+) -> None:
+    """``model`` in config.toml, no ``--model`` and no ``--context``: the saved model opens with the
+    context ``auto_context`` chooses for this machine (the 0.5B's whole 32K on these machines)."""
+    from deepresearch_local.config import Settings, save_settings
+    from deepresearch_local.engines.factory import auto_context
+
+    save_settings(Settings(model=str(qwen05b)))
+    expected, _ = auto_context(qwen05b, "llama.cpp", "f16", None)
+    assert expected >= 8192  # a machine the agent can run on (a smaller one is refused: test_auto_context)
+
+    out = _cli(isolated_home, "chat", "--temperature", "0", "--max-tokens", "8", stdin="Say 'blue'.\n")
+    assert out.returncode == 0, out.stderr
+    assert "No model given" not in out.stderr
+    assert f"Ready: {qwen05b.name} on llama.cpp (cpu), context {expected} tokens." in out.stderr
+    figures = re.search(rf"\[\d+ tokens, [\d.]+ tok/s, .*?; context \d+/{expected}; \w+\]", out.stderr)
+    assert figures, out.stderr

@@ -233,7 +233,7 @@ def test_python_fork_bomb_is_stopped_and_leaves_nothing() -> None:
     assert "PermissionError: Sandbox: starting or signalling processes is not allowed (os.fork refused)" in (
         result.stderr
     )
-    assert result.duration_s < 5
+    assert not result.timed_out  # refused at the first fork, not ended by the time limit
     assert wait_group_empty(result.pid) == []
 
 

@@ -90,6 +90,9 @@ class FitResult:
     gpu_layers: int
     estimate: Estimate
     reason: str
+    cpu_moe_layers: int = 0
+    """Expert offload: blocks whose routed experts stay in RAM while every block is on the GPU
+    (``gpu_layers`` is then all of them); 0 for plain layer offload."""
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -207,6 +210,9 @@ def fit(
             max_ctx = ctx_cap
     target = context_tokens or max(min(max_ctx, ctx_cap), min(MIN_AGENT_CONTEXT, ctx_cap))
     est, layers = at(target)
+    cpu_moe = 0
+    if budget.vram_bytes and not budget.unified and shape.expert_layer_bytes:
+        est, layers, cpu_moe = _expert_offload_if_faster(shape, target, budget, kv_type, est, layers)
     needed, avail = _needed(est, budget)
     pool = "unified memory for the GPU" if budget.unified else "RAM"
     if needed > avail or (context_tokens is None and max_ctx < min(MIN_AGENT_CONTEXT, ctx_cap)):
@@ -221,6 +227,40 @@ def fit(
     else:
         verdict = "fits"
         reason = f"uses {needed / GiB:.1f} of {avail / GiB:.1f} GiB of {pool}"
-    if layers and not budget.unified:
+    if cpu_moe:
+        reason += (
+            f"; experts of {cpu_moe}/{shape.n_layers} layers in RAM, everything else on the GPU "
+            f"({est.vram / GiB:.1f} GiB VRAM)"
+        )
+    elif layers and not budget.unified:
         reason += f"; {layers}/{shape.n_layers} layers on the GPU ({est.vram / GiB:.1f} GiB VRAM)"
-    return FitResult(verdict, target, max_ctx, layers, est, reason)
+    return FitResult(verdict, target, max_ctx, layers, est, reason, cpu_moe)
+
+
+def _expert_offload_if_faster(
+    shape: ModelShape, context: int, budget: MemoryBudget, kv_type: str, est: Estimate, layers: int
+) -> tuple[Estimate, int, int]:
+    """(estimate, gpu layers, blocks with experts in RAM): expert offload where it fits the GPU
+    and reads less from RAM per token than ``layers`` whole blocks on the GPU."""
+    from dataclasses import replace
+
+    from deepresearch_local.hardware.offload import best_plan
+
+    gpu_fixed = compute_bytes(shape, resident=False)
+    plan = best_plan(shape, context, budget.vram_bytes, kv_bytes_per_token(shape, kv_type), gpu_fixed)
+    if plan is None or plan.kind != "experts" or plan.cpu_moe_layers == 0:  # 0: whole layers say it
+        return est, layers, 0
+    compute_cpu = compute_bytes(shape, resident=True) if plan.cpu_moe_layers else 0
+    ram = plan.ram + est.overhead + compute_cpu
+    repack = int(
+        shape.cpu_repack_bytes * sum(shape.expert_layer_bytes[: plan.cpu_moe_layers]) / shape.weight_bytes
+    )
+    offloaded = replace(
+        est,
+        gpu_layers=shape.n_layers,
+        ram=ram,
+        vram=plan.vram,
+        cpu_repack=repack,
+        expected_peak_rss=ram + repack,
+    )
+    return offloaded, shape.n_layers, plan.cpu_moe_layers

@@ -42,6 +42,8 @@ class ModelShape:
     """Tensor bytes per transformer block (for partial GPU offload)."""
     n_experts: int = 0
     n_experts_used: int = 0
+    expert_layer_bytes: tuple[int, ...] = ()
+    """Bytes of the routed experts' tensors per block (``ffn_*_exps``; empty for a dense model)."""
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,6 +103,7 @@ def read_gguf_shape(path: Path) -> ModelShape:
             raise ModelError(f"{part.name} (part of {path.name}) is not readable: {exc}") from exc
     weight = repack = 0
     per_layer = [0] * n_layers
+    experts = [0] * n_layers
     for tensor in tensors:
         weight += tensor.n_bytes
         if tensor.type_name in CPU_REPACKED_TYPES and tensor.name != "token_embd.weight":
@@ -109,6 +112,8 @@ def read_gguf_shape(path: Path) -> ModelShape:
             index = int(tensor.name.split(".")[1])
             if index < n_layers:
                 per_layer[index] += tensor.n_bytes
+                if "_exps." in tensor.name:
+                    experts[index] += tensor.n_bytes
     return ModelShape(
         name=path.name,
         format="gguf",
@@ -127,6 +132,7 @@ def read_gguf_shape(path: Path) -> ModelShape:
         layer_bytes=tuple(per_layer),
         n_experts=n_experts,
         n_experts_used=n_used,
+        expert_layer_bytes=tuple(experts) if any(experts) else (),
         details={"file_bytes": file_bytes, "file_type": fields.get("general.file_type")},
     )
 
@@ -145,6 +151,7 @@ def shape_to_dict(shape: ModelShape) -> dict[str, Any]:
     """JSON-ready form (for the per-file cache in the registry)."""
     out = asdict(shape)
     out["layer_bytes"] = list(shape.layer_bytes)
+    out["expert_layer_bytes"] = list(shape.expert_layer_bytes)
     out["details"] = dict(shape.details)
     return out
 
@@ -153,6 +160,9 @@ def shape_from_dict(data: Mapping[str, Any]) -> ModelShape:
     """Inverse of :func:`shape_to_dict`; raises ``TypeError``/``KeyError`` on a foreign dict."""
     known = {k: v for k, v in data.items() if k in ModelShape.__dataclass_fields__}
     known["layer_bytes"] = tuple(int(b) for b in known.get("layer_bytes", ()))
+    if known.get("n_experts") and "expert_layer_bytes" not in known:
+        raise KeyError("expert_layer_bytes")  # cached before experts were counted: read the file again
+    known["expert_layer_bytes"] = tuple(int(b) for b in known.get("expert_layer_bytes", ()))
     known["details"] = dict(known.get("details", {}))
     return ModelShape(**known)
 

@@ -91,7 +91,20 @@ def catalog_dir() -> Path:
 
 
 def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> ModelShape:
+    from deepresearch_local.hardware.offload import estimated_expert_bytes
+
     s = family["shape"]
+    experts = estimated_expert_bytes(
+        n_layers=s["n_layers"],
+        n_embd=s["n_embd"],
+        n_heads=s["n_heads"],
+        n_kv_heads=s["n_kv_heads"],
+        head_dim=s["head_dim"],
+        n_vocab=s["n_vocab"],
+        weight_bytes=approx_bytes,
+        n_experts=s.get("n_experts", 0),
+        expert_ff=s.get("expert_ff", 0),
+    )
     return ModelShape(
         name=name,
         format=fmt,
@@ -108,6 +121,7 @@ def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> Mo
         weight_bytes=approx_bytes,
         n_experts=s.get("n_experts", 0),
         n_experts_used=s.get("n_experts_used", 0),
+        expert_layer_bytes=experts,
     )
 
 

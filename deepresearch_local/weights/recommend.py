@@ -57,6 +57,17 @@ def traded(result: FitResult) -> str:
     )
 
 
+def _whole_on_gpu(result: FitResult, variant: Variant) -> bool:
+    return result.gpu_layers >= variant.shape.n_layers and not result.cpu_moe_layers
+
+
+def _same_or_better_plan(longer: FitResult, result: FitResult) -> bool:
+    """More context is taken only if it moves no whole layer off the GPU. With expert offload the
+    longer context may keep a few more layers' experts in RAM: only their routed experts are read
+    per token, which costs far less than a whole layer on the CPU."""
+    return longer.gpu_layers >= result.gpu_layers
+
+
 def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[Variant, FitResult] | None:
     """The best-quality variant that fits comfortably with a long context, relaxing step by step.
 
@@ -71,13 +82,13 @@ def _best(variants: list[Variant], budget: MemoryBudget, backend: str) -> tuple[
                 result = fit(variant.shape, budget, context_tokens=context, backend=backend)
                 if result.verdict not in wanted or (
                     whole_on_gpu
-                    and (result.gpu_layers < variant.shape.n_layers or variant.quality < GPU_TIER_QUALITY)
+                    and (not _whole_on_gpu(result, variant) or variant.quality < GPU_TIER_QUALITY)
                 ):
                     continue
                 for longer in (AGENT_CONTEXT, 24576):  # more context, if it keeps the verdict
                     if longer > context:
                         bigger = fit(variant.shape, budget, context_tokens=longer, backend=backend)
-                        if bigger.verdict == result.verdict and bigger.gpu_layers >= result.gpu_layers:
+                        if bigger.verdict == result.verdict and _same_or_better_plan(bigger, result):
                             return variant, bigger
                 return variant, result
     return None

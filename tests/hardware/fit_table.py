@@ -57,7 +57,9 @@ def _build(rec: Recommendation, hw: Hardware) -> str:
         return "none fits: use a bigger machine as a server (`--backend openai`)"
     name = "MLX 4-bit" if variant.format == "mlx" else f"{variant.quant} GGUF"
     layers, total = rec.fit.gpu_layers, variant.shape.n_layers
-    if layers and not hw.unified_memory:
+    if rec.fit.cpu_moe_layers and not hw.unified_memory:
+        name += f", experts of {rec.fit.cpu_moe_layers} of {total} layers in RAM, the rest on the GPU"
+    elif layers and not hw.unified_memory:
         where = "all 48" if layers == total else f"{layers} of {total}"
         name += f", {where} layers on the GPU"
     return name + (" (tight)" if rec.fit.verdict == "tight" else "")

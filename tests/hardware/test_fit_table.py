@@ -25,12 +25,14 @@ def test_small_machines_get_the_largest_build_that_fits() -> None:
     # A 3-bit build held entirely in VRAM beats a bigger one split with RAM (decode speed) ...
     gpu16 = picks["PC, 16 GB GPU + 16 GB RAM"]
     assert gpu16.variant == "tongyi-30b-iq3_m" and gpu16.fit is not None and gpu16.fit.gpu_layers == 48
-    # ... but a 2-bit one does not: 12 GB holds IQ2_M whole, yet Q5_K_M split with RAM is chosen.
+    # ... but a 2-bit one does not: 12 GB holds IQ2_M whole, yet Q5_K_M split with RAM is chosen,
+    # its attention and KV cache on the GPU and the experts of some layers in RAM.
     gpu12 = picks["PC, 12 GB GPU + 16 GB RAM"]
-    assert gpu12.variant == "tongyi-30b-q5_k_m" and gpu12.fit is not None and gpu12.fit.gpu_layers < 48
-    # An 8 GB GPU holds only part of any build: layers split between GPU and RAM.
+    assert gpu12.variant == "tongyi-30b-q5_k_m" and gpu12.fit is not None
+    assert gpu12.fit.gpu_layers == 48 and 0 < gpu12.fit.cpu_moe_layers < 48
+    # An 8 GB GPU holds only part of any build: the experts of most layers stay in RAM.
     gpu8 = picks["PC, 8 GB GPU + 16 GB RAM"]
-    assert gpu8.fit is not None and 0 < gpu8.fit.gpu_layers < 48
+    assert gpu8.fit is not None and gpu8.fit.cpu_moe_layers > gpu12.fit.cpu_moe_layers
     for label, rec in picks.items():
         if rec.variant:
             assert rec.context_tokens >= 16384, label  # a useful context with fold mode

@@ -63,7 +63,12 @@ def test_rtx_4090_pc_with_cuda_build(tmp_path: Path) -> None:
     assert 0 < rec.fit.gpu_layers <= 48
     assert rec.fit.estimate.vram <= budget.vram_bytes
     assert rec.context_tokens >= 16384
-    assert "cuda offload" in rec.why and f"{rec.fit.gpu_layers}/48 layers on the GPU" in rec.why
+    plan = (
+        f"experts of {rec.fit.cpu_moe_layers}/48 layers in RAM"
+        if rec.fit.cpu_moe_layers
+        else f"{rec.fit.gpu_layers}/48 layers on the GPU"
+    )
+    assert "cuda offload" in rec.why and plan in rec.why
 
 
 def test_rtx_4090_pc_with_cpu_only_build_gets_the_cuda_fix(tmp_path: Path) -> None:

@@ -89,9 +89,14 @@ def replay_run(store: SessionStore, run_id: str) -> list[AgentEvent]:
     run = store.run(run_id)
     config = run.config
     max_steps = int(config.get("max_llm_calls") or 0)
-    budget = int(config.get("budget_tokens") or 0)
+    started = config.get("started") or {}  # what RunStarted showed (runs stored before: the settings)
+    budget = int(started.get("budget_tokens") or config.get("budget_tokens") or 0)
     meta = config.get("meta") or {}
-    engine = meta.get("display") or {"model": Path(str((meta.get("engine") or {}).get("model") or "")).name}
+    engine = (
+        started
+        or meta.get("display")
+        or {"model": Path(str((meta.get("engine") or {}).get("model") or "")).name}
+    )
     events: list[AgentEvent] = [
         RunStarted(
             run.session_id,
@@ -99,7 +104,7 @@ def replay_run(store: SessionStore, run_id: str) -> list[AgentEvent]:
             run.question,
             run.mode,
             budget,
-            0,
+            int(started.get("context_tokens") or 0),
             max_steps,
             model=str(engine.get("model") or ""),
             backend=str(engine.get("backend") or ""),

@@ -126,9 +126,21 @@ class Researcher:
             "prompt_question": prompt_question,
             "offline": self.offline,
             "meta": self.meta,
+            "started": self._started(),
         }
         run_id = self.store.start_run(session_id, question_id, self.config.mode, config)
         yield from self._drive(session_id, run_id, question, prompt_question, resumed=False)
+
+    def _started(self) -> dict[str, Any]:
+        """What ``RunStarted`` shows about the engine, stored so a replay shows the same."""
+        info = self.engine.info
+        context = self.engine.context_size() or 0
+        return {
+            "budget_tokens": self.budget,
+            "context_tokens": context,
+            "model": info.model,
+            "backend": info.backend,
+        }
 
     def resume(self, run_id: str) -> Iterator[AgentEvent]:
         run = self.store.run(run_id)

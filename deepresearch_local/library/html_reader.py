@@ -90,17 +90,17 @@ def _text(el: Any) -> str:
     return "".join(el.xpath("string()", smart_strings=False))
 
 
-def _dropped(el: Any, tag: str) -> bool:
-    if tag in DROP:
-        return True
+def _hidden(el: Any, names: list[str]) -> bool:
+    """Whether an element's attributes (``names``: their names, read once) leave it out."""
     get = el.get
-    role = get("role")
-    if role is not None and role.lower() in DROP_ROLES:
+    if "role" in names and get("role").lower() in DROP_ROLES:
         return True
-    if get("aria-hidden") == "true" or get("hidden") is not None:
+    if "hidden" in names or ("aria-hidden" in names and get("aria-hidden") == "true"):
         return True
+    if "class" not in names:
+        return False
     classes = get("class")
-    return classes is not None and "headerlink" in classes and "headerlink" in classes.split()
+    return "headerlink" in classes and "headerlink" in classes.split()
 
 
 def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
@@ -108,16 +108,17 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         tag = _LOCAL[el.tag]
     except KeyError:
         tag = _local(el.tag)
-    if tag is None or _dropped(el, tag):  # comments, processing instructions, dropped elements
-        if el.tail:
-            out.buffer.append(el.tail)
+    if tag is None or tag in DROP or ((names := el.keys()) and _hidden(el, names)):  # comments, PIs
+        tail = el.tail
+        if tail:
+            out.buffer.append(tail)
         return
     if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
         out.buffer.append(_text(el))
     elif tag in _INLINE:
-        buffer = out.buffer
-        if el.text:
-            buffer.append(el.text)
+        text = el.text
+        if text:
+            out.buffer.append(text)
         for child in el:
             _walk(child, out, depth + 1)
     elif tag in HEADINGS:
@@ -135,16 +136,18 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
             out.flush()
         if tag in CELLS and "".join(out.buffer).strip():
             out.buffer.append(" | ")
-        if el.text:
-            out.buffer.append(el.text)
+        text = el.text
+        if text:
+            out.buffer.append(text)
         for child in el:
             _walk(child, out, depth + 1)
         if block:
             out.flush()
         elif tag in CELLS:
             out.buffer.append(" ")
-    if el.tail:
-        out.buffer.append(el.tail)
+    tail = el.tail
+    if tail:
+        out.buffer.append(tail)
 
 
 _INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup small mark q s u dfn")

@@ -28,6 +28,8 @@ def bigrams(run: str) -> list[str]:
 
 def index_text(text: str) -> str:
     """The bigrams of every CJK run in ``text``, space-separated ("" when it holds none)."""
+    if text.isascii():  # most text: no regex needed
+        return ""
     return " ".join(piece for run in _RUN.findall(text) for piece in bigrams(run))
 
 

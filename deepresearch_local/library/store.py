@@ -258,17 +258,26 @@ class Store:
             self.drop_chunks(db, [file_id])
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(f"UPDATE files SET {sets} WHERE id = ?", [*values.values(), file_id])
-        for chunk in chunks:
-            cur = db.execute(
-                "INSERT INTO chunks (file_id, ordinal, page, line_start, line_end, heading) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (file_id, chunk.ordinal, chunk.page, chunk.line_start, chunk.line_end, chunk.heading),
-            )
-            cjk = index_text(f"{search_title}\n{chunk.heading}\n{chunk.text}")
-            db.execute(
-                "INSERT INTO chunks_fts (rowid, title, heading, body, cjk) VALUES (?,?,?,?,?)",
-                (cur.lastrowid, search_title, chunk.heading, chunk.text, cjk),
-            )
+        if not chunks:
+            return file_id
+        # The ids SQLite would give one by one (the largest so far plus one), in one statement each
+        first = int(db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM chunks").fetchone()[0])
+        ids = range(first, first + len(chunks))
+        db.executemany(
+            "INSERT INTO chunks (id, file_id, ordinal, page, line_start, line_end, heading) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (i, file_id, c.ordinal, c.page, c.line_start, c.line_end, c.heading)
+                for i, c in zip(ids, chunks, strict=True)
+            ],
+        )
+        db.executemany(
+            "INSERT INTO chunks_fts (rowid, title, heading, body, cjk) VALUES (?,?,?,?,?)",
+            [
+                (i, search_title, c.heading, c.text, index_text(f"{search_title}\n{c.heading}\n{c.text}"))
+                for i, c in zip(ids, chunks, strict=True)
+            ],
+        )
         return file_id
 
     def delete_files(self, db: sqlite3.Connection, file_ids: Sequence[int]) -> None:

@@ -7,10 +7,10 @@ import time
 from typing import TextIO
 
 from deepresearch_local.units import eta_text, human_bytes, human_rate
-from deepresearch_local.weights.events import Event, Notice, Progress
+from deepresearch_local.weights.events import DownloadEvent, DownloadNotice, DownloadProgress
 
 
-def progress_line(p: Progress) -> str:
+def progress_line(p: DownloadProgress) -> str:
     pct = 100 * p.fraction
     files = f" [{p.file_index}/{p.file_count}]" if p.file_count > 1 else ""
     line = (
@@ -36,8 +36,8 @@ class ProgressPrinter:
             self.stream.write("\r\033[K")
             self._live = False
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, Notice):
+    def __call__(self, event: DownloadEvent) -> None:
+        if isinstance(event, DownloadNotice):
             self._clear()
             self.stream.write(event.message + "\n")
         elif self.tty:

@@ -23,7 +23,7 @@ else:  # pragma: no cover
 
 
 @dataclass(frozen=True)
-class Source:
+class HubSource:
     hub: str
     """"hf" (Hugging Face, or the mirror in HF_ENDPOINT) or "modelscope"."""
     repo: str
@@ -72,7 +72,7 @@ class Variant:
     approx_bytes: int
     quality: int
     """Higher is closer to the original weights; used to rank what fits."""
-    sources: tuple[Source, ...]
+    sources: tuple[HubSource, ...]
     notes: str
     recommended: bool
     shape: ModelShape
@@ -125,9 +125,9 @@ def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> Mo
     )
 
 
-def _source(s: dict[str, Any]) -> Source:
+def _source(s: dict[str, Any]) -> HubSource:
     files = tuple(s.get("files", ()))
-    return Source(
+    return HubSource(
         hub=s["hub"],
         repo=s["repo"],
         file=s.get("file") or (files[0] if files else None),

@@ -27,10 +27,10 @@ from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.errors import ChecksumError, DownloadError
 from deepresearch_local.weights.events import (
     DownloadControl,
+    DownloadNotice,
+    DownloadProgress,
     Emit,
-    Notice,
     NoticeKind,
-    Progress,
     SpeedMeter,
     State,
 )
@@ -119,7 +119,7 @@ class FileDownload:
         self._last_emit = now
         size = self.remote.size
         self.emit(
-            Progress(
+            DownloadProgress(
                 self.name,
                 self.pos,
                 size,
@@ -134,7 +134,7 @@ class FileDownload:
         )
 
     def _say(self, kind: NoticeKind, message: str) -> None:
-        self.emit(Notice(kind, message, self.name))
+        self.emit(DownloadNotice(kind, message, self.name))
 
     def _checkpoint(self, fh: IO[bytes]) -> None:
         fh.flush()

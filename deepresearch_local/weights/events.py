@@ -1,7 +1,7 @@
 """What a download reports while it runs, and the handle another thread uses to pause or cancel it.
 
-The downloader calls one callback with :class:`Progress` (bytes moved, speed, ETA, state) and
-:class:`Notice` (something to tell the user: a resume, a retry, a stall, a fallback…). The CLI
+The downloader calls one callback with :class:`DownloadProgress` (bytes moved, speed, ETA, state) and
+:class:`DownloadNotice` (something to tell the user: a resume, a retry, a stall, a fallback…). The CLI
 prints them on stderr; the terminal app turns them into a progress bar and messages.
 """
 
@@ -37,7 +37,7 @@ NoticeKind = Literal[
 
 
 @dataclass(frozen=True)
-class Progress:
+class DownloadProgress:
     """Where one file (and the whole pull) stands."""
 
     file: str
@@ -59,7 +59,7 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class Notice:
+class DownloadNotice:
     """A line for the user: what happened and, where it matters, what happens next."""
 
     kind: NoticeKind
@@ -67,11 +67,11 @@ class Notice:
     file: str = ""
 
 
-Event = Progress | Notice
-Emit = Callable[[Event], None]
+DownloadEvent = DownloadProgress | DownloadNotice
+Emit = Callable[[DownloadEvent], None]
 
 
-def ignore(event: Event) -> None:
+def ignore(event: DownloadEvent) -> None:
     """An event sink that drops everything."""
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from deepresearch_local.errors import UsageError
 from deepresearch_local.paths import get_paths
 from deepresearch_local.units import human_bytes
-from deepresearch_local.weights.catalog import Source, Variant, find_variant, variant_for_file
+from deepresearch_local.weights.catalog import HubSource, Variant, find_variant, variant_for_file
 from deepresearch_local.weights.download import DownloadOptions, FileDownload
 from deepresearch_local.weights.errors import (
     DiskSpaceError,
@@ -26,7 +26,7 @@ from deepresearch_local.weights.errors import (
     HubError,
     OfflineError,
 )
-from deepresearch_local.weights.events import DownloadControl, Emit, Notice, ignore
+from deepresearch_local.weights.events import DownloadControl, DownloadNotice, Emit, ignore
 from deepresearch_local.weights.hub import RemoteFile, hf_token, resolve_hf, resolve_modelscope
 from deepresearch_local.weights.integrity import Hasher, hash_file
 from deepresearch_local.weights.partfile import kept_bytes
@@ -41,17 +41,17 @@ class PullTarget:
     name: str
     """The registry id the weights get."""
     format: str
-    sources: tuple[Source, ...]
+    sources: tuple[HubSource, ...]
     folder: str
     """Folder under the models root that holds the file(s)."""
     variant: Variant | None = None
 
 
-def _with_mirrors(sources: tuple[Source, ...]) -> tuple[Source, ...]:
+def _with_mirrors(sources: tuple[HubSource, ...]) -> tuple[HubSource, ...]:
     """Add the same repositories on ModelScope (many GGUF repos are mirrored under the same id)."""
     listed = {(s.repo, s.file_names) for s in sources if s.hub == "modelscope"}
     extra = tuple(
-        Source("modelscope", s.repo, s.file, s.files, s.include)
+        HubSource("modelscope", s.repo, s.file, s.files, s.include)
         for s in sources
         if s.hub == "hf" and (s.repo, s.file_names) not in listed
     )
@@ -77,10 +77,10 @@ def parse_target(spec: str, source: str | None = None) -> PullTarget:
             files = tuple(file.replace("-00001-of-", f"-{i:05d}-of-") for i in range(1, count + 1))
         known = variant_for_file(file.rsplit("/", 1)[-1])
         name, folder = (known.id, known.id) if known else (slug(file), repo.replace("/", "--"))
-        one = Source("hf", repo, file, files if len(files) > 1 else ())
+        one = HubSource("hf", repo, file, files if len(files) > 1 else ())
         target = PullTarget(name, "gguf", (one,), folder, known)
     elif REPO_ID.match(spec):
-        target = PullTarget(slug(spec), "mlx", (Source("hf", spec),), spec.replace("/", "--"))
+        target = PullTarget(slug(spec), "mlx", (HubSource("hf", spec),), spec.replace("/", "--"))
     else:
         raise UsageError(
             f"Unknown model {spec!r}: give a catalog variant (see `deepresearch models list`), "
@@ -100,7 +100,7 @@ def disk_free(path: Path) -> int:
     return shutil.disk_usage(probe).free
 
 
-def _resolve(source: Source, token: str | None) -> list[RemoteFile]:
+def _resolve(source: HubSource, token: str | None) -> list[RemoteFile]:
     if source.hub == "modelscope":
         return resolve_modelscope(
             source.repo, source.file_names, include=source.include, revision=source.revision
@@ -166,20 +166,26 @@ class Puller:
         if not dest.exists() or dest.stat().st_size != remote.size:
             return False
         if remote.sha256 or remote.git_oid:
-            self.emit(Notice("info", f"Checking the {dest.name} already in {dest.parent}…", dest.name))
+            self.emit(
+                DownloadNotice("info", f"Checking the {dest.name} already in {dest.parent}…", dest.name)
+            )
             hasher = hash_file(dest, hasher=Hasher(remote.size, git=remote.git_oid is not None))
             if (hasher.sha256() if remote.sha256 else hasher.git_oid()) != (remote.sha256 or remote.git_oid):
                 self.emit(
-                    Notice("mismatch", f"{dest} does not match the hub's sha256: replacing it.", dest.name)
+                    DownloadNotice(
+                        "mismatch", f"{dest} does not match the hub's sha256: replacing it.", dest.name
+                    )
                 )
                 dest.unlink()
                 return False
         self.emit(
-            Notice("skip", f"{dest.name} is already here and intact: not downloading it again.", dest.name)
+            DownloadNotice(
+                "skip", f"{dest.name} is already here and intact: not downloading it again.", dest.name
+            )
         )
         return True
 
-    def _download(self, source: Source, remotes: list[RemoteFile]) -> RegisteredModel:
+    def _download(self, source: HubSource, remotes: list[RemoteFile]) -> RegisteredModel:
         import httpx
 
         final, base, plan = self._plan(remotes)
@@ -224,14 +230,16 @@ class Puller:
         )
         entry, became_default = self.registry.add(entry)
         note = " It is now the default model." if became_default else ""
-        self.emit(Notice("registered", f"Registered {entry.id} at {entry.path}.{note}"))
+        self.emit(DownloadNotice("registered", f"Registered {entry.id} at {entry.path}.{note}"))
         return entry
 
     def run(self) -> RegisteredModel:
         existing = self._existing()
         if existing is not None:
             self.emit(
-                Notice("skip", f"{self.target.name} is already at {existing.path}: nothing to download.")
+                DownloadNotice(
+                    "skip", f"{self.target.name} is already at {existing.path}: nothing to download."
+                )
             )
             return existing
         if not self.target.sources:
@@ -239,12 +247,12 @@ class Puller:
         failures: list[str] = []
         for i, source in enumerate(self.target.sources):
             try:
-                self.emit(Notice("resolve", f"Asking {source.label} for sizes and checksums…"))
+                self.emit(DownloadNotice("resolve", f"Asking {source.label} for sizes and checksums…"))
                 remotes = _resolve(source, hf_token() if source.hub == "hf" else None)
                 same = next((self.registry.find_sha256(r.sha256) for r in remotes[:1] if r.sha256), None)
                 if same is not None and self.target.format == "gguf":
                     self.emit(
-                        Notice(
+                        DownloadNotice(
                             "skip",
                             f"These weights are already registered as {same.id} at "
                             f"{same.path}: not downloading them twice.",
@@ -261,7 +269,9 @@ class Puller:
                 if i + 1 < len(self.target.sources):
                     nxt = self.target.sources[i + 1]
                     self.emit(
-                        Notice("fallback", f"{source.label} failed ({exc}). Falling back to {nxt.label}.")
+                        DownloadNotice(
+                            "fallback", f"{source.label} failed ({exc}). Falling back to {nxt.label}."
+                        )
                     )
         listed = "\n".join(f"  - {f}" for f in failures)
         raise DownloadError(

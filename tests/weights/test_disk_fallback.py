@@ -10,7 +10,7 @@ import pytest
 from deepresearch_local.units import human_bytes
 from deepresearch_local.weights.download import DownloadOptions
 from deepresearch_local.weights.errors import DiskSpaceError, DownloadError, OfflineError
-from deepresearch_local.weights.events import Event, Notice
+from deepresearch_local.weights.events import DownloadEvent, DownloadNotice
 from deepresearch_local.weights.pull import parse_target, pull
 from deepresearch_local.weights.registry import Registry
 from tests.weights.conftest import FAST
@@ -22,8 +22,8 @@ NAME = "tiny-Q4_K_M.gguf"
 MARGIN = DownloadOptions().disk_margin_bytes
 
 
-def _fallbacks(events: list[Event]) -> list[str]:
-    return [e.message for e in events if isinstance(e, Notice) and e.kind == "fallback"]
+def _fallbacks(events: list[DownloadEvent]) -> list[str]:
+    return [e.message for e in events if isinstance(e, DownloadNotice) and e.kind == "fallback"]
 
 
 def test_not_enough_disk_fails_before_the_first_byte(hub: FakeHub, isolated_home: Path) -> None:
@@ -73,7 +73,7 @@ def test_disk_check_counts_bytes_already_on_disk(hub: FakeHub, isolated_home: Pa
 def test_primary_hub_down_falls_back_to_modelscope(ms_hub: FakeHub, isolated_home: Path) -> None:
     data = make_bytes(3 * MiB, seed=9)
     ms_hub.add("acme/Tiny-GGUF", NAME, data)  # HF_ENDPOINT points at a closed port
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     entry = pull(SPEC, emit=events.append, options=FAST)
     assert Path(entry.path).read_bytes() == data
     assert entry.source == "modelscope:acme/Tiny-GGUF@master"
@@ -92,7 +92,7 @@ def test_a_download_failing_midway_continues_from_modelscope(
     ms_hub.add("acme/Tiny-GGUF", NAME, data)
     hub.fault(NAME, Fault("drop", after=2 * MiB))
     hub.always[NAME] = Fault("status", 502)
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     opts = DownloadOptions(chunk_bytes=MiB, backoff_s=0.01, max_attempts=3)
     entry = pull(SPEC, emit=events.append, options=opts)
     assert Path(entry.path).read_bytes() == data and entry.source.startswith("modelscope:")

@@ -12,7 +12,7 @@ import pytest
 
 from deepresearch_local.weights.download import DownloadOptions
 from deepresearch_local.weights.errors import DownloadCancelled, DownloadError, HubError
-from deepresearch_local.weights.events import DownloadControl, Event, Notice, Progress
+from deepresearch_local.weights.events import DownloadControl, DownloadEvent, DownloadNotice, DownloadProgress
 from deepresearch_local.weights.hub import resolve_hf
 from deepresearch_local.weights.partfile import read_sidecar
 from deepresearch_local.weights.pull import pull
@@ -25,12 +25,12 @@ from tests.weights.fakehub import COMMIT, FakeHub, make_bytes
 MiB = 1 << 20
 
 
-def _notices(events: list[Event], kind: str) -> list[str]:
-    return [e.message for e in events if isinstance(e, Notice) and e.kind == kind]
+def _notices(events: list[DownloadEvent], kind: str) -> list[str]:
+    return [e.message for e in events if isinstance(e, DownloadNotice) and e.kind == kind]
 
 
-def _progress(events: list[Event]) -> list[Progress]:
-    return [e for e in events if isinstance(e, Progress)]
+def _progress(events: list[DownloadEvent]) -> list[DownloadProgress]:
+    return [e for e in events if isinstance(e, DownloadProgress)]
 
 
 def test_metadata_comes_from_the_hub_api(hub: FakeHub) -> None:
@@ -54,7 +54,7 @@ def test_metadata_comes_from_the_hub_api(hub: FakeHub) -> None:
 def test_full_download_is_verified_with_monotone_progress(hub: FakeHub, isolated_home: Path) -> None:
     data = make_bytes(20 * MiB + 123, seed=1)
     f = hub.add("acme/Tiny-GGUF", "tiny-Q4_K_M.gguf", data)
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     entry = pull(
         "acme/Tiny-GGUF:tiny-Q4_K_M.gguf", emit=events.append, options=DownloadOptions(chunk_bytes=4 * MiB)
     )
@@ -85,7 +85,7 @@ def test_a_second_pull_downloads_nothing(hub: FakeHub) -> None:
     hub.add("acme/Tiny-GGUF", "tiny-Q4_K_M.gguf", make_bytes(2 * MiB))
     first = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf")
     hub.log.clear()
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     again = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf", emit=events.append, dest_root=Path("/elsewhere"))
     assert again == first and hub.log == []
     assert _notices(events, "skip") == [f"tiny-q4_k_m is already at {first.path}: nothing to download."]
@@ -96,7 +96,7 @@ def test_a_file_left_without_its_registration_is_checked_not_refetched(hub: Fake
     first = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf")
     Registry().remove(first.id)
     hub.log.clear()
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     again = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf", emit=events.append)
     assert again.path == first.path and again.sha256 == first.sha256
     assert hub.body_gets("tiny-Q4_K_M.gguf") == []
@@ -110,7 +110,7 @@ def test_split_gguf_downloads_every_part(hub: FakeHub, isolated_home: Path) -> N
         hub.add("acme/Big-GGUF", f"big-Q8_0-{i:05d}-of-00003.gguf", make_bytes(MiB + i, seed=i))
         for i in (1, 2, 3)
     ]
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     entry = pull("acme/Big-GGUF:big-Q8_0-00001-of-00003.gguf", emit=events.append)
     folder = isolated_home / "models" / "acme--Big-GGUF"
     assert entry.path == str(folder / "big-Q8_0-00001-of-00003.gguf") and entry.id == "big-q8_0"
@@ -133,8 +133,8 @@ def test_mlx_folder_downloads_into_a_staging_folder(
     hub.add("acme/tiny-mlx-4bit", "README.md", b"# not a weight file")
     seen: list[bool] = []
 
-    def emit(event: Event) -> None:
-        if isinstance(event, Progress) and event.state == "downloading":
+    def emit(event: DownloadEvent) -> None:
+        if isinstance(event, DownloadProgress) and event.state == "downloading":
             seen.append((isolated_home / "models" / "acme--tiny-mlx-4bit").exists())
 
     entry = pull("acme/tiny-mlx-4bit", emit=emit)
@@ -161,7 +161,7 @@ def _throttled(hub: FakeHub, size: int) -> bytes:
 def test_pause_and_resume_from_another_thread(hub: FakeHub) -> None:
     data = _throttled(hub, 12 * MiB)
     control = DownloadControl()
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     result: list[object] = []
 
     def run() -> None:
@@ -180,7 +180,7 @@ def test_pause_and_resume_from_another_thread(hub: FakeHub) -> None:
     assert len(hub.body_gets("tiny-Q4_K_M.gguf")) == 1  # and no new request while paused
     time.sleep(0.5)  # a moment in which a broken pause would have asked again
     assert hub.sent["tiny-Q4_K_M.gguf"] == sent and len(hub.body_gets("tiny-Q4_K_M.gguf")) == 1
-    assert any(isinstance(e, Progress) and e.state == "paused" for e in events)
+    assert any(isinstance(e, DownloadProgress) and e.state == "paused" for e in events)
     control.resume()
     worker.join(300)
     entry = result[0]
@@ -223,7 +223,7 @@ def test_cancel_keeps_the_part_and_the_next_pull_resumes(hub: FakeHub, isolated_
     # Junk written after the last checkpoint (a crash mid-chunk) is dropped, the rest is reused
     with open(dest.with_name(dest.name + ".part"), "ab") as fh:
         fh.write(b"\0" * 1000)
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     entry = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf", emit=events.append, options=opts)
     assert Path(entry.path).read_bytes() == data
     assert hub.body_gets("tiny-Q4_K_M.gguf")[-1].range == f"bytes={side['verified_bytes']}-"
@@ -238,7 +238,7 @@ def test_a_damaged_part_is_detected_and_fetched_again(hub: FakeHub, isolated_hom
         fh.seek(100)
         fh.write(bytes([data[100] ^ 1]))
     hub.rate = None
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     entry = pull("acme/Tiny-GGUF:tiny-Q4_K_M.gguf", emit=events.append)
     assert Path(entry.path).read_bytes() == data
     assert "do not match what was recorded: starting it over." in _notices(events, "restart")[0]

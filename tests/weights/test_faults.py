@@ -9,7 +9,7 @@ import pytest
 
 from deepresearch_local.weights.download import DownloadOptions
 from deepresearch_local.weights.errors import ChecksumError, DownloadError
-from deepresearch_local.weights.events import Event, Notice
+from deepresearch_local.weights.events import DownloadEvent, DownloadNotice
 from deepresearch_local.weights.pull import pull
 from deepresearch_local.weights.registry import Registry
 from tests.weights.conftest import FAST
@@ -26,16 +26,16 @@ def _setup(hub: FakeHub, size: int = 6 * MiB) -> bytes:
     return data
 
 
-def _pull(events: list[Event], options: DownloadOptions = FAST) -> Path:
+def _pull(events: list[DownloadEvent], options: DownloadOptions = FAST) -> Path:
     return Path(pull(SPEC, source="hf", emit=events.append, options=options).path)
 
 
-def _kinds(events: list[Event]) -> list[str]:
-    return [e.kind for e in events if isinstance(e, Notice)]
+def _kinds(events: list[DownloadEvent]) -> list[str]:
+    return [e.kind for e in events if isinstance(e, DownloadNotice)]
 
 
-def _messages(events: list[Event], kind: str) -> list[str]:
-    return [e.message for e in events if isinstance(e, Notice) and e.kind == kind]
+def _messages(events: list[DownloadEvent], kind: str) -> list[str]:
+    return [e.message for e in events if isinstance(e, DownloadNotice) and e.kind == kind]
 
 
 def _ranges(hub: FakeHub) -> list[str | None]:
@@ -49,7 +49,7 @@ def _dest(home: Path) -> Path:
 def test_dropped_connections_resume_where_they_broke(hub: FakeHub) -> None:
     data = _setup(hub)
     hub.fault(NAME, Fault("drop", after=MiB), Fault("drop", after=2 * MiB))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     assert _pull(events).read_bytes() == data
     assert _ranges(hub) == ["bytes=0-", f"bytes={MiB}-", f"bytes={3 * MiB}-"]
     assert _messages(events, "retry") == [
@@ -62,7 +62,7 @@ def test_dropped_connections_resume_where_they_broke(hub: FakeHub) -> None:
 def test_server_errors_are_retried_with_backoff(hub: FakeHub) -> None:
     data = _setup(hub)
     hub.fault(NAME, Fault("status", 500), Fault("status", 503))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     assert _pull(events).read_bytes() == data
     assert _messages(events, "retry") == [
         f"{NAME}: the server answered HTTP 500; retrying in 0.01 s (attempt 2 of 4).",
@@ -94,7 +94,7 @@ def test_a_stall_reconnects_and_says_so(hub: FakeHub) -> None:
     # The server stays silent for a minute: only the client's 0.5 s stall check, however late a busy
     # machine runs it, can end the wait (not the server hanging up).
     hub.fault(NAME, Fault("stall", after=2 * MiB, seconds=60))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     opts = DownloadOptions(backoff_s=0.01, stall_seconds=0.5, max_attempts=4)
     assert _pull(events, opts).read_bytes() == data
     assert _messages(events, "stall") == [
@@ -106,7 +106,7 @@ def test_a_stall_reconnects_and_says_so(hub: FakeHub) -> None:
 def test_a_trickle_counts_as_a_stall(hub: FakeHub) -> None:
     data = _setup(hub, 2 * MiB)
     hub.rate, hub.block = 5_000, 1_000  # a byte stream that never stops but never gets anywhere
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     opts = DownloadOptions(backoff_s=0.01, stall_seconds=1.0, stall_min_bytes=64 << 10, max_attempts=2)
     with pytest.raises(DownloadError) as info:
         _pull(events, opts)
@@ -121,7 +121,7 @@ def test_a_trickle_counts_as_a_stall(hub: FakeHub) -> None:
 def test_a_short_body_is_completed_by_a_range_request(hub: FakeHub) -> None:
     data = _setup(hub)
     hub.fault(NAME, Fault("short", after=3 * MiB))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     assert _pull(events).read_bytes() == data
     assert _messages(events, "retry") == [
         f"{NAME}: the connection ended at 3.0 MiB of 6.0 MiB; retrying in 0.01 s (attempt 2 of 4)."
@@ -132,7 +132,7 @@ def test_a_short_body_is_completed_by_a_range_request(hub: FakeHub) -> None:
 def test_a_server_that_ignores_range_restarts_cleanly(hub: FakeHub) -> None:
     data = _setup(hub)
     hub.fault(NAME, Fault("drop", after=MiB), Fault("ignore_range"))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     assert _pull(events).read_bytes() == data
     assert _messages(events, "restart") == [
         f"The server ignored the resume request: downloading {NAME} from the start."
@@ -142,7 +142,7 @@ def test_a_server_that_ignores_range_restarts_cleanly(hub: FakeHub) -> None:
 def test_wrong_bytes_once_are_deleted_and_fetched_again(hub: FakeHub, isolated_home: Path) -> None:
     data = _setup(hub)
     hub.fault(NAME, Fault("wrong", after=4 * MiB))
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     assert _pull(events).read_bytes() == data
     [mismatch] = _messages(events, "mismatch")
     assert mismatch.startswith(f"{NAME} from Hugging Face failed its checksum (expected ")
@@ -153,7 +153,7 @@ def test_wrong_bytes_once_are_deleted_and_fetched_again(hub: FakeHub, isolated_h
 def test_wrong_bytes_every_time_are_never_registered(hub: FakeHub, isolated_home: Path) -> None:
     data = _setup(hub)
     hub.always[NAME] = Fault("wrong", after=len(data) - 1)
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     with pytest.raises(ChecksumError) as info:
         _pull(events)
     assert str(info.value).startswith(f"{NAME} from Hugging Face failed its checksum (expected ")

@@ -217,15 +217,15 @@ def test_progress_printer_lines() -> None:
     import io
 
     from deepresearch_local.cli.models_progress import ProgressPrinter, progress_line
-    from deepresearch_local.weights.events import Notice, Progress
+    from deepresearch_local.weights.events import DownloadNotice, DownloadProgress
 
-    p = Progress("m.gguf", 3 << 30, 12 << 30, 45 * (1 << 20), 204.0, "downloading", 2, 3)
+    p = DownloadProgress("m.gguf", 3 << 30, 12 << 30, 45 * (1 << 20), 204.0, "downloading", 2, 3)
     assert progress_line(p) == "m.gguf [2/3]  3.0 GiB / 12.0 GiB (25%)  45.0 MiB/s  ETA 3m24s"
-    stalled = Progress("m.gguf", 1 << 20, 2 << 20, 0.0, None, "stalled")
+    stalled = DownloadProgress("m.gguf", 1 << 20, 2 << 20, 0.0, None, "stalled")
     assert progress_line(stalled) == "m.gguf  1.0 MiB / 2.0 MiB (50%)  0 B/s  ETA ?  [stalled]"
     log = io.StringIO()
     printer = ProgressPrinter(log, tty=False, every_s=3600)
-    for event in (p, p, stalled, Notice("stall", "Stalled: reconnecting."), p):
+    for event in (p, p, stalled, DownloadNotice("stall", "Stalled: reconnecting."), p):
         printer(event)
     printer.close()
     assert log.getvalue().splitlines() == [
@@ -237,6 +237,6 @@ def test_progress_printer_lines() -> None:
     screen = io.StringIO()
     live = ProgressPrinter(screen, tty=True)
     live(p)
-    live(Notice("resume", "Resuming."))
+    live(DownloadNotice("resume", "Resuming."))
     live.close()
     assert screen.getvalue() == "\r\x1b[K" + progress_line(p) + "\r\x1b[KResuming.\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.errors import ModelError
-from deepresearch_local.weights.events import Event, Notice
+from deepresearch_local.weights.events import DownloadEvent, DownloadNotice
 from deepresearch_local.weights.pull import pull
 from deepresearch_local.weights.registry import Registry
 from deepresearch_local.weights.scan import hf_cache_dir, import_path, scan
@@ -94,10 +94,10 @@ def test_import_registers_in_place_and_once(machine: dict[str, Path], isolated_h
 def test_a_catalog_file_found_on_disk_is_never_downloaded_again(machine: dict[str, Path]) -> None:
     entry, _ = import_path(machine["lms"] / Q4_FILE)
     assert (entry.id, entry.variant) == ("tongyi-30b-q4_k_m", "tongyi-30b-q4_k_m")
-    events: list[Event] = []
+    events: list[DownloadEvent] = []
     again = pull("tongyi-30b-q4_k_m", emit=events.append)  # HF_ENDPOINT is a closed port: not contacted
     assert again == entry
-    assert [e.kind for e in events if isinstance(e, Notice)] == ["skip"]
+    assert [e.kind for e in events if isinstance(e, DownloadNotice)] == ["skip"]
 
 
 def test_import_refuses_what_is_not_a_model(machine: dict[str, Path]) -> None:

@@ -15,7 +15,12 @@ from deepresearch_local.errors import ModelError
 from deepresearch_local.library.embedding.llama_embedder import Embedder
 from deepresearch_local.library.embedding.spec import EmbeddingSpec, Pooling
 from deepresearch_local.paths import get_paths
-from deepresearch_local.weights.catalog import Source, Variant, find_embedding_variant, load_embedding_catalog
+from deepresearch_local.weights.catalog import (
+    HubSource,
+    Variant,
+    find_embedding_variant,
+    load_embedding_catalog,
+)
 from deepresearch_local.weights.events import DownloadControl, Emit, ignore
 from deepresearch_local.weights.registry import RegisteredModel, Registry
 
@@ -65,7 +70,7 @@ def pull_embedding_model(
         raise ModelError(f"Unknown embedding model {variant!r}. The catalog has: {known}.")
     # the same repositories on ModelScope are tried after the listed sources
     mirrors = tuple(
-        Source("modelscope", s.repo, s.file, s.files, s.include)
+        HubSource("modelscope", s.repo, s.file, s.files, s.include)
         for s in found.sources
         if s.hub == "hf" and not any(m.hub == "modelscope" and m.repo == s.repo for m in found.sources)
     )

@@ -283,12 +283,12 @@ class FirstRunScreen(Screen[None]):
         failure (offline, a full disk) leaves keyword search working and says so."""
         from deepresearch_local.library.embedding.configured import open_embedder
         from deepresearch_local.library.embedding.models import pull_embedding_model
-        from deepresearch_local.weights.events import Progress as Download
+        from deepresearch_local.weights.events import DownloadProgress
 
         progress = self.query_one("#setup-index", IndexProgress)
 
         def downloaded(event: object) -> None:
-            if isinstance(event, Download) and event.total:
+            if isinstance(event, DownloadProgress) and event.total:
                 self.app.call_from_thread(progress.downloading, event.bytes_done, event.total, variant)
 
         def embedded(done: int, total: int) -> None:

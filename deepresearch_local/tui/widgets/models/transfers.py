@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Label, ProgressBar
 
 from deepresearch_local.units import eta_text, human_bytes, human_rate
-from deepresearch_local.weights.events import DownloadControl, Event, Notice, Progress
+from deepresearch_local.weights.events import DownloadControl, DownloadEvent, DownloadNotice, DownloadProgress
 
 if TYPE_CHECKING:
     from deepresearch_local.weights.manage import VerifyResult
@@ -32,7 +32,7 @@ class _Stop(Exception):
     """Raised inside a checksum pass to stop it."""
 
 
-def progress_info(p: Progress) -> str:
+def progress_info(p: DownloadProgress) -> str:
     """``3.0 MiB / 12.0 MiB  4.0 MiB/s  ETA 2s``, plus the file (of several) and any state but
     "downloading"."""
     done, total = (p.overall_done, p.overall_total) if p.file_count > 1 else (p.bytes_done, p.total)
@@ -76,7 +76,7 @@ class TransferRow(Vertical):
     def _label(self, name: str) -> Label:
         return self.query_one(f".{name}", Label)
 
-    def show_progress(self, p: Progress) -> None:
+    def show_progress(self, p: DownloadProgress) -> None:
         self.state = p.state
         done, total = (p.overall_done, p.overall_total) if p.file_count > 1 else (p.bytes_done, p.total)
         self.bar.update(total=max(total, 1), progress=done)
@@ -125,7 +125,7 @@ class Transfers(VerticalScroll):
             self.entry, self.result = entry, result
 
     class _Event(Message):
-        def __init__(self, key: str, event: Event) -> None:
+        def __init__(self, key: str, event: DownloadEvent) -> None:
             super().__init__()
             self.key, self.event = key, event
 
@@ -215,7 +215,7 @@ class Transfers(VerticalScroll):
         from deepresearch_local.weights.errors import DownloadCancelled
         from deepresearch_local.weights.pull import pull
 
-        def emit(event: Event) -> None:
+        def emit(event: DownloadEvent) -> None:
             self.post_message(self._Event(spec, event))
 
         try:
@@ -264,7 +264,7 @@ class Transfers(VerticalScroll):
         job = self.jobs.get(message.key)
         if job is None:
             return
-        if isinstance(message.event, Notice):
+        if isinstance(message.event, DownloadNotice):
             job.row.show_notice(message.event.message)
         else:
             job.row.show_progress(message.event)

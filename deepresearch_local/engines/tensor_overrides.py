@@ -134,6 +134,10 @@ def overrides_while_loading(llama_cpp: Any, table: OverrideTable | None) -> Iter
             internals.LlamaModel = original
 
 
+_CAPTURING: list[LoadLog] = []
+"""Logs capturing now, innermost last: every line goes to each of them."""
+
+
 class LoadLog:
     """Collects llama.cpp's log lines while a model loads (to read back which tensors moved)."""
 
@@ -143,16 +147,22 @@ class LoadLog:
     @contextlib.contextmanager
     def capturing(self, llama_cpp: Any) -> Iterator[None]:
         def collect(level: int, text: bytes, user_data: Any) -> None:
-            self.lines.append(text.decode("utf-8", errors="replace"))
+            line = text.decode("utf-8", errors="replace")
+            for log in _CAPTURING:
+                log.lines.append(line)
 
+        _CAPTURING.append(self)
         callback = llama_cpp.llama_log_callback(collect)  # kept alive until restored below
-        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        if len(_CAPTURING) == 1:
+            llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
         try:
             yield
         finally:
-            from llama_cpp import _logger
+            _CAPTURING.remove(self)
+            if not _CAPTURING:
+                from llama_cpp import _logger
 
-            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+                llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
 
     def overridden(self) -> list[str]:
         """Names of the tensors llama.cpp placed by an override."""

@@ -34,6 +34,21 @@ _SYMBOLS = b"{}[]();:,=<>\"'|&!?+*/\\%^~$#@0123456789"
 _NOT_ASCII = bytes(range(128, 256))
 
 
+def _marks(chars: bytes) -> bytes:
+    """A ``bytes.translate`` table: ``chars`` -> ``x``, every other byte -> a space."""
+    return bytes(ord("x") if b in chars else ord(" ") for b in range(256))
+
+
+_BLOB_CHARS = _marks(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_HEX_CHARS = _marks(b"0123456789abcdef")
+
+
+def _has_run(data: bytes, table: bytes, length: int) -> bool:
+    """Whether ``data`` holds ``length`` bytes in a row of the set ``table`` marks: a quick test
+    (a substring search) that spares the regular expressions most files, where they find nothing."""
+    return b"x" * length in data.translate(table)
+
+
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"
 
@@ -53,7 +68,7 @@ def artefact_reason(data: bytes, kind: str) -> str:
         return ""
     if _SOURCE_MAP_START.match(data) and b'"mappings"' in data and b'"version"' in data[:4096]:
         return "generated source map (JSON that maps compiled code to its source), not a document"
-    if len(data) >= 4096:
+    if len(data) >= 4096 and _has_run(data, _BLOB_CHARS, 200):
         blobs = sum(len(b) for b in _BLOB.findall(data))
         if blobs >= 0.5 * len(data):
             return f"encoded binary data: {round(100 * blobs / len(data))}% of it is base64 or hex, not text"
@@ -73,7 +88,9 @@ def artefact_reason(data: bytes, kind: str) -> str:
             return f"minified or bundled code: {share}"
     if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
         return "generated code: it points to its source map, so it was compiled from another file"
-    if len(lines) >= 20:
+    if len(lines) >= 20 and (
+        _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
+    ):
         hashes = len(_HASH.findall(data))
         if hashes >= 10 and hashes >= 0.08 * len(lines):
             return f"generated lock file or checksum list: {hashes:,} package hashes in {len(lines):,} lines"

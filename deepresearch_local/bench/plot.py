@@ -7,7 +7,8 @@ from typing import Any
 
 from deepresearch_local.errors import UsageError
 
-COLORS = {"react": "#d1495b", "fold": "#00798c"}
+COLORS = {"react": "#d1495b", "fold": "#00798c", "fold_every_round": "#edae49"}
+LABELS = {"fold_every_round": "fold every round"}
 
 
 def pyplot() -> Any:
@@ -32,11 +33,12 @@ def plot_context(result: dict[str, Any], path: Path) -> None:
         2, 1, figsize=(9, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 2]}, layout="constrained"
     )
     budget = result["budget"]
-    for mode in ("react", "fold"):
+    for mode in [m for m in COLORS if m in result]:
         steps = result[mode]["per_step"]
         calls = [s["call"] for s in steps]
         color = COLORS[mode]
-        top.plot(calls, [s["prompt_tokens"] for s in steps], "-o", color=color, ms=3, lw=1.6, label=f"{mode}")
+        label = LABELS.get(mode, mode)
+        top.plot(calls, [s["prompt_tokens"] for s in steps], "-o", color=color, ms=3, lw=1.6, label=label)
         bottom.plot(calls, [s["prefilled_tokens"] for s in steps], "-o", color=color, ms=3, lw=1.2)
         summaries = [s for s in steps if s["kind"] == "summary"]
         if summaries:

@@ -65,9 +65,14 @@ def _engine(results: dict[str, dict[str, Any]]) -> list[str]:
 
 def _context(r: dict[str, Any], plot: str | None) -> list[str]:
     rf, ff = r["react"], r["fold"]
+    every = r.get("fold_every_round")  # absent from figures taken before fold could keep rounds
+    keep = ff.get("fold_keep_fraction")
+    columns = [rf, ff] + ([every] if every else [])
+    header = ["", "react", f"fold (keep {keep:g})" if keep else "fold"]
+    header += ["fold every round"] if every else []
 
     def row(label: str, key: str, fmt: str = "{:,}") -> list[str]:
-        return [label, fmt.format(rf[key]), fmt.format(ff[key])]
+        return [label, *("-" if c.get(key) is None else fmt.format(c[key]) for c in columns)]
 
     kv = r["kv"]
     lines = [
@@ -78,30 +83,41 @@ def _context(r: dict[str, Any], plot: str | None) -> list[str]:
         f"KV cache estimated for {kv['source']} ({kv['kv_type']}).",
         "",
         *_table(
-            ["", "react", "fold"],
+            header,
             [
+                row("model steps", "model_steps"),
                 row("model calls", "llm_calls"),
                 row("max prompt tokens", "max_prompt_tokens"),
-                [
-                    "KV cache at peak",
-                    f"{rf['kv_bytes_at_peak'] / MiB:,.0f} MiB",
-                    f"{ff['kv_bytes_at_peak'] / MiB:,.0f} MiB",
-                ],
+                ["KV cache at peak", *(f"{c['kv_bytes_at_peak'] / MiB:,.0f} MiB" for c in columns)],
                 row("prompt tokens prefilled", "prefilled_tokens"),
+                row("prefilled per model step", "prefilled_per_step"),
                 row("prompt tokens reused from cache", "reused_tokens"),
-                ["termination", rf["termination"], ff["termination"]],
+                ["termination", *(c["termination"] for c in columns)],
             ],
         ),
     ]
-    lines += [
-        f"Fold keeps the prompt within {ff['max_prompt_tokens']:,} tokens where react climbs to "
-        f"{rf['max_prompt_tokens']:,} before each summary, so the KV cache it needs is "
-        f"{ff['kv_bytes_at_peak'] / max(rf['kv_bytes_at_peak'], 1):.0%} of react's. The price is "
-        f"compute: each fold round rewrites its prompt, so it prefills "
-        f"{ff['prefilled_tokens'] / max(rf['prefilled_tokens'], 1):.1f}× the tokens react does, which "
-        "reuses its growing history from the cache.",
-        "",
-    ]
+    if every and keep:
+        lines += [
+            f"Fold keeps earlier rounds in its prompt while it stays under {keep:.0%} of the budget "
+            "(the KV cache serves them, as in react) and folds to the question, its report and the "
+            f"latest result when it would cross that: it prefills {ff['prefill_vs_react']:.2f}× "
+            f"react's tokens ({ff['prefill_per_step_vs_react']:.2f}× per model step), where folding "
+            f"every round prefills {every['prefill_vs_react']:.2f}× "
+            f"({every['prefill_per_step_vs_react']:.2f}× per step). Its prompt peaks at "
+            f"{ff['max_prompt_tokens']:,} tokens, folding every round at {every['max_prompt_tokens']:,}, "
+            f"react at {rf['max_prompt_tokens']:,} before each summary.",
+            "",
+        ]
+    else:
+        lines += [
+            f"Fold keeps the prompt within {ff['max_prompt_tokens']:,} tokens where react climbs to "
+            f"{rf['max_prompt_tokens']:,} before each summary, so the KV cache it needs is "
+            f"{ff['kv_bytes_at_peak'] / max(rf['kv_bytes_at_peak'], 1):.0%} of react's. The price is "
+            f"compute: each fold round rewrites its prompt, so it prefills "
+            f"{ff['prefilled_tokens'] / max(rf['prefilled_tokens'], 1):.1f}× the tokens react does, which "
+            "reuses its growing history from the cache.",
+            "",
+        ]
     if plot:
         lines += [f"![Prompt tokens per model call, fold vs react]({plot})", ""]
     return lines

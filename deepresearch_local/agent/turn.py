@@ -68,7 +68,7 @@ def model_turn(state: RunState) -> Iterator[AgentEvent]:
     yield StepStarted(index, cfg.max_llm_calls)  # after the budget checks: once per model step
     yield ContextUsage(index, used, budget)
     result: Generated | None = None
-    for event in stream(state.call, prompt, prompter.max_output):
+    for event in stream(state.call, prompt, prompter.max_output, tools=prompter.schemas()):
         if isinstance(event, Generated):
             result = event
         else:

@@ -100,7 +100,40 @@ def _load() -> float | None:
         return None
 
 
-def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: int = 7) -> dict[str, Any]:
+class _RandomVectors:
+    """An embedder stand-in for timing hybrid search: seeded random unit vectors (what the vectors
+    say does not matter for the time a search takes; the query's own embedding is left out)."""
+
+    def __init__(self, dim: int, seed: int) -> None:
+        import numpy as np
+
+        self.dim, self.rng = dim, np.random.default_rng(seed)
+        self.queue: list[Any] = []
+
+    @property
+    def id(self) -> str:
+        return f"bench-random-{self.dim}"
+
+    def vectors(self, count: int) -> Any:
+        return self.rng.standard_normal((count, self.dim), dtype="float32")
+
+    def embed_query(self, text: str) -> Any:
+        return self.queue.pop() if self.queue else self.vectors(1)[0]
+
+
+def _add_vectors(library: Any, embedder: _RandomVectors, batch: int = 5000) -> float:
+    """Give every chunk a vector; returns the seconds it took."""
+    start = time.perf_counter()
+    ids = [int(r[0]) for r in library.store.query("SELECT id FROM chunks ORDER BY id")]
+    for at in range(0, len(ids), batch):
+        part = ids[at : at + batch]
+        library.vectors.add(embedder.id, part, embedder.vectors(len(part)))
+    return round(time.perf_counter() - start, 2)
+
+
+def bench(
+    folder: Path | None, synthetic: int | None, queries: int = 200, seed: int = 7, dense: int = 0
+) -> dict[str, Any]:
     from deepresearch_local.library import Library
 
     with tempfile.TemporaryDirectory(prefix="deepresearch-bench-") as tmp:
@@ -135,6 +168,19 @@ def bench(folder: Path | None, synthetic: int | None, queries: int = 200, seed: 
                 "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "load_average": {"before": load_before, "after": _load()},
             }
+            if dense > 0:
+                embedder = _RandomVectors(dense, seed)
+                result["dense_dimensions"] = dense
+                result["dense_store_seconds"] = _add_vectors(library, embedder)
+                result["dense_vectors"] = library.vectors.count(embedder.id)
+
+                def hybrid(query: Any) -> None:
+                    embedder.queue = list(embedder.vectors(len(query) if isinstance(query, list) else 1))
+                    library.search(query, k=10, mode="hybrid", embedder=embedder)
+
+                library.search(single[:1], k=10, mode="hybrid", embedder=embedder)  # loads the matrix
+                result["hybrid_query"] = _timings(hybrid, single)
+                result["hybrid_fused_query"] = _timings(hybrid, groups)
             if synthetic:
                 result["generate_seconds"] = round(generate_s, 2)
     from deepresearch_local.bench.machine import machine_info
@@ -175,7 +221,7 @@ def from_args(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(args.folder).expanduser() if args.folder else None
     if folder is not None and not folder.is_dir():
         raise UsageError(f"{folder} is not a folder.")
-    return bench(folder, args.synthetic, args.queries)
+    return bench(folder, args.synthetic, args.queries, dense=getattr(args, "dense", 0) or 0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(result))
         return 0
     q, f = result["query"], result["fused_query"]
+    hybrid_rows = (("1 query", result.get("hybrid_query")), ("3 fused", result.get("hybrid_fused_query")))
     rows = [
         ("corpus", result["corpus"]),
         ("files", f"{result['files']} ({result['indexed']} indexed, {result['skipped']} skipped, "
@@ -198,6 +245,12 @@ def run(args: argparse.Namespace) -> int:
         ("re-index, nothing changed", f"{result['reindex_unchanged_seconds']:.2f} s"),
         ("query (1 query)", f"p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms ({q['count']} queries)"),
         ("query (3 fused)", f"p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms ({f['count']} searches)"),
+        *(
+            (f"hybrid, {result['dense_dimensions']}-dim vectors ({label})",
+             f"p50 {t['p50_ms']:.1f} ms, p95 {t['p95_ms']:.1f} ms ({t['count']} searches)")
+            for label, t in hybrid_rows
+            if t is not None
+        ),
         ("database", human_bytes(result["db_bytes"])),
         ("measured", f"{result['measured_at']}, load average {result['load_average']['before']} before, "
                      f"{result['load_average']['after']} after"),

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic", type=int, metavar="CHUNKS", help="generate a corpus of this many chunks instead"
     )
     p.add_argument("--queries", type=int, default=200, help="queries to time (drawn from the corpus)")
+    p.add_argument(
+        "--dense", type=int, default=0, metavar="DIM",
+        help="also give every chunk a random DIM-dimension vector and time hybrid queries",
+    )  # fmt: skip
     p.add_argument("--qa", metavar="FILE.jsonl", help="questions with gold files: print recall@k and MRR")
     p.add_argument(
         "--docs", action="append", default=[], metavar="NAME=DIR", help="a folder the questions ask about"

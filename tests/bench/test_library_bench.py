@@ -39,6 +39,23 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"cpu", "cores", "ram_total_bytes", "gpus", "versions"} <= result["machine"].keys()
 
 
+def test_bench_synthetic_hybrid_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "library", "--synthetic", "200", "--queries", "12", "--dense", "8", "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dense_dimensions"] == 8 and result["dense_store_seconds"] >= 0
+    assert result["dense_vectors"] == result["chunks"] == 200  # every chunk has one: search uses them
+    hybrid = result["hybrid_query"]
+    assert hybrid["count"] == 12 and 0 < hybrid["p50_ms"] <= hybrid["p95_ms"] <= hybrid["max_ms"]
+    assert result["hybrid_fused_query"]["count"] == 4
+    assert "hybrid_query" not in json.loads(_run_plain(capsys))
+
+
+def _run_plain(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["bench", "library", "--synthetic", "100", "--queries", "3", "--json"]) == 0
+    return capsys.readouterr().out
+
+
 def test_bench_folder_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for n in range(4):
         (tmp_path / f"doc{n}.md").write_text(f"# Doc {n}\n\nA paragraph about topic number {n}.\n", "utf-8")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deepresearch_local.engines.base import Engine
 from deepresearch_local.errors import ModelError, UsageError
+
+if TYPE_CHECKING:
+    from deepresearch_local.hardware.fit import MemoryBudget
 
 BACKENDS = ("llama.cpp", "mlx", "openai", "scripted")
 
@@ -26,6 +30,18 @@ class EngineSpec:
     """The most context chosen automatically (the upstream preset raises it to 128K)."""
     constrain_tool_calls: str = "auto"
     """Grammar-constrained actions (llama.cpp): "auto" (3-bit builds, non-Tongyi models), "on", "off"."""
+    cpu_moe_layers: int | None = None
+    """MoE expert offload (llama.cpp): the routed experts of the first N blocks stay in RAM while
+    every block goes to the GPU (-1: every block's experts). None: the fit calculator decides."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a llama.cpp model runs: its context, blocks on the GPU, blocks whose experts stay in RAM."""
+
+    context_tokens: int
+    gpu_layers: int
+    cpu_moe_layers: int = 0
 
 
 def guess_backend(spec: EngineSpec) -> str:
@@ -45,6 +61,50 @@ def guess_backend(spec: EngineSpec) -> str:
     raise ModelError(f"No model at {path}: pass a .gguf file, an MLX folder, or --base-url for a server.")
 
 
+def machine_budget(backend: str) -> MemoryBudget:
+    """The memory a model may use here: unified memory for MLX and llama.cpp on Metal, RAM plus the
+    NVIDIA GPUs' memory for a CUDA build of llama.cpp, RAM alone otherwise."""
+    import psutil
+
+    from deepresearch_local.hardware.fit import MemoryBudget
+
+    total = psutil.virtual_memory().total
+    if backend == "mlx":
+        return MemoryBudget.for_machine(total, unified=True)
+    from deepresearch_local.hardware.probe import nvidia_gpus, probe_llama_cpp
+    from deepresearch_local.hardware.sources import SubprocessRunner
+
+    device = probe_llama_cpp().device
+    if device == "metal":
+        return MemoryBudget.for_machine(total, unified=True)
+    if device == "cuda":
+        vram = sum(gpu.memory_total_bytes for gpu in nvidia_gpus(SubprocessRunner()))
+        return MemoryBudget.for_machine(total, vram_total=vram)
+    return MemoryBudget.for_machine(total)
+
+
+def auto_placement(
+    model: Path,
+    backend: str,
+    kv_type: str,
+    gpu_layers: int | None,
+    cap: int = 32768,
+    context: int | None = None,
+) -> Placement:
+    """The context (``context`` or the largest that fits, at most ``cap``) and the GPU plan the fit
+    calculator picks for it; an explicit ``gpu_layers`` wins over the plan."""
+    from deepresearch_local.hardware.fit import fit
+    from deepresearch_local.weights.shapes import shape_of
+
+    if context is None:
+        context, _ = auto_context(model, backend, kv_type, gpu_layers, cap)
+    budget = machine_budget(backend)
+    if gpu_layers is not None or not (budget.vram_bytes or budget.unified):
+        return Placement(context, gpu_layers or 0)
+    result = fit(shape_of(model), budget, context_tokens=context, kv_type=kv_type, backend=backend)
+    return Placement(context, result.gpu_layers, result.cpu_moe_layers)
+
+
 def auto_context(
     model: Path, backend: str, kv_type: str, gpu_layers: int | None, cap: int = 32768
 ) -> tuple[int, int]:
@@ -55,13 +115,11 @@ def auto_context(
     ``ModelError`` that says what fits and what to do, rather than handed a context the agent
     cannot work in or one the machine cannot hold.
     """
-    import psutil
-
-    from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, MemoryBudget, fit
+    from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, fit
     from deepresearch_local.weights.shapes import shape_of
 
     shape = shape_of(model)
-    budget = MemoryBudget.for_machine(psutil.virtual_memory().total, unified=backend == "mlx")
+    budget = machine_budget(backend)
     result = fit(shape, budget, kv_type=kv_type, backend=backend)
     trained = shape.n_ctx_train or cap
     least = min(MIN_AGENT_CONTEXT, trained)
@@ -111,17 +169,31 @@ def open_engine(spec: EngineSpec) -> Engine:
         return MLXEngine(path, context_tokens=spec.context_tokens)
     if backend == "llama.cpp":
         from deepresearch_local.engines.llamacpp import LlamaCppEngine
+        from deepresearch_local.engines.tensor_overrides import expert_patterns
 
-        context, layers = (spec.context_tokens, spec.gpu_layers or 0)
-        if context is None:
-            context, layers = auto_context(path, backend, spec.kv_type, spec.gpu_layers, spec.context_cap)
         if spec.constrain_tool_calls not in ("auto", "on", "off"):
             raise UsageError("constrain_tool_calls must be auto, on or off.")
+        place = _llama_placement(path, spec)
         return LlamaCppEngine(
             path,
-            context_tokens=context,
-            gpu_layers=layers,
+            context_tokens=place.context_tokens,
+            gpu_layers=place.gpu_layers,
             kv_type=spec.kv_type,  # type: ignore[arg-type]
             constrain_tool_calls=spec.constrain_tool_calls,  # type: ignore[arg-type]
+            cpu_tensors=expert_patterns(place.cpu_moe_layers),
         )
     raise UsageError("The scripted backend is for tests: build ScriptedEngine directly.")
+
+
+def _llama_placement(path: Path, spec: EngineSpec) -> Placement:
+    """What the spec says, the rest from the fit calculator (a context given with no GPU layers
+    keeps the model on the CPU, as before expert offload)."""
+    if spec.cpu_moe_layers is not None:  # expert offload asked for: every block on the GPU
+        layers = spec.gpu_layers if spec.gpu_layers is not None else -1
+        context = (
+            spec.context_tokens or auto_context(path, "llama.cpp", spec.kv_type, layers, spec.context_cap)[0]
+        )
+        return Placement(context, layers, spec.cpu_moe_layers)
+    if spec.context_tokens is not None:
+        return Placement(spec.context_tokens, spec.gpu_layers or 0)
+    return auto_placement(path, "llama.cpp", spec.kv_type, spec.gpu_layers, spec.context_cap)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from deepresearch_local import atomic
 from deepresearch_local.errors import ConfigError
 from deepresearch_local.paths import get_paths
 
@@ -135,11 +136,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     lines = ["# deepresearch-local settings (deepresearch paths shows this file)"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in data.items()]
     lines += ["", "[sampling]"] + [f"{key} = {_toml_value(value)}" for key, value in sampling.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", "utf-8")
-    tmp.replace(path)
-    return path
+    return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
 def default_mode(model_memory_bytes: int) -> Literal["fold", "react"]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from deepresearch_local import atomic
 
 if TYPE_CHECKING:
     from deepresearch_local.hardware.probe import BackendStatus
@@ -95,8 +96,5 @@ def cached_check(name: str, check: Callable[[], BackendStatus], missing: Backend
         "reason": status.reason,
     }
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1), "utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, json.dumps(data, indent=1))
     return status

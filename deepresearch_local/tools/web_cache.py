@@ -10,16 +10,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from deepresearch_local import atomic
 from deepresearch_local.paths import get_paths
 
 _SCHEMA = """
@@ -136,15 +135,4 @@ class PageArchive:
 
     def put(self, page: ArchivedPage) -> Path:
         """Write atomically (a crash never leaves half a page)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        target = self.path_for(page.url)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".page-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(page.to_json(), fh, ensure_ascii=False)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return target
+        return atomic.write_text(self.path_for(page.url), json.dumps(page.to_json(), ensure_ascii=False))

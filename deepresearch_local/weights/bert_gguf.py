@@ -17,11 +17,11 @@ and nomic-bert need llama.cpp's own converter or a ready-made GGUF from the cata
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from deepresearch_local.atomic import atomic_path
 from deepresearch_local.errors import ModelError
 
 CONVERTER_VERSION = 1
@@ -186,72 +186,71 @@ def convert_bert(folder: Path, dest: Path, *, outtype: OutType = "f16", name: st
     f32_kinds = (gguf.MODEL_TENSOR.POS_EMBD, gguf.MODEL_TENSOR.TOKEN_TYPES)
     f32_names = {gguf.TENSOR_NAMES[k] + ".weight" for k in f32_kinds}
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
-    try:
-        writer.add_name(name or folder.name)
-        writer.add_file_type(
-            gguf.LlamaFileType.MOSTLY_F16 if outtype == "f16" else gguf.LlamaFileType.ALL_F32
-        )
-        writer.add_block_count(n_layers)
-        writer.add_context_length(int(cfg["max_position_embeddings"]))
-        writer.add_embedding_length(int(cfg["hidden_size"]))
-        writer.add_feed_forward_length(int(cfg["intermediate_size"]))
-        writer.add_head_count(int(cfg["num_attention_heads"]))
-        writer.add_layer_norm_eps(float(cfg.get("layer_norm_eps", 1e-12)))
-        writer.add_causal_attention(False)
-        writer.add_pooling_type(gguf.PoolingType.MEAN if info.pooling == "mean" else gguf.PoolingType.CLS)
-        writer.add_token_type_count(int(cfg.get("type_vocab_size", 1)))
+    with atomic_path(dest) as tmp:  # a failure removes the half-written file
+        writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[arch])
+        try:
+            writer.add_name(name or folder.name)
+            writer.add_file_type(
+                gguf.LlamaFileType.MOSTLY_F16 if outtype == "f16" else gguf.LlamaFileType.ALL_F32
+            )
+            writer.add_block_count(n_layers)
+            writer.add_context_length(int(cfg["max_position_embeddings"]))
+            writer.add_embedding_length(int(cfg["hidden_size"]))
+            writer.add_feed_forward_length(int(cfg["intermediate_size"]))
+            writer.add_head_count(int(cfg["num_attention_heads"]))
+            writer.add_layer_norm_eps(float(cfg.get("layer_norm_eps", 1e-12)))
+            writer.add_causal_attention(False)
+            writer.add_pooling_type(gguf.PoolingType.MEAN if info.pooling == "mean" else gguf.PoolingType.CLS)
+            writer.add_token_type_count(int(cfg.get("type_vocab_size", 1)))
 
-        toktypes = [
-            gguf.TokenType.CONTROL
-            if i in info.control
-            else gguf.TokenType.UNUSED
-            if tok == f"[PAD{i}]"
-            else gguf.TokenType.NORMAL
-            for i, tok in enumerate(info.tokens)
-        ]
-        phantom = [
-            tok if kind == gguf.TokenType.CONTROL else tok[2:] if tok.startswith("##") else _PHANTOM + tok
-            for tok, kind in zip(info.tokens, toktypes)
-        ]
-        writer.add_tokenizer_model("bert")
-        writer.add_tokenizer_pre("default")
-        writer.add_token_list(phantom)
-        writer.add_token_types(toktypes)
-        ids = info.special
-        if "cls" in ids:
-            writer.add_bos_token_id(ids["cls"])
-        for role, add in (
-            ("sep", writer.add_sep_token_id),
-            ("pad", writer.add_pad_token_id),
-            ("unk", writer.add_unk_token_id),
-            ("mask", writer.add_mask_token_id),
-        ):
-            if role in ids:
-                add(ids[role])
+            toktypes = [
+                gguf.TokenType.CONTROL
+                if i in info.control
+                else gguf.TokenType.UNUSED
+                if tok == f"[PAD{i}]"
+                else gguf.TokenType.NORMAL
+                for i, tok in enumerate(info.tokens)
+            ]
+            phantom = [
+                tok if kind == gguf.TokenType.CONTROL else tok[2:] if tok.startswith("##") else _PHANTOM + tok
+                for tok, kind in zip(info.tokens, toktypes)
+            ]
+            writer.add_tokenizer_model("bert")
+            writer.add_tokenizer_pre("default")
+            writer.add_token_list(phantom)
+            writer.add_token_types(toktypes)
+            ids = info.special
+            if "cls" in ids:
+                writer.add_bos_token_id(ids["cls"])
+            for role, add in (
+                ("sep", writer.add_sep_token_id),
+                ("pad", writer.add_pad_token_id),
+                ("unk", writer.add_unk_token_id),
+                ("mask", writer.add_mask_token_id),
+            ):
+                if role in ids:
+                    add(ids[role])
 
-        for hf_name, array in tensors.items():
-            short = _tensor_name(hf_name)
-            if short is None:
-                continue
-            new = names.get_name(short, try_suffixes=(".weight", ".bias"))
-            if new is None:
-                raise ModelError(
-                    f"{folder}: tensor {hf_name} has no llama.cpp name; is this a plain BERT model?"
+            for hf_name, array in tensors.items():
+                short = _tensor_name(hf_name)
+                if short is None:
+                    continue
+                new = names.get_name(short, try_suffixes=(".weight", ".bias"))
+                if new is None:
+                    raise ModelError(
+                        f"{folder}: tensor {hf_name} has no llama.cpp name; is this a plain BERT model?"
+                    )
+                keep_f32 = (
+                    outtype == "f32" or array.ndim <= 1 or new.endswith("_norm.weight") or new in f32_names
                 )
-            keep_f32 = outtype == "f32" or array.ndim <= 1 or new.endswith("_norm.weight") or new in f32_names
-            data = np.ascontiguousarray(array, dtype=np.float32 if keep_f32 else np.float16)
-            writer.add_tensor(new, data)
+                data = np.ascontiguousarray(array, dtype=np.float32 if keep_f32 else np.float16)
+                writer.add_tensor(new, data)
 
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, dest)
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+            writer.close()
+        except BaseException:
+            writer.close()
+            raise
     return dest

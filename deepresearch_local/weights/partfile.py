@@ -8,11 +8,11 @@ of exactly those bytes (``prefix_sha256``), so a later run can trust them after 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from deepresearch_local import atomic
 from deepresearch_local.weights.errors import DownloadError
 from deepresearch_local.weights.hub import RemoteFile
 
@@ -51,9 +51,7 @@ def write_sidecar(dest: Path, remote: RemoteFile, verified_bytes: int, prefix_sh
         "prefix_sha256": prefix_sha256,
         "updated": time.time(),
     }
-    tmp = sidecar_path(dest).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), "utf-8")
-    os.replace(tmp, sidecar_path(dest))
+    atomic.write_text(sidecar_path(dest), json.dumps(data))
 
 
 def same_file(side: dict[str, Any], remote: RemoteFile) -> bool:

@@ -7,7 +7,6 @@ the platform has ``fcntl``, serialised with a lock file so two commands cannot l
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from deepresearch_local import atomic
 from deepresearch_local.errors import ConfigError, ModelError
 from deepresearch_local.paths import get_paths
 
@@ -103,9 +103,7 @@ class Registry:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2), "utf-8")
-        os.replace(tmp, self.path)
+        atomic.write_text(self.path, json.dumps(data, indent=2))
 
     def entries(self) -> list[RegisteredModel]:
         return [RegisteredModel.from_dict(m) for m in self._read()["models"]]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from deepresearch_local import atomic
 from deepresearch_local.agent import report as R
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, ReportReady
@@ -140,7 +141,4 @@ def replay_report(path: Path, step: S.Step) -> ReportReady:
 
 def _write(path: Path, markdown: str) -> None:
     """Atomically: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(markdown, "utf-8")
-    tmp.replace(path)
+    atomic.write_text(path, markdown)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from deepresearch_local import atomic
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.events import AgentEvent
 from deepresearch_local.config import Settings, load_settings
@@ -262,11 +263,7 @@ class SessionService:
     def export_report(self, report: str, path: Path) -> Path:
         """Write ``report`` (Markdown) to ``path`` atomically; returns the absolute path."""
         path = path.expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(report if report.endswith("\n") else report + "\n", "utf-8")
-        tmp.replace(path)
-        return path
+        return atomic.write_text(path, report if report.endswith("\n") else report + "\n")
 
     def session_markdown(self, session_id: str) -> str:
         """The whole session (every question, answer and report) as one Markdown document."""

@@ -21,7 +21,7 @@ def _contexts(text: str) -> list[int]:
 
 
 def add_parsers(sub: Any, lazy: Lazy) -> None:
-    from deepresearch_local.cli.ask_cmd import add_engine_arguments
+    from deepresearch_local.cli.engine_args import add_engine_arguments
 
     p: argparse.ArgumentParser = sub.add_parser(
         "context", help="prompt tokens per step, fold vs react, on a scripted research through the agent"
@@ -58,7 +58,7 @@ def add_parsers(sub: Any, lazy: Lazy) -> None:
 
     p = sub.add_parser("research", help="research a JSONL file of {question, answer} and score the runs")
     p.add_argument("--questions", required=True, metavar="FILE.jsonl", help='lines of {"question", "answer"}')
-    add_engine_arguments(p)
+    add_engine_arguments(p, defaults="none")  # the figures depend on the flags alone
     p.add_argument("--docs", action="append", default=[], metavar="DIR", help="research these folders too")
     p.add_argument("--offline", action="store_true", help="no web: only local documents and tools")
     p.add_argument("--mode", choices=["fold", "react", "both"], default="both", help="default: both")

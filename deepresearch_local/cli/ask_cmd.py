@@ -12,17 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-
-def add_engine_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model", help="a registered model id, a .gguf file or an MLX folder (default: your default model)"
-    )
-    p.add_argument("--backend", choices=["llama.cpp", "mlx", "openai"], help="default: from the model")
-    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
-    p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
-    p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
-    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type (default f16)")
-    p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine
+from deepresearch_local.cli.engine_args import add_engine_arguments
 
 
 def _output_tokens(value: str) -> int:

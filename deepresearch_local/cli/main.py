@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from deepresearch_local import __version__
+from deepresearch_local.cli.engine_args import add_engine_arguments
 from deepresearch_local.errors import EXIT_CANCELLED, DeepResearchError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -26,17 +27,6 @@ def _lazy(module: str, function: str) -> Handler:
         return result
 
     return handler
-
-
-def _engine_options(p: argparse.ArgumentParser, model_required: bool = False) -> None:
-    p.add_argument(
-        "--model", required=model_required, help="a .gguf file, an MLX folder, or a server model id"
-    )
-    p.add_argument("--backend", choices=["llama.cpp", "mlx", "openai"], help="default: from the model")
-    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
-    p.add_argument("--context", type=int, help="context tokens to allocate (default: what fits)")
-    p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
-    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], default="f16", help="KV cache type")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_lazy("deepresearch_local.cli.doctor", "run"))
 
     p = sub.add_parser("chat", help="a plain terminal chat, to try a model")
-    _engine_options(p)
+    add_engine_arguments(p)
     p.add_argument("--system", default="You are a helpful assistant.", help="system message")
     p.add_argument("--max-tokens", type=int, default=1024)
     p.add_argument("--temperature", type=float, default=0.6)
@@ -80,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=bench_help)
     bench_sub = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     p = bench_sub.add_parser("engine", help="prefill/decode tokens/s: our engine vs the raw library")
-    _engine_options(p, model_required=True)
+    add_engine_arguments(p, defaults="none", model_required=True)
     p.add_argument("--prompt-tokens", type=int, default=512)
     p.add_argument("--gen-tokens", type=int, default=128)
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of raw and ours")

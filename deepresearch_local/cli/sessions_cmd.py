@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from deepresearch_local.cli.ask_cmd import add_engine_arguments
+from deepresearch_local.cli.engine_args import add_engine_arguments
 from deepresearch_local.errors import UsageError
 
 
@@ -53,7 +53,7 @@ def add_parser(sub: Any) -> None:
 
     p = actions.add_parser("resume", help="continue an interrupted run from its last saved step")
     p.add_argument("id", metavar="ID", help=id_help)
-    add_engine_arguments(p)  # default: the engine the run was started with
+    add_engine_arguments(p, defaults="run")
     p.add_argument("-o", "--output", metavar="REPORT.md", help="also write the report to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object per event")
     p.set_defaults(handler=resume_session)

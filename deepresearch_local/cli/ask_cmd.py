@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deepresearch_local.cli.engine_args import add_engine_arguments
+from deepresearch_local.cli import run_help as H
+from deepresearch_local.cli.engine_args import add_engine_arguments, saved_help
 
 
 def _output_tokens(value: str) -> int:
@@ -34,23 +35,29 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="let visit open URLs the model composed itself after reading your documents (they could carry "
         "your data; by default only URLs from results, visited pages, the library or the question)",
     )
-    p.add_argument("--mode", choices=["fold", "react"], help="fold (flat context) or react (full history)")
-    p.add_argument("--max-steps", type=int, help="model calls allowed (default 40)")
-    p.add_argument("--max-minutes", type=float, help="wall-clock limit (default 60)")
+    p.add_argument(
+        "--mode",
+        choices=["fold", "react"],
+        help=saved_help("fold (flat context) or react (full history)", H.mode),
+    )
+    p.add_argument("--max-steps", type=int, help=saved_help("model calls allowed", H.max_steps))
+    p.add_argument("--max-minutes", type=float, help=saved_help("wall-clock limit", H.max_minutes))
     p.add_argument("--budget", type=int, help="prompt-token budget (default: context minus output reserve)")
     p.add_argument("--near-budget", choices=["summarize", "force_answer"], help="react mode near the budget")
     p.add_argument(
         "--max-output-tokens",
         type=_output_tokens,
         metavar="N",
-        help="tokens one model turn may write (default: sized from the context; upstream uses 10,000)",
+        help=saved_help("tokens one model turn may write", H.max_output_tokens),
     )
     p.add_argument(
         "--preset",
         choices=["laptop", "upstream"],
-        help="upstream: react, up to 128K context, 100 calls, 150 min, 10,000 output tokens (default laptop)",
+        help=saved_help(
+            "upstream: react, up to 128K context, 100 calls, 150 min, 10,000 output tokens", H.preset
+        ),
     )
-    p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
+    p.add_argument("--temperature", type=float, help=saved_help("sampling temperature", H.temperature))
     p.add_argument("-o", "--output", metavar="REPORT.md", help="write the report here")
     p.add_argument("--json", action="store_true", help="print events as JSON lines on stdout")
 

@@ -1,4 +1,5 @@
-"""The engine flags every command shares (``--model``, ``--backend``, ``--context`` ...), in one place.
+"""The engine flags every command shares (``--model``, ``--backend``, ``--context`` ...), in one place,
+and help texts whose defaults come from the saved settings (``saved_help``, for the run flags too).
 
 A flag left out falls back to the saved settings, so ``--help`` says what that fallback is *now*:
 the defaults are read from the settings when the help is printed (never when the parser is built,
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
 Defaults = Literal["settings", "run", "none"]
 """Where a flag left out comes from: the saved settings (ask, chat), the run being resumed, or
 nowhere but the flags (benchmarks, whose figures must not depend on the settings)."""
+
+
+def saved_help(text: str, describe: Callable[[Settings], str]) -> str:
+    """``text`` followed by ``(default: ...)``, the default described from the settings at help time."""
+    return SavedHelp(f"{text} (default: {{saved}})", describe)
 
 
 class SavedHelp(str):
@@ -45,7 +51,7 @@ def saved_text(describe: Callable[[Settings], str]) -> str:
 
 def _default_model(settings: Settings) -> str:
     if settings.model:
-        return f"{settings.model}, from your settings"
+        return f"{settings.model}, the model setting"
     try:
         from deepresearch_local.weights.registry import Registry
 
@@ -58,16 +64,16 @@ def _default_model(settings: Settings) -> str:
 
 
 def _backend(settings: Settings) -> str:
-    return f"{settings.backend}, from your settings" if settings.backend != "auto" else "from the model"
+    return f"{settings.backend}, the backend setting" if settings.backend != "auto" else "from the model"
 
 
 def _base_url(settings: Settings) -> str:
-    return f"{settings.base_url}, from your settings" if settings.base_url else "none"
+    return f"{settings.base_url}, the base_url setting" if settings.base_url else "none"
 
 
 def _context(settings: Settings) -> str:
     if settings.context_tokens:
-        return f"{settings.context_tokens:,}, from your settings; the upstream preset takes what fits"
+        return f"{settings.context_tokens:,}, the context_tokens setting; the upstream preset takes what fits"
     return "what fits here"
 
 
@@ -82,7 +88,7 @@ _FLAGS: tuple[tuple[str, str, Callable[[Settings], str], str], ...] = (
 
 def _help(text: str, describe: Callable[[Settings], str], plain: str, defaults: Defaults) -> str:
     if defaults == "settings":
-        return SavedHelp(f"{text} (default: {{saved}})", describe)
+        return saved_help(text, describe)
     if defaults == "run":
         return f"{text} (default: as the run was started)"
     return f"{text} (default: {plain})"

@@ -26,14 +26,14 @@ def test_help_follows_the_settings_as_they_change(capsys: pytest.CaptureFixture[
     add_engine_arguments(parser)  # built once, like a long-lived parser
     save_settings(Settings(model="first-model", backend="llama.cpp", context_tokens=16384))
     first = " ".join(parser.format_help().split())
-    assert "(default: first-model, from your settings)" in first
-    assert "(default: llama.cpp, from your settings)" in first
-    assert "(default: 16,384, from your settings;" in first
+    assert "(default: first-model, the model setting)" in first
+    assert "(default: llama.cpp, the backend setting)" in first
+    assert "(default: 16,384, the context_tokens setting;" in first
     save_settings(Settings(model="second-model", base_url="http://127.0.0.1:9/v1"))
     second = " ".join(parser.format_help().split())
-    assert "(default: second-model, from your settings)" in second and "first-model" not in second
+    assert "(default: second-model, the model setting)" in second and "first-model" not in second
     assert "the inference backend (default: from the model)" in second
-    assert "(default: http://127.0.0.1:9/v1, from your settings)" in second
+    assert "(default: http://127.0.0.1:9/v1, the base_url setting)" in second
     assert "(default: what fits here)" in second
 
 
@@ -65,5 +65,22 @@ def test_resume_and_benchmarks_do_not_claim_the_settings(capsys: pytest.CaptureF
     assert "(default: as the run was started)" in resume and "saved-model" not in resume
     for bench in (["bench", "engine"], ["bench", "research"]):
         text = _help(bench, capsys)
-        assert "saved-model" not in text and "from your settings" not in text
+        assert "saved-model" not in text and " setting)" not in text
         assert "the inference backend (default: from the model)" in text
+
+
+def test_ask_run_flags_name_the_setting_or_the_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from deepresearch_local.config import SamplingSettings
+
+    save_settings(Settings(max_steps=25, mode="react", sampling=SamplingSettings(temperature=0.3)))
+    laptop = _help(["ask"], capsys)
+    assert "model calls allowed (default: 25, the max_steps setting)" in laptop
+    assert "(default: react, the mode setting)" in laptop
+    assert "sampling temperature (default: 0.3, the sampling.temperature setting)" in laptop
+    assert "wall-clock limit (default: 60)" in laptop
+    save_settings(Settings(max_steps=25, preset="upstream"))
+    upstream = _help(["ask"], capsys)  # the saved preset overrides the saved limits
+    assert "model calls allowed (default: 100, the upstream preset)" in upstream
+    assert "wall-clock limit (default: 150, the upstream preset)" in upstream
+    assert "(default: upstream, the preset setting)" in upstream
+    assert "25, the max_steps setting" not in upstream

@@ -17,8 +17,9 @@ from tests.tui.screens.host import until
 from tests.tui.snapshot import SIZE
 
 QUESTION = "What is the boiling point of water at sea level?"
-FOLD_MARKER = "Your report so far (round {n} of at most {limit})"
-"""What every fold-mode prompt after the first round shows (``agent/prompts/fold_round.md``)."""
+FOLD_MARKER = "(round {n} of at most {limit})"
+"""What every fold-mode prompt after the first round shows, folded or keeping earlier rounds
+(``agent/prompts/fold_round.md``, ``fold_next.md``); react prompts never do."""
 
 
 class Model:

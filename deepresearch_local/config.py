@@ -72,6 +72,10 @@ class Settings:
     max_output_tokens: int = 0
     """Tokens one model turn may write (0 = sized from the context: in fold mode the report cap
     plus room to think, in react mode upstream's 10,000 where the context allows)."""
+    fold_keep_fraction: float = 0.9
+    """Fold mode: earlier rounds stay in the prompt, reused from the cache rather than computed
+    again, while it is under this share of the budget; then the round folds to the question, the
+    report and the latest result (0 = fold every round: a smaller prompt, more prompt processing)."""
     embedding_model: str = ""
     """Embedding model for library search by meaning (hybrid with BM25): a catalog id, a
     registered id or a GGUF path ("" = the embedding model pulled first, if any; else keyword

@@ -26,6 +26,16 @@ def _output_tokens(value: str) -> int:
     return n
 
 
+def _fraction(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number: give a share such as 0.9") from None
+    if not 0 <= f <= 1:
+        raise argparse.ArgumentTypeError(f"{f} is not a share of the budget: give 0 to 1 (0 = every round)")
+    return f
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docs", action="append", default=[], metavar="DIR", help="research these folders too")
     p.add_argument("--offline", action="store_true", help="no web: only local documents and tools")
@@ -49,6 +59,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         type=_output_tokens,
         metavar="N",
         help=saved_help("tokens one model turn may write", H.max_output_tokens),
+    )
+    p.add_argument(
+        "--fold-keep-fraction",
+        type=_fraction,
+        metavar="F",
+        help="fold mode: keep earlier rounds in the prompt (reused from the KV cache) while it is under "
+        "this share of the budget, then fold; 0 folds every round (default 0.9)",
     )
     p.add_argument(
         "--preset",

@@ -63,6 +63,7 @@ def agent_config(settings: Settings, request: RunRequest | None = None) -> Agent
         mode=mode,  # type: ignore[arg-type]
         max_llm_calls=settings.max_steps,
         max_output_tokens=settings.max_output_tokens or None,
+        fold_keep_fraction=settings.fold_keep_fraction,
         seed_library_search=settings.seed_library_search,
         sampling=Sampling(
             temperature=settings.sampling.temperature,
@@ -79,6 +80,7 @@ def agent_config(settings: Settings, request: RunRequest | None = None) -> Agent
         ("budget", "budget_tokens"),
         ("near_budget", "near_budget"),
         ("max_output_tokens", "max_output_tokens"),
+        ("fold_keep_fraction", "fold_keep_fraction"),
     ):
         value = getattr(request, name)
         if value is not None:

@@ -25,6 +25,7 @@ class RunRequest:
     budget: int | None = None
     near_budget: str | None = None
     max_output_tokens: int | None = None
+    fold_keep_fraction: float | None = None
     temperature: float | None = None
     preset: str | None = None
     offline: bool = False

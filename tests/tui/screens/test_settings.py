@@ -41,6 +41,7 @@ def test_edit_validate_save_and_reload() -> None:
                 "mode": "auto",
                 "max_steps": "40",
                 "max_output_tokens": "0",
+                "fold_keep_fraction": "0.9",
                 "offline": False,
                 "seed_library_search": True,
                 "allow_composed_urls": False,

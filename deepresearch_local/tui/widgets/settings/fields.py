@@ -37,6 +37,7 @@ FIELDS = (
     Field("mode", "Mode", "choice", ("auto", "fold", "react")),
     Field("max_steps", "Max steps", "int", low=1, high=1000),
     Field("max_output_tokens", "Max output tokens", "int", low=0, high=131_072),
+    Field("fold_keep_fraction", "Fold keeps rounds up to", "float", low=0.0, high=1.0),
     Field("offline", "Offline", "bool"),
     Field("seed_library_search", "Start from the library", "bool"),
     Field("allow_composed_urls", "Allow composed URLs", "bool"),

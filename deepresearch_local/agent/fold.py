@@ -132,8 +132,9 @@ def messages(
             tail = prompts.render("fold_next", round=rounds[step.index], max_rounds=max_rounds)
             return capped_observation(step, cap, count) + "\n\n" + tail
 
+        threshold = min(keep_fraction, 1.0) * budget
         start = fold_keep.segment_start(
-            steps, threshold=keep_fraction * budget, report_cap=report_cap, observation=shown, count=count
+            steps, threshold=threshold, report_cap=report_cap, observation=shown, count=count
         )
         if start < len(steps):
             opening = folded(

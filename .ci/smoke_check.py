@@ -83,6 +83,9 @@ def check_answer(stream: list[dict[str, Any]], code: int, wanted: str, sources: 
     answer = str(last.get("answer") or "")
     if wanted.lower() not in answer.lower():
         fail(f"the answer does not say {wanted!r}: {answer!r}")
+    results = [str(e.get("text") or "").strip() for e in stream if e.get("type") == "tool_resulted"]
+    if any(t and t.splitlines()[0] in answer for t in results):
+        fail(f"the answer is a tool result pasted back, not the model's answer: {answer[:300]!r}")
     if not sources:
         print(f"ask: {last.get('termination')}, {last.get('steps')} steps: {answer[:120]!r}")
         return

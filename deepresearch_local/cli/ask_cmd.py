@@ -64,8 +64,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--fold-keep-fraction",
         type=_fraction,
         metavar="F",
-        help="fold mode: keep earlier rounds in the prompt (reused from the KV cache) while it is under "
-        "this share of the budget, then fold; 0 folds every round (default 0.9)",
+        help=saved_help(
+            "fold mode: keep earlier rounds in the prompt (reused from the KV cache) while it is under "
+            "this share of the budget, then fold; 0 folds every round",
+            H.fold_keep_fraction,
+        ),
     )
     p.add_argument(
         "--preset",

@@ -41,6 +41,10 @@ def max_output_tokens(settings: Settings) -> str:
     return "sized from the context; upstream uses 10,000"
 
 
+def fold_keep_fraction(settings: Settings) -> str:
+    return f"{settings.fold_keep_fraction:g}, the fold_keep_fraction setting"
+
+
 def preset(settings: Settings) -> str:
     return f"{settings.preset}, the preset setting"
 

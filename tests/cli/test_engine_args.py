@@ -72,12 +72,17 @@ def test_resume_and_benchmarks_do_not_claim_the_settings(capsys: pytest.CaptureF
 def test_ask_run_flags_name_the_setting_or_the_preset(capsys: pytest.CaptureFixture[str]) -> None:
     from deepresearch_local.config import SamplingSettings
 
-    save_settings(Settings(max_steps=25, mode="react", sampling=SamplingSettings(temperature=0.3)))
+    save_settings(
+        Settings(
+            max_steps=25, mode="react", fold_keep_fraction=0.5, sampling=SamplingSettings(temperature=0.3)
+        )
+    )
     laptop = _help(["ask"], capsys)
     assert "model calls allowed (default: 25, the max_steps setting)" in laptop
     assert "(default: react, the mode setting)" in laptop
     assert "sampling temperature (default: 0.3, the sampling.temperature setting)" in laptop
     assert "wall-clock limit (default: 60)" in laptop
+    assert "0 folds every round (default: 0.5, the fold_keep_fraction setting)" in laptop
     save_settings(Settings(max_steps=25, preset="upstream"))
     upstream = _help(["ask"], capsys)  # the saved preset overrides the saved limits
     assert "model calls allowed (default: 100, the upstream preset)" in upstream

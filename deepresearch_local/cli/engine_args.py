@@ -108,5 +108,13 @@ def add_engine_arguments(
         help_text = text if flag == "--model" and model_required else _help(text, describe, plain, defaults)
         p.add_argument(flag, help=help_text, **kinds[flag])
     p.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (llama.cpp)")
+    p.add_argument(
+        "--cpu-moe",
+        type=int,
+        metavar="N",
+        dest="cpu_moe_layers",
+        help="MoE expert offload (llama.cpp): every layer on the GPU except the routed experts of the "
+        "first N layers, which stay in RAM (-1: all of them; default: the plan `doctor` shows)",
+    )
     p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type (default: f16)")
     p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine

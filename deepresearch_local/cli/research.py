@@ -38,7 +38,8 @@ from deepresearch_local.service.request import RunRequest
 from deepresearch_local.store.sessions import SessionStore
 
 _FIELDS = (
-    "model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted", "mode", "max_steps",
+    "model", "backend", "base_url", "context", "gpu_layers", "cpu_moe_layers", "kv_type", "scripted", "mode",
+    "max_steps",
     "max_minutes", "budget", "near_budget", "max_output_tokens", "fold_keep_fraction", "temperature",
     "preset",
 )  # fmt: skip

@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from deepresearch_local.engines.factory import EngineSpec
 
 
+_ENGINE_FIELDS = (
+    "model",
+    "backend",
+    "base_url",
+    "context",
+    "gpu_layers",
+    "cpu_moe_layers",
+    "kv_type",
+    "scripted",
+)
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 @dataclass(frozen=True)
 class EngineChoice:
     """The engine of one run, as stored with it (``meta["engine"]``) and compared to reuse a loaded one.
@@ -30,6 +46,7 @@ class EngineChoice:
     context: int | None = None
     """Context tokens asked for; None: the most that fits, up to ``context_cap``."""
     gpu_layers: int | None = None
+    cpu_moe_layers: int | None = None
     kv_type: str = "f16"
     scripted: str | None = None
     context_cap: int = LAPTOP_CONTEXT_CAP
@@ -59,6 +76,7 @@ class EngineChoice:
             base_url=text("base_url"),
             context=number("context"),
             gpu_layers=data.get("gpu_layers") if isinstance(data.get("gpu_layers"), int) else None,
+            cpu_moe_layers=_integer(data.get("cpu_moe_layers")),
             kv_type=text("kv_type") or "f16",
             scripted=text("scripted"),
             context_cap=number("context_cap") or LAPTOP_CONTEXT_CAP,
@@ -68,9 +86,7 @@ class EngineChoice:
         """This choice with the engine fields ``request`` gives (resuming with other flags); not
         resolved (see ``resolved``)."""
         changes = {
-            name: getattr(request, name)
-            for name in ("model", "backend", "base_url", "context", "gpu_layers", "kv_type", "scripted")
-            if getattr(request, name) is not None
+            name: getattr(request, name) for name in _ENGINE_FIELDS if getattr(request, name) is not None
         }
         return dataclasses.replace(self, **changes)
 
@@ -89,6 +105,7 @@ def choose_engine(settings: Settings, request: RunRequest, *, resolve: bool = Tr
         base_url=base_url,
         context=context,
         gpu_layers=request.gpu_layers,
+        cpu_moe_layers=request.cpu_moe_layers,
         kv_type=request.kv_type or "f16",
         scripted=request.scripted,
         context_cap=context_cap(preset),
@@ -123,6 +140,7 @@ def engine_spec(choice: EngineChoice) -> EngineSpec:
         gpu_layers=choice.gpu_layers,
         kv_type=choice.kv_type,
         context_cap=choice.context_cap,
+        cpu_moe_layers=choice.cpu_moe_layers,
     )
 
 

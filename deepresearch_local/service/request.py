@@ -16,6 +16,8 @@ class RunRequest:
     base_url: str | None = None
     context: int | None = None
     gpu_layers: int | None = None
+    cpu_moe_layers: int | None = None
+    """MoE expert offload: the experts of the first N blocks in RAM, every block on the GPU (-1: all)."""
     kv_type: str | None = None
     scripted: str | None = None
     """A scripted-model file (tests): no real model is loaded."""

@@ -95,6 +95,7 @@ def test_the_real_engine_loads_once_and_reloads_when_the_settings_change(qwen05b
             "base_url": None,
             "context": 2048,
             "gpu_layers": None,
+            "cpu_moe_layers": None,
             "kv_type": "f16",
             "scripted": None,
             "context_cap": 32_768,

@@ -5,8 +5,9 @@ previous round's prompt, the model's turn as it wrote it and the new result, so 
 prefix cache reuses everything up to the new result (as in react mode). The round folds (the
 question, the newest complete report and the results no report has taken in, as in "fold every
 round") when the prompt would cross the threshold, and whenever the last turn needs fold's own
-handling: a turn that could not be used, a call without a complete report, a report past its cap,
-a forced answer, a notice. So every integrity rule of fold mode holds unchanged: a kept round only
+handling: a turn that could not be used, a call without a complete report, a turn with a format
+problem (its report is then shown folded, in proper form), a report past its cap, a forced answer,
+a notice. So every integrity rule of fold mode holds unchanged: a kept round only
 ever follows a clean turn whose report took in the result before it.
 
 Whether a round kept or folded is decided from the committed steps alone (the recorded size of
@@ -46,6 +47,8 @@ def keeps(
     data = model.data
     if not data.get("tool_call") or data.get("forced") or not has_complete_report(model):
         return False
+    if data.get("problems"):
+        return False  # e.g. a report whose closing tag was forgotten: show it folded, in proper form
     prompt_tokens, completion_tokens = data.get("prompt_tokens"), data.get("completion_tokens")
     if not isinstance(prompt_tokens, int) or not isinstance(completion_tokens, int):
         return False  # a turn stored without its sizes: nothing to estimate from, so fold

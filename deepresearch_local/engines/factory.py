@@ -29,7 +29,7 @@ class EngineSpec:
     context_cap: int = 32768
     """The most context chosen automatically (the upstream preset raises it to 128K)."""
     constrain_tool_calls: str = "auto"
-    """Grammar-constrained actions (llama.cpp): "auto" (3-bit builds, non-Tongyi models), "on", "off"."""
+    """Grammar-constrained actions (llama.cpp): "auto" (builds of 3 bits and below), "on", "off"."""
     cpu_moe_layers: int | None = None
     """MoE expert offload (llama.cpp): the routed experts of the first N blocks stay in RAM while
     every block goes to the GPU (-1: every block's experts). None: the fit calculator decides."""

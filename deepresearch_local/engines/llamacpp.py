@@ -102,7 +102,7 @@ class LlamaCppEngine:
         self._lock = threading.Lock()
         self._template: str | None = None
         self.constrain_tool_calls: ConstrainSetting = constrain_tool_calls
-        """"auto" (on for 3-bit builds and non-Tongyi models), "on" or "off"; a request may override."""
+        """"auto" (on for builds of 3 bits and below), "on" or "off"; a request may override."""
         self._grammars: dict[str, Any] = {}
         self._last_stream: ConstrainedStream | None = None
 

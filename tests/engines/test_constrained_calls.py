@@ -151,7 +151,8 @@ def test_auto_setting() -> None:
     assert file_type_bits(15) == 4 and file_type_bits("27") == 3 and file_type_bits(None) is None
     assert constrain_by_default("Tongyi-DeepResearch-30B-A3B", 3)
     assert not constrain_by_default("Tongyi-DeepResearch-30B-A3B", 4)
-    assert constrain_by_default("Qwen2.5-Coder-0.5B-Instruct", 4)
+    assert not constrain_by_default("Qwen2.5-Coder-0.5B-Instruct", 4)  # see constrain_by_default
+    assert constrain_by_default("Qwen2.5-Coder-0.5B-Instruct", 2)
 
 
 def test_grammar_for_the_real_tools_compiles() -> None:

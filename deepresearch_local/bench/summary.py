@@ -125,7 +125,7 @@ def _context(r: dict[str, Any], plot: str | None) -> list[str]:
 
 def _library(r: dict[str, Any]) -> list[str]:
     q, fq = r["query"], r["fused_query"]
-    return [
+    lines = [
         "### Local library",
         "",
         *_table(
@@ -142,6 +142,28 @@ def _library(r: dict[str, Any]) -> list[str]:
             ],
         ),
     ]
+    notes: list[str] = []
+    if r.get("measured_at"):
+        load = (r.get("load_average") or {}).get("before")
+        notes.append(
+            f"Measured {r['measured_at']}"
+            + (f" with a load average of {load} (other work running)." if load else ".")
+        )
+    notes.append(
+        "A query's first sight of a common word scores every chunk holding it (that is the p95); the "
+        "word's scores are then kept until the library changes, and the 3-query searches, made of the "
+        "single queries' own words, find them kept."
+    )
+    if r.get("hybrid_query"):
+        h, hf = r["hybrid_query"], r["hybrid_fused_query"]
+        notes.append(
+            f"With a {r['dense_dimensions']}-dimension vector for every chunk (`bench library --synthetic "
+            f"{r['chunks']} --dense {r['dense_dimensions']}`, the query's embedding left out), hybrid "
+            f"search takes {h['p50_ms']:.1f} / {h['p95_ms']:.1f} ms for one query and "
+            f"{hf['p50_ms']:.1f} / {hf['p95_ms']:.1f} ms for three fused (storing the vectors empties "
+            "the kept scores)."
+        )
+    return [*lines, " ".join(notes), ""]
 
 
 def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:

@@ -157,6 +157,9 @@ class Researcher:
             str(e["text"]) for e in self.store.evidence(run_id) if e.get("kind") == "file"
         ]
         self.context.seen_texts = lambda: shown_texts(prompt_question, steps)  # visit's URL sources
+        for step in steps:  # links met on pages visited before a resume
+            if step.kind == "tool":
+                self.context.web_links.update(str(u) for u in step.data.get("links") or [])
         cfg = self.config
         call = ModelCall(
             self.engine, cfg.sampling, cfg.enable_thinking, self.cancel, self.context.engine_lock

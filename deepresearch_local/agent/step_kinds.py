@@ -125,6 +125,8 @@ class ToolStep:
     notes: str = ""
     loop_notice: bool = False
     evidence_ids: list[int] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    """URLs met outside the observation (``ToolResult.links``): rebuilt into the run's web links on resume."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -139,6 +141,8 @@ class ToolStep:
         }
         if self.loop_notice:
             data["loop_notice"] = True
+        if self.links:
+            data["links"] = list(self.links)
         return data
 
     @classmethod
@@ -153,6 +157,7 @@ class ToolStep:
             notes=_str(data, "notes"),
             loop_notice=bool(data.get("loop_notice")),
             evidence_ids=[int(i) for i in data.get("evidence_ids") or []],
+            links=[str(u) for u in data.get("links") or []],
         )
 
 

@@ -90,6 +90,7 @@ def run_tool(state: RunState, model_step: S.Step) -> Iterator[AgentEvent]:
         notes=notes,
         loop_notice=loop_notice,
         evidence_ids=evidence_ids,
+        links=list(dict.fromkeys(result.links)),
     )
     state.commit(step.kind, step.to_dict())
     max_steps = state.config.max_llm_calls

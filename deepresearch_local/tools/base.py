@@ -52,6 +52,9 @@ class ToolResult:
     """True when the call failed (the text then explains why and what to do)."""
     summary: str = ""
     """One line for progress displays ("3 results for 'x'", "read 2 pages of report.pdf")."""
+    links: list[str] = field(default_factory=list)
+    """URLs the call met outside the observation (a visited page's address, redirects, its links):
+    stored with the step, so a resumed run may still visit them (``tools.url_guard``)."""
 
 
 @dataclass

@@ -151,6 +151,7 @@ class VisitTool:
         result.network.extend(_events(outcome.hops))
         met = [url, outcome.page.final_url, *(hop.url for hop in outcome.hops), *outcome.links]
         context.web_links.update(met)
+        result.links.extend(met)
         gate.learn(met)
         page = outcome.page
         locate = Locator(page.text)

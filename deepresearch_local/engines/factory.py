@@ -186,14 +186,16 @@ def open_engine(spec: EngineSpec) -> Engine:
 
 
 def _llama_placement(path: Path, spec: EngineSpec) -> Placement:
-    """What the spec says, the rest from the fit calculator (a context given with no GPU layers
-    keeps the model on the CPU, as before expert offload)."""
+    """What the spec says, the rest from the fit calculator: with no ``--gpu-layers`` the plan for
+    this machine's GPU at the context given (or the largest that fits)."""
     if spec.cpu_moe_layers is not None:  # expert offload asked for: every block on the GPU
         layers = spec.gpu_layers if spec.gpu_layers is not None else -1
         context = (
             spec.context_tokens or auto_context(path, "llama.cpp", spec.kv_type, layers, spec.context_cap)[0]
         )
         return Placement(context, layers, spec.cpu_moe_layers)
-    if spec.context_tokens is not None:
-        return Placement(spec.context_tokens, spec.gpu_layers or 0)
-    return auto_placement(path, "llama.cpp", spec.kv_type, spec.gpu_layers, spec.context_cap)
+    if spec.context_tokens is not None and spec.gpu_layers is not None:
+        return Placement(spec.context_tokens, spec.gpu_layers)
+    return auto_placement(
+        path, "llama.cpp", spec.kv_type, spec.gpu_layers, spec.context_cap, context=spec.context_tokens
+    )

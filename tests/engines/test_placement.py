@@ -52,3 +52,20 @@ def test_asked_expert_offload_reaches_the_engine(tiny_moe: TinyModel) -> None:
         assert details["gpu_layers"] == -1 and details["overridden_tensors"] == 3 * tiny_moe.n_layers
     finally:
         engine.unload()
+
+
+def test_a_saved_context_still_gets_the_gpu_plan(
+    monkeypatch: pytest.MonkeyPatch, tiny_moe: TinyModel
+) -> None:
+    """A context from the settings (no --gpu-layers) is placed on the GPU like an automatic one."""
+    tongyi = find_variant("tongyi-30b-q4_k_m")
+    assert tongyi is not None
+    monkeypatch.setattr(
+        factory, "machine_budget", lambda backend: MemoryBudget.for_machine(32 * GiB, 8 * GiB)
+    )
+    monkeypatch.setattr("deepresearch_local.weights.shapes.shape_of", lambda path: tongyi.shape)
+    engine = open_engine(EngineSpec(str(tiny_moe.gguf_path), "llama.cpp", context_tokens=16384))
+    assert engine.info.details["gpu_layers"] == 48
+    assert engine.info.details["cpu_tensors"] and engine.requested_context == 16384  # type: ignore[attr-defined]
+    mine = open_engine(EngineSpec(str(tiny_moe.gguf_path), "llama.cpp", context_tokens=16384, gpu_layers=0))
+    assert mine.info.details["gpu_layers"] == 0 and not mine.info.details["cpu_tensors"]

@@ -84,8 +84,9 @@ def layer_plan(
     ram = 0
     for block in range(shape.n_layers):
         weights = _block_bytes(shape, block)
-        read = _attention_bytes(shape, block) + _active_expert_bytes(shape, block) + kv_block
-        if not shape.expert_layer_bytes:
+        if shape.expert_layer_bytes:  # only the routed experts of a MoE block are read
+            read = _attention_bytes(shape, block) + _active_expert_bytes(shape, block) + kv_block
+        else:
             read = weights + kv_block
         if block < gpu_layers:
             vram += weights + kv_block

@@ -74,9 +74,19 @@ def _without_think(text: str) -> str:
     end = text.find("</think>")
     if end >= 0:
         return text[end + len("</think>") :]
-    if start >= 0:  # thinking never closed: nothing after it counts
-        return ""
+    if start >= 0:  # thinking never closed: nothing after it counts, unless it was closed wrongly
+        wrong = _misclosed_think(text, start)
+        return text[wrong[1] :] if wrong else ""
     return text
+
+
+def _misclosed_think(text: str, start: int) -> tuple[int, int] | None:
+    """Where a ``<think>`` was closed with another tag (``</answer>`` with no ``<answer>`` opened in
+    the thoughts, as small models write): (start, end) of that tag, else None."""
+    match = re.search(r"</(answer|tool_call|report)>", text[start:])
+    if match is None or f"<{match.group(1)}>" in text[start : start + match.start()]:
+        return None
+    return start + match.start(), start + match.end()
 
 
 def loads_tolerant(raw: str) -> Any:
@@ -183,10 +193,18 @@ def parse_turn(text: str) -> ParsedTurn:
     """Parse one assistant turn; never raises."""
     text = cut_hallucinated_response(text)
     think = _between(text, "think", allow_unclosed=True) or ""
+    misclosed = (
+        _misclosed_think(text, text.find("<think>")) if "<think>" in text and "</think>" not in text else None
+    )
+    if misclosed:
+        think = text[text.find("<think>") + len("<think>") : misclosed[0]].strip()
     if "<think>" not in text and "</think>" in text:  # templates that open <think> in the prompt
         think = text[: text.find("</think>")].strip()
     action = _without_think(text)
     problems: list[str] = []
+    if misclosed:
+        tag = text[misclosed[0] : misclosed[1]]
+        problems.append(f"the thinking was closed with {tag} instead of </think>")
     report = _between(action, "report", allow_unclosed=False)
     complete = report is not None
     if report is None and "<report>" in action:
@@ -223,7 +241,11 @@ def parse_turn(text: str) -> ParsedTurn:
         if bare is None:
             if not text.strip():
                 problems.append("the reply was empty")
-            elif "<think>" in text and "</think>" not in text:
+            elif (
+                "<think>" in text
+                and "</think>" not in text
+                and not _misclosed_think(text, text.find("<think>"))
+            ):
                 problems.append("the thinking never ended (close it with </think>)")
             elif "<tool_call>" in action:
                 problems.append("the <tool_call> is empty")

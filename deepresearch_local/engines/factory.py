@@ -96,9 +96,9 @@ def auto_placement(
     from deepresearch_local.hardware.fit import fit
     from deepresearch_local.weights.shapes import shape_of
 
-    if context is None:
-        context, _ = auto_context(model, backend, kv_type, gpu_layers, cap)
     budget = machine_budget(backend)
+    if context is None:
+        context, _ = auto_context(model, backend, kv_type, gpu_layers, cap, budget=budget)
     if gpu_layers is not None or not (budget.vram_bytes or budget.unified):
         return Placement(context, gpu_layers or 0)
     result = fit(shape_of(model), budget, context_tokens=context, kv_type=kv_type, backend=backend)
@@ -106,7 +106,13 @@ def auto_placement(
 
 
 def auto_context(
-    model: Path, backend: str, kv_type: str, gpu_layers: int | None, cap: int = 32768
+    model: Path,
+    backend: str,
+    kv_type: str,
+    gpu_layers: int | None,
+    cap: int = 32768,
+    *,
+    budget: MemoryBudget | None = None,
 ) -> tuple[int, int]:
     """(context, gpu_layers) from the memory-fit calculator for this machine, at most ``cap``.
 
@@ -119,7 +125,7 @@ def auto_context(
     from deepresearch_local.weights.shapes import shape_of
 
     shape = shape_of(model)
-    budget = machine_budget(backend)
+    budget = budget or machine_budget(backend)
     result = fit(shape, budget, kv_type=kv_type, backend=backend)
     trained = shape.n_ctx_train or cap
     least = min(MIN_AGENT_CONTEXT, trained)

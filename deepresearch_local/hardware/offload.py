@@ -144,24 +144,15 @@ def best_plan(
     return min(candidates, key=lambda plan: plan.seconds_per_token)
 
 
-def estimated_expert_bytes(
-    *,
-    n_layers: int,
-    n_embd: int,
-    n_heads: int,
-    n_kv_heads: int,
-    head_dim: int,
-    n_vocab: int,
-    weight_bytes: int,
-    n_experts: int,
-    expert_ff: int,
-) -> tuple[int, ...]:
+def estimated_expert_bytes(shape: ModelShape) -> tuple[int, ...]:
     """Expert bytes per block of a MoE model known only by its shape (a catalog entry before
     download), spreading ``weight_bytes`` evenly over the parameters."""
-    if not n_experts:
+    if not shape.n_experts or not shape.n_experts_used:
         return ()
-    attention = n_embd * n_heads * head_dim * 2 + n_embd * n_kv_heads * head_dim * 2
-    experts = n_experts * 3 * n_embd * expert_ff
-    router = n_embd * n_experts
-    params = n_layers * (attention + experts + router) + 2 * n_vocab * n_embd  # + input/output embeddings
-    return (int(experts * weight_bytes / params),) * n_layers
+    expert_ff = shape.n_ff // shape.n_experts_used  # n_ff is the width of the experts used per token
+    attention = shape.n_embd * (shape.n_heads * shape.key_length + shape.n_kv_heads * shape.key_length) * 2
+    experts = shape.n_experts * 3 * shape.n_embd * expert_ff
+    router = shape.n_embd * shape.n_experts
+    embeddings = 2 * shape.n_vocab * shape.n_embd  # input and output
+    params = shape.n_layers * (attention + experts + router) + embeddings
+    return (int(experts * shape.weight_bytes / params),) * shape.n_layers

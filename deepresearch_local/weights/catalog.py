@@ -91,21 +91,12 @@ def catalog_dir() -> Path:
 
 
 def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> ModelShape:
+    from dataclasses import replace
+
     from deepresearch_local.hardware.offload import estimated_expert_bytes
 
     s = family["shape"]
-    experts = estimated_expert_bytes(
-        n_layers=s["n_layers"],
-        n_embd=s["n_embd"],
-        n_heads=s["n_heads"],
-        n_kv_heads=s["n_kv_heads"],
-        head_dim=s["head_dim"],
-        n_vocab=s["n_vocab"],
-        weight_bytes=approx_bytes,
-        n_experts=s.get("n_experts", 0),
-        expert_ff=s.get("expert_ff", 0),
-    )
-    return ModelShape(
+    shape = ModelShape(
         name=name,
         format=fmt,
         architecture=s["architecture"],
@@ -121,8 +112,8 @@ def _shape(family: dict[str, Any], approx_bytes: int, name: str, fmt: str) -> Mo
         weight_bytes=approx_bytes,
         n_experts=s.get("n_experts", 0),
         n_experts_used=s.get("n_experts_used", 0),
-        expert_layer_bytes=experts,
     )
+    return replace(shape, expert_layer_bytes=estimated_expert_bytes(shape))
 
 
 def _source(s: dict[str, Any]) -> HubSource:

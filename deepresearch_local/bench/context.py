@@ -122,6 +122,22 @@ def run_mode(
     }
 
 
+def prefilled_within(per_step: list[dict[str, Any]], steps: int) -> int:
+    """Tokens prefilled by a run's model calls up to its ``steps``-th research turn (summaries in
+    between included): the cost of the same research as a run that stopped after ``steps``.
+
+    At small budgets react runs out of context and is forced to answer after fewer turns than the
+    other modes take, so their totals pay for more research than react's does; this is the
+    like-for-like figure."""
+    total = turns = 0
+    for call in per_step:
+        total += call["prefilled_tokens"]
+        turns += call["kind"] != "summary"
+        if turns >= steps:
+            break
+    return total
+
+
 def bench(
     steps: int,
     budget: int,
@@ -159,12 +175,15 @@ def bench(
         figures["kv_bytes_at_peak"] = kv["bytes_per_token"] * figures["peak_context_tokens"]
         result[mode] = figures
     react = result["react"]
-    for mode in MODES[1:]:  # prefill against react's, in total and per research turn
+    for mode in MODES[1:]:  # prefill against react's: in total, per turn, over the same research
         figures = result[mode]
         figures["prefill_vs_react"] = round(figures["prefilled_tokens"] / react["prefilled_tokens"], 2)
         figures["prefill_per_step_vs_react"] = round(
             figures["prefilled_per_step"] / max(react["prefilled_per_step"], 1), 2
         )
+        same = prefilled_within(figures["per_step"], react["model_steps"])
+        figures["prefilled_over_react_steps"] = same
+        figures["prefill_same_steps_vs_react"] = round(same / max(react["prefilled_tokens"], 1), 2)
     if plot is not None:
         from deepresearch_local.bench.plot import plot_context
 
@@ -210,6 +229,11 @@ def run(args: argparse.Namespace) -> int:
         row("prompt tokens prefilled", "prefilled_tokens"),
         row("  per model step", "prefilled_per_step"),
         ("  vs react (total, per step)", "-", *(_ratios(result[m]) for m in MODES[1:])),
+        (
+            f"  over react's {result['react']['model_steps']} steps",
+            f"{result['react']['prefilled_tokens']:,}",
+            *(_same_steps(result[m]) for m in MODES[1:]),
+        ),
         row("prompt tokens reused (KV cache)", "reused_tokens"),
         row("tokens generated", "completion_tokens"),
     ]
@@ -221,6 +245,10 @@ def run(args: argparse.Namespace) -> int:
     if plot is not None:
         print(f"Plot written to {plot}")
     return 0
+
+
+def _same_steps(figures: dict[str, Any]) -> str:
+    return f"{figures['prefilled_over_react_steps']:,} ({figures['prefill_same_steps_vs_react']:.2f}x)"
 
 
 def _ratios(figures: dict[str, Any]) -> str:

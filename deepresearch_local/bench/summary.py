@@ -118,6 +118,13 @@ def _context(r: dict[str, Any], plot: str | None) -> list[str]:
             "reuses its growing history from the cache.",
             "",
         ]
+    if rf["model_steps"] < ff["model_steps"] and "prefill_same_steps_vs_react" in ff:
+        lines += [
+            f"React ran out of context after {rf['model_steps']} turns and was made to answer, so the "
+            f"totals above pay for more research in fold; over those same {rf['model_steps']} turns "
+            f"fold prefilled {ff['prefill_same_steps_vs_react']:.2f}× react's tokens.",
+            "",
+        ]
     if plot:
         lines += [f"![Prompt tokens per model call, fold vs react]({plot})", ""]
     return lines

@@ -15,7 +15,7 @@ import pytest
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.fold_keep import FRAMING
 from deepresearch_local.agent.protocol import tool_response
-from deepresearch_local.bench.context import run_mode
+from deepresearch_local.bench.context import prefilled_within, run_mode
 from deepresearch_local.bench.tokens import Tokenizer
 from deepresearch_local.engines.scripted import ScriptedEngine
 from tests.agent.conftest import ANSWER_TURN, Run, fold_turn, is_report_prompt, run, scripted
@@ -112,6 +112,34 @@ def test_keeping_rounds_prefills_at_most_one_and_a_half_times_what_react_does() 
     # Seen: 1.02x react, where folding every round re-prefills its report and result each round (1.30x).
     assert fold["prefilled_tokens"] <= 1.1 * react["prefilled_tokens"]
     assert every["prefilled_tokens"] > 1.2 * fold["prefilled_tokens"]
+
+
+def test_at_a_small_budget_the_same_research_costs_fold_at_most_one_and_a_half_times_react() -> None:
+    """At 8K react runs out of context and is made to answer after far fewer turns than it was
+    given, while fold goes on to the end: their totals pay for different research. Over the turns
+    react did, fold's prefill stays within 1.5x, with its prompt inside the budget throughout."""
+    steps, budget = 60, 8192
+    react = run_mode("react", steps, budget, Tokenizer(), 4096)
+    assert react["termination"] == "forced_answer" and react["model_steps"] < steps
+    for mode in ("fold", "fold_every_round"):
+        figures = run_mode(mode, steps, budget, Tokenizer(), 4096)
+        assert figures["termination"] == "answer" and figures["model_steps"] == steps
+        assert figures["peak_context_tokens"] <= budget + 4096 and figures["max_prompt_tokens"] <= budget
+        same = prefilled_within(figures["per_step"], react["model_steps"])
+        assert figures["prefilled_tokens"] > 2 * react["prefilled_tokens"]  # the unequal totals
+        # Seen: 1.28x (keep 0.9) and 1.31x (every round).
+        assert same <= 1.5 * react["prefilled_tokens"], (mode, same, react["prefilled_tokens"])
+
+
+def test_prefill_within_counts_turns_not_summaries() -> None:
+    calls = [
+        {"kind": kind, "prefilled_tokens": tokens}
+        for kind, tokens in [("step", 10), ("summary", 5), ("step", 20), ("step", 40), ("answer", 80)]
+    ]
+    assert prefilled_within(calls, 1) == 10
+    assert prefilled_within(calls, 2) == 35
+    assert prefilled_within(calls, 4) == 155
+    assert prefilled_within(calls, 9) == 155
 
 
 # ---------------------------------------------------------------- integrity with rounds kept

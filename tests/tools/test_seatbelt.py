@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,47 @@ def test_the_runner_builds_the_seatbelt_command_from_this_python(monkeypatch: py
     assert f'(literal "{os.path.realpath(argv[5])}")' in read  # the child script itself
     monkeypatch.setattr(seatbelt, "available", lambda platform=None: False)
     assert runner._under_seatbelt(sys.executable, "/tmp/work") == ([sys.executable, "-I", argv[5]], "")
+
+
+def _fake_sandbox_exec(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, body: str) -> None:
+    """Pretend to be a Mac whose ``sandbox-exec`` is the shell script ``body``."""
+    from deepresearch_local.tools.sandbox import isolation
+
+    tool = tmp_path / "sandbox-exec"
+    tool.write_text("#!/bin/sh\n" + body)
+    tool.chmod(0o755)
+    monkeypatch.setattr(isolation, "_observed", None)  # restored after the test
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(seatbelt, "SANDBOX_EXEC", str(tool))
+    monkeypatch.setattr(seatbelt, "available", lambda platform=None: True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the child as a Linux child")
+def test_a_profile_macos_refuses_runs_no_code_and_turns_the_layer_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from deepresearch_local.tools.sandbox import isolation, run_python
+
+    marker = tmp_path / "ran"
+    _fake_sandbox_exec(monkeypatch, tmp_path, "echo 'sandbox-exec: unbound variable: target' >&2\nexit 65\n")
+    result = run_python(f"open({str(marker)!r}, 'w').write('x')")
+    assert not marker.exists()
+    assert "did not start Python (sandbox-exec said: sandbox-exec: unbound variable: target)" in result.error
+    assert result.layers["seatbelt"].startswith("off: the profile was refused")
+    found = isolation.expected()  # later runs follow the no-kernel-sandbox policy
+    assert found.verified and not found.kernel
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="runs the child as a Linux child")
+def test_the_seatbelt_command_line_starts_the_child(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A stand-in ``sandbox-exec`` that checks its profile argument and runs the rest: the argv the
+    runner builds starts the real child, and the run reports Seatbelt on."""
+    from deepresearch_local.tools.sandbox import run_python
+
+    check = (
+        '[ "$1" = -p ] && case "$2" in "(version 1)"*) ;; *) exit 64;; esac || exit 64\nshift 2\nexec "$@"\n'
+    )
+    _fake_sandbox_exec(monkeypatch, tmp_path, check)
+    result = run_python("print(6 * 7)")
+    assert (result.error, result.stdout.strip()) == ("", "42")
+    assert result.layers["seatbelt"].startswith("on: sandbox-exec")

@@ -155,6 +155,8 @@ def run_python(
         result = _supervise(proc, request, status_read, limits, cancel, started)
         if seatbelt_status and result.layers:  # the child started, so the profile was accepted
             result.layers["seatbelt"] = seatbelt_status
+        elif seatbelt_status and not (result.timed_out or result.cancelled):
+            result = _seatbelt_refused(result)
         from deepresearch_local.tools.sandbox.isolation import observe
 
         observe(result.layers)
@@ -191,6 +193,20 @@ def _under_seatbelt(python: str, workdir: str) -> tuple[list[str], str]:
     roots = [p for p in _runtime_roots(python) if os.path.exists(p)]
     argv = seatbelt.command(python, str(_CHILD), workdir, roots)
     return argv, "on: sandbox-exec, a generated profile (no network, writes only in the working folder)"
+
+
+def _seatbelt_refused(result: ExecutionResult) -> ExecutionResult:
+    """The child never reported its layers under ``sandbox-exec``: Seatbelt refused to start it
+    (a profile this macOS does not accept), so no code ran. Say so, and record the layer as off,
+    so that later runs follow the policy for machines without a kernel sandbox."""
+    said = next((line.strip() for line in result.stderr.splitlines() if line.strip()), "")
+    why = f"sandbox-exec said: {said}" if said else f"exit status {result.exit_code}, no message"
+    result.layers = {"seatbelt": f"off: the profile was refused ({why[:200]})"}
+    result.error = (
+        f"macOS's sandbox did not start Python ({why}). The code was not run. "
+        "`deepresearch doctor` shows the sandbox on this Mac; please report this message."
+    )
+    return result
 
 
 def _supervise(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -148,19 +148,43 @@ def parse_vm_stat(text: str) -> int | None:
     return sum(p or 0 for p in pages) * page_size
 
 
-def apple_gpu_share(ram_total_bytes: int, wired_limit_bytes: int | None = None) -> int:
-    """How much of a Mac's unified memory Metal may use for the GPU.
+GpuLimitSource = Literal["raised", "metal", "estimate"]
+"""Where a Mac's GPU memory limit came from: a raised ``iogpu.wired_limit_mb``, Metal's
+``recommendedMaxWorkingSetSize``, or our estimate from the RAM size."""
 
-    macOS caps GPU-wired memory (``recommendedMaxWorkingSetSize``) at about 2/3 of RAM on
-    machines with 36 GB or less and about 3/4 above. ``sudo sysctl iogpu.wired_limit_mb=N``
-    (macOS 14+; ``debug.iogpu.wired_limit`` in bytes before) raises it until reboot; a non-zero
-    value there wins.
+OS_RESERVE_BYTES = 4 * GIB
+"""RAM left to macOS and the apps on a unified-memory machine (at least; a fifth of RAM on big Macs)."""
+
+
+def os_reserve_bytes(ram_total_bytes: int) -> int:
+    """RAM a model never gets on a Mac: at least 4 GiB, a fifth of RAM above 20 GiB."""
+    return max(OS_RESERVE_BYTES, ram_total_bytes // 5)
+
+
+def apple_gpu_limit(
+    ram_total_bytes: int, wired_limit_bytes: int | None = None, working_set_bytes: int | None = None
+) -> tuple[int, GpuLimitSource]:
+    """How much of a Mac's unified memory Metal may use for the GPU, and where that figure came from.
+
+    A raised limit wins (``sudo sysctl iogpu.wired_limit_mb=N`` on macOS 14+, ``debug.iogpu.wired_limit``
+    in bytes before; it lasts until reboot), then the working set the Metal device reports
+    (``recommendedMaxWorkingSetSize``), then the estimate: about 2/3 of RAM on machines with 36 GB
+    or less and about 3/4 above. Zero or missing values fall through to the next.
     """
-    if wired_limit_bytes:
-        return wired_limit_bytes
+    if wired_limit_bytes and wired_limit_bytes > 0:
+        return wired_limit_bytes, "raised"
+    if working_set_bytes and working_set_bytes > 0:
+        return working_set_bytes, "metal"
     if ram_total_bytes <= APPLE_SMALL_RAM_LIMIT:
-        return ram_total_bytes * 2 // 3
-    return ram_total_bytes * 3 // 4
+        return ram_total_bytes * 2 // 3, "estimate"
+    return ram_total_bytes * 3 // 4, "estimate"
+
+
+def apple_gpu_share(
+    ram_total_bytes: int, wired_limit_bytes: int | None = None, working_set_bytes: int | None = None
+) -> int:
+    """The bytes of :func:`apple_gpu_limit`."""
+    return apple_gpu_limit(ram_total_bytes, wired_limit_bytes, working_set_bytes)[0]
 
 
 # Backend names in llama.cpp's system info / ggml registry -> our device names, best first.

@@ -89,6 +89,9 @@ class Hardware:
     """Performance cores on Apple Silicon (``hw.perflevel0.physicalcpu``); None elsewhere."""
     metal_wired_limit_bytes: int | None = None
     """A raised GPU working-set limit (``sudo sysctl iogpu.wired_limit_mb=N``); None: macOS's default."""
+    metal_working_set_bytes: int | None = None
+    """What the Metal device reports it may use (``recommendedMaxWorkingSetSize``); None where it
+    could not be read (off a Mac, or a replayed machine without a recording)."""
 
     def backend(self, name: str) -> BackendStatus | None:
         return next((b for b in self.backends if b.name == name), None)
@@ -185,7 +188,7 @@ def _run_check_in_process(code: str) -> str | None:
     return printed.getvalue()
 
 
-def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
+def _macos(f: SystemFacts, run: CommandRunner, metal: Callable[[], int | None]) -> dict[str, Any]:
     """sysctl, vm_stat and sw_vers; on Apple Silicon also the GPU's share of unified memory."""
 
     def sysctl(key: str) -> str | None:
@@ -197,10 +200,12 @@ def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
     ram = parsers.to_int(sysctl("hw.memsize")) or f.ram_total_bytes or 0
     gpus = []
     wired: int | None = None
+    working_set: int | None = None
     if chip:
         wired_mb = parsers.to_int(sysctl("iogpu.wired_limit_mb"))
         wired = wired_mb * parsers.MIB if wired_mb else parsers.to_int(sysctl("debug.iogpu.wired_limit"))
-        gpus.append(Gpu("apple", chip, parsers.apple_gpu_share(ram, wired), None, None, None))
+        working_set = metal()
+        gpus.append(Gpu("apple", chip, parsers.apple_gpu_share(ram, wired, working_set), None, None, None))
     vm_stat = run(["vm_stat"])
     available = parsers.parse_vm_stat(vm_stat) if vm_stat else None
     return {
@@ -216,6 +221,7 @@ def _macos(f: SystemFacts, run: CommandRunner) -> dict[str, Any]:
         "apple_chip": chip,
         "gpus": gpus,
         "metal_wired_limit_bytes": wired or None,
+        "metal_working_set_bytes": working_set or None,
     }
 
 
@@ -264,6 +270,7 @@ def probe(
     llama: Callable[[], BackendStatus] | None = None,
     nvml: Callable[[], list[SmiRow]] | None = None,
     cached_backends: bool = False,
+    metal: Callable[[], int | None] | None = None,
 ) -> Hardware:
     """Gather the facts. Every argument defaults to the real machine; tests inject recordings.
 
@@ -271,6 +278,8 @@ def probe(
     check and ``nvml`` for the pynvml fallback used when ``nvidia-smi`` is missing.
     ``cached_backends``: reuse the backend checks remembered in the cache folder while the
     packages are unchanged (``hardware.backend_cache``; listings use it, ``doctor`` does not).
+    ``metal`` reads Metal's recommended working set: by default the real device, but only when
+    ``facts`` are this machine's (a replayed Mac has no device to ask).
     """
     if models_dir is None:
         from deepresearch_local.paths import get_paths
@@ -279,7 +288,11 @@ def probe(
     run = runner or SubprocessRunner()
     f = facts or local_system_facts()
     if f.system == "Darwin":
-        host = _macos(f, run)
+        if metal is None:
+            from deepresearch_local.hardware.metal_device import metal_working_set_bytes
+
+            metal = metal_working_set_bytes if facts is None else _no_reading
+        host = _macos(f, run, metal)
     elif f.system == "Linux":
         host = _linux(f, run, reader or read_text)
     else:
@@ -312,6 +325,10 @@ def probe(
         models_dir=str(models_dir),
         disk_free_bytes=_disk_free(Path(models_dir)),
     )
+
+
+def _no_reading() -> int | None:
+    return None
 
 
 def gpu_memory_bytes(hw: Hardware) -> int:

@@ -71,6 +71,7 @@ class Recorded:
             facts=SystemFacts(**self.spec["facts"]),
             llama=lambda: probe_llama_cpp(lambda name: module),
             nvml=list,
+            metal=lambda: self.spec.get("metal_working_set"),
         )
 
 
@@ -105,6 +106,69 @@ def test_apple_gpu_share_rule() -> None:
     assert parsers.apple_gpu_share(36 * GIB) == 24 * GIB
     assert parsers.apple_gpu_share(64 * GIB) == 48 * GIB
     assert parsers.apple_gpu_share(128 * GIB, wired_limit_bytes=120 * GIB) == 120 * GIB
+
+
+def test_apple_gpu_limit_prefers_raised_then_metal_then_estimate() -> None:
+    metal = 11_453_251_584  # what a 16 GB M1 reports: 2/3 of RAM rounded up to a 16 KiB page
+    assert parsers.apple_gpu_limit(16 * GIB, 12 * GIB, metal) == (12 * GIB, "raised")
+    assert parsers.apple_gpu_limit(16 * GIB, None, metal) == (metal, "metal")
+    assert parsers.apple_gpu_limit(16 * GIB, 0, metal) == (metal, "metal")  # 0: the default limit
+    assert parsers.apple_gpu_limit(16 * GIB) == (16 * GIB * 2 // 3, "estimate")
+    assert parsers.apple_gpu_limit(16 * GIB, None, 0) == (16 * GIB * 2 // 3, "estimate")
+    assert parsers.apple_gpu_limit(48 * GIB, None, None) == (36 * GIB, "estimate")  # 3/4 above 36 GB
+
+
+def test_the_probe_reads_metals_working_set_on_a_mac(tmp_path: Path) -> None:
+    machine = Recorded("mac_m2max")
+    machine.spec["metal_working_set"] = 22_906_503_168  # 2/3 of 32 GiB, page-rounded, as Metal says
+    hw = machine.probe(tmp_path)
+    assert hw.metal_working_set_bytes == 22_906_503_168 and hw.metal_wired_limit_bytes is None
+    assert gpu_memory_bytes(hw) == 22_906_503_168
+    machine.spec["commands"]["sysctl -n iogpu.wired_limit_mb"] = "28672\n"
+    assert gpu_memory_bytes(machine.probe(tmp_path)) == 28672 * MIB  # a raised limit still wins
+
+
+def test_a_replayed_mac_never_asks_this_machines_metal_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepresearch_local.hardware import metal_device
+
+    asked: list[bool] = []
+
+    def ask() -> int:
+        asked.append(True)
+        return 1
+
+    monkeypatch.setattr(metal_device, "metal_working_set_bytes", ask)
+    machine = Recorded("mac_m2max")
+    hw = probe(
+        tmp_path,
+        machine.run,
+        reader=machine.read,
+        facts=SystemFacts(**machine.spec["facts"]),
+        llama=lambda: BackendStatus("llama.cpp", False, "none", None, "-"),
+        nvml=list,
+    )
+    assert hw.metal_working_set_bytes is None and asked == []
+    assert gpu_memory_bytes(hw) == 32 * GIB * 2 // 3
+
+
+def test_metal_reader_is_none_off_a_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deepresearch_local.hardware import metal_device
+
+    metal_device.metal_working_set_bytes.cache_clear()
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    assert metal_device.metal_working_set_bytes() is None
+    metal_device.metal_working_set_bytes.cache_clear()
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+
+    def broken() -> int | None:
+        raise OSError("dlopen(/System/Library/Frameworks/Metal.framework/Metal): image not found")
+
+    monkeypatch.setattr(metal_device, "_read", broken)
+    assert metal_device.metal_working_set_bytes() is None  # a failure falls back, never raises
+    metal_device.metal_working_set_bytes.cache_clear()
 
 
 def test_nvidia_pc_on_linux(tmp_path: Path) -> None:

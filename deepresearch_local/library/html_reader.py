@@ -154,10 +154,23 @@ _INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup sm
 """Common inline elements: their words simply join the current line (a fast path of ``_walk``)."""
 
 
+_XPATHS: dict[str, Any] = {}
+
+
+def _xpath(expression: str) -> Any:
+    """A compiled XPath (compiled once, not per page)."""
+    compiled = _XPATHS.get(expression)
+    if compiled is None:
+        import lxml.etree
+
+        compiled = _XPATHS[expression] = lxml.etree.XPath(expression)
+    return compiled
+
+
 def _region(root: Any) -> Any:
     """The page's main region when it marks one (``<main>``, ``role=main``, ``<article>``), else
     its body, else the whole tree."""
-    marked = root.xpath("//main|//*[@role]|//article")
+    marked = _xpath("//main|//*[@role]|//article")(root)
     for want in ("main", "article"):
         for el in marked:
             if el.tag == want or (want == "main" and el.get("role", "").lower() == "main"):
@@ -185,7 +198,11 @@ def _parse(text: str) -> tuple[Any, str]:
     """(the tree, the parser's fatal error or ""). Raises ``ValueError`` when there is no tree."""
     import lxml.etree  # type: ignore[import-untyped]
 
-    parser = lxml.etree.HTMLParser(encoding="utf-8", huge_tree=True)
+    # Comments and processing instructions are dropped by the parser (the walk leaves them out
+    # anyway) and element ids are not collected (nothing looks them up): fewer nodes, less work.
+    parser = lxml.etree.HTMLParser(
+        encoding="utf-8", huge_tree=True, collect_ids=False, remove_comments=True, remove_pis=True
+    )
     try:
         root = lxml.etree.fromstring(text.encode("utf-8", errors="replace"), parser=parser)
     except (lxml.etree.XMLSyntaxError, ValueError) as exc:

@@ -161,7 +161,7 @@ def _xpath(expression: str) -> Any:
     """A compiled XPath (compiled once, not per page)."""
     compiled = _XPATHS.get(expression)
     if compiled is None:
-        import lxml.etree
+        import lxml.etree  # type: ignore[import-untyped]
 
         compiled = _XPATHS[expression] = lxml.etree.XPath(expression)
     return compiled

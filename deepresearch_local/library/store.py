@@ -163,7 +163,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._counts: dict[str, int] = {}
-        self._counts_at: tuple[int, int] = (-1, -1)
+        self._counts_at: object = None
+        self._index_at: tuple[int, int] = (-1, -1)
+        self._index_state: tuple[int, bytes] = (-1, b"")
         self.migrate()
 
     def close(self) -> None:
@@ -222,9 +224,34 @@ class Store:
         with self.lock:
             return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self.db.total_changes
 
+    def index_generation(self) -> tuple[int, bytes]:
+        """Changes whenever chunks enter or leave the FTS index (from any connection), and only
+        then: BM25 scores and term counts stay valid while it holds, whatever else is written
+        (vectors, coverage). It is the index's write counter (``bump_index``) and FTS5's own
+        totals (row and token counts), looked at again only after the database changed."""
+        with self.lock:
+            now = self.generation()
+            if now != self._index_at:
+                counter = self.db.execute(
+                    "SELECT value FROM library_state WHERE key = 'index_version'"
+                ).fetchone()
+                totals = self.db.execute("SELECT block FROM chunks_fts_data WHERE id = 1").fetchone()
+                self._index_state = (int(counter[0]) if counter else 0, bytes(totals[0]) if totals else b"")
+                self._index_at = now
+            return self._index_state
+
+    @staticmethod
+    def bump_index(db: sqlite3.Connection) -> None:
+        """Record that the FTS index changed (inside the writer's transaction)."""
+        db.execute(
+            "INSERT INTO library_state (key, value) VALUES ('index_version', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
     # ------------------------------------------------------------ files and chunks
 
     def drop_chunks(self, db: sqlite3.Connection, file_ids: Sequence[int]) -> None:
+        self.bump_index(db)
         for start in range(0, len(file_ids), 500):
             ids = list(file_ids[start : start + 500])
             marks = ",".join("?" * len(ids))
@@ -260,6 +287,7 @@ class Store:
             db.execute(f"UPDATE files SET {sets} WHERE id = ?", [*values.values(), file_id])
         if not chunks:
             return file_id
+        self.bump_index(db)
         # The ids SQLite would give one by one (the largest so far plus one), in one statement each
         first = int(db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM chunks").fetchone()[0])
         ids = range(first, first + len(chunks))
@@ -308,11 +336,11 @@ class Store:
 
     def frequency(self, term: str) -> int:
         """How many chunks hold ``term`` (a word or a phrase, matched as FTS5 does); remembered
-        until the database changes (queries share their common words)."""
+        until the index changes (queries share their common words)."""
         from deepresearch_local.library.query import quote
 
         with self.lock:
-            now = self.generation()
+            now = self.index_generation()
             if now != self._counts_at:
                 self._counts.clear()
                 self._counts_at = now

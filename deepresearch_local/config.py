@@ -42,6 +42,9 @@ class Settings:
     """OpenAI-compatible server for the "openai" backend, e.g. http://127.0.0.1:8080/v1."""
     context_tokens: int = 0
     """Context to allocate (0 = the largest that fits this machine, up to 32K)."""
+    constrain_tool_calls: Literal["auto", "on", "off"] = "auto"
+    """Hold tool calls to the declared tools' schemas with a grammar while the model writes them
+    (llama.cpp): "auto" for builds of 3 bits and below, "on" for every build, "off" never."""
     mode: Literal["auto", "fold", "react"] = "auto"
     """Research mode; "auto" folds the context when the model has under 48 GB to work in."""
     offline: bool = False

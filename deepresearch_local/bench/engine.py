@@ -167,6 +167,7 @@ def spec_from_args(args: argparse.Namespace) -> EngineSpec:
         context=args.context or max(2048, args.prompt_tokens + args.gen_tokens + 256),
         gpu_layers=args.gpu_layers,
         kv_type=args.kv_type,
+        constrain_tool_calls=args.constrain_tool_calls,
     )
     return engine_spec(choose_engine(Settings(), request))
 

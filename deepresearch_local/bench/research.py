@@ -110,6 +110,7 @@ def _request(args: argparse.Namespace, docs: list[Path]) -> RunRequest:
         context=args.context,
         gpu_layers=args.gpu_layers,
         kv_type=args.kv_type,
+        constrain_tool_calls=args.constrain_tool_calls,
         scripted=args.scripted,
         max_steps=args.max_steps,
         max_minutes=args.max_minutes,

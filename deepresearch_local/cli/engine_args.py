@@ -71,6 +71,10 @@ def _base_url(settings: Settings) -> str:
     return f"{settings.base_url}, the base_url setting" if settings.base_url else "none"
 
 
+def _constrain(settings: Settings) -> str:
+    return f"{settings.constrain_tool_calls}, the constrain_tool_calls setting"
+
+
 def _context(settings: Settings) -> str:
     if settings.context_tokens:
         return f"{settings.context_tokens:,}, the context_tokens setting; the upstream preset takes what fits"
@@ -117,4 +121,15 @@ def add_engine_arguments(
         "first N layers, which stay in RAM (-1: all of them; default: the plan `doctor` shows)",
     )
     p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type (default: f16)")
+    p.add_argument(
+        "--constrain-tool-calls",
+        choices=["auto", "on", "off"],
+        help=_help(
+            "hold tool calls to the tools' schemas with a grammar (llama.cpp); auto: for builds of 3 bits "
+            "and below",
+            _constrain,
+            "auto",
+            defaults,
+        ),
+    )
     p.add_argument("--scripted", metavar="FILE", help=argparse.SUPPRESS)  # tests: a scripted engine

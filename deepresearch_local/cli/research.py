@@ -39,6 +39,7 @@ from deepresearch_local.store.sessions import SessionStore
 
 _FIELDS = (
     "model", "backend", "base_url", "context", "gpu_layers", "cpu_moe_layers", "kv_type", "scripted", "mode",
+    "constrain_tool_calls",
     "max_steps",
     "max_minutes", "budget", "near_budget", "max_output_tokens", "fold_keep_fraction", "temperature",
     "preset",

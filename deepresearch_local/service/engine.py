@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from deepresearch_local.engines.factory import EngineSpec
 
 
+CONSTRAIN_CHOICES = ("auto", "on", "off")
+
 _ENGINE_FIELDS = (
     "model",
     "backend",
@@ -25,6 +27,7 @@ _ENGINE_FIELDS = (
     "gpu_layers",
     "cpu_moe_layers",
     "kv_type",
+    "constrain_tool_calls",
     "scripted",
 )
 
@@ -48,6 +51,8 @@ class EngineChoice:
     gpu_layers: int | None = None
     cpu_moe_layers: int | None = None
     kv_type: str = "f16"
+    constrain_tool_calls: str = "auto"
+    """Grammar-constrained tool calls: "auto" (builds of 3 bits and below), "on" or "off"."""
     scripted: str | None = None
     context_cap: int = LAPTOP_CONTEXT_CAP
 
@@ -78,6 +83,7 @@ class EngineChoice:
             gpu_layers=data.get("gpu_layers") if isinstance(data.get("gpu_layers"), int) else None,
             cpu_moe_layers=_integer(data.get("cpu_moe_layers")),
             kv_type=text("kv_type") or "f16",
+            constrain_tool_calls=text("constrain_tool_calls") or "auto",
             scripted=text("scripted"),
             context_cap=number("context_cap") or LAPTOP_CONTEXT_CAP,
         )
@@ -107,10 +113,22 @@ def choose_engine(settings: Settings, request: RunRequest, *, resolve: bool = Tr
         gpu_layers=request.gpu_layers,
         cpu_moe_layers=request.cpu_moe_layers,
         kv_type=request.kv_type or "f16",
+        constrain_tool_calls=_constrain(request.constrain_tool_calls or settings.constrain_tool_calls),
         scripted=request.scripted,
         context_cap=context_cap(preset),
     )
     return resolved(choice) if resolve else choice
+
+
+def _constrain(value: str) -> str:
+    if value not in CONSTRAIN_CHOICES:
+        from deepresearch_local.errors import UsageError
+
+        raise UsageError(
+            f"constrain_tool_calls is {value!r}: use auto (a grammar for builds of 3 bits and below), "
+            "on or off (in the settings file or with --constrain-tool-calls)."
+        )
+    return value
 
 
 def resolved(choice: EngineChoice) -> EngineChoice:
@@ -140,6 +158,7 @@ def engine_spec(choice: EngineChoice) -> EngineSpec:
         gpu_layers=choice.gpu_layers,
         kv_type=choice.kv_type,
         context_cap=choice.context_cap,
+        constrain_tool_calls=choice.constrain_tool_calls,
         cpu_moe_layers=choice.cpu_moe_layers,
     )
 

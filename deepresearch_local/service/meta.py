@@ -3,7 +3,8 @@
 ::
 
     {"version": 2,
-     "engine": {model, backend, base_url, context, gpu_layers, kv_type, scripted, context_cap},
+     "engine": {model, backend, base_url, context, gpu_layers, cpu_moe_layers, kv_type,
+                constrain_tool_calls, scripted, context_cap},
      "display": {"model": ..., "backend": ...},          # the names a replay shows
      "docs": ["/abs/folder", ...],                        # folders the run indexed
      "permissions": {"allow_composed_urls": ..., "allow_unisolated_python": ...},

@@ -19,6 +19,8 @@ class RunRequest:
     cpu_moe_layers: int | None = None
     """MoE expert offload: the experts of the first N blocks in RAM, every block on the GPU (-1: all)."""
     kv_type: str | None = None
+    constrain_tool_calls: str | None = None
+    """Grammar-constrained tool calls (llama.cpp): "auto", "on" or "off"; None: the setting."""
     scripted: str | None = None
     """A scripted-model file (tests): no real model is loaded."""
     mode: str | None = None

@@ -97,6 +97,7 @@ def test_the_real_engine_loads_once_and_reloads_when_the_settings_change(qwen05b
             "gpu_layers": None,
             "cpu_moe_layers": None,
             "kv_type": "f16",
+            "constrain_tool_calls": "auto",
             "scripted": None,
             "context_cap": 32_768,
         }

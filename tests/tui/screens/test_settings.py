@@ -38,6 +38,7 @@ def test_edit_validate_save_and_reload() -> None:
                 "model": "",
                 "base_url": "",
                 "context_tokens": "0",
+                "constrain_tool_calls": "auto",
                 "mode": "auto",
                 "max_steps": "40",
                 "max_output_tokens": "0",
@@ -148,3 +149,25 @@ def test_an_unreadable_settings_file_is_reported_and_replaced() -> None:
     save_settings(Settings())  # what the screen wrote is what save_settings writes
     assert load_settings() == Settings()
 
+
+
+def test_the_tool_call_grammar_setting_round_trips() -> None:
+    """The form offers auto/on/off for constrain_tool_calls, saves the choice, and shows a saved one."""
+    save_settings(Settings(constrain_tool_calls="off"))
+
+    async def scenario() -> None:
+        app = Host(SettingsScreen)
+        async with app.run_test(size=SIZE) as pilot:
+            form = app.screen.query_one(SettingsForm)
+            await pilot.pause()
+            grammar = form.control("constrain_tool_calls")
+            assert isinstance(grammar, Select)
+            assert grammar.value == "off"
+            assert _help(form, "constrain_tool_calls") == field_docs()["constrain_tool_calls"]
+            grammar.value = "on"
+            await pilot.press("ctrl+s")
+            assert not form.query(".-error")
+        assert app.errors == []
+
+    asyncio.run(scenario())
+    assert load_settings() == Settings(constrain_tool_calls="on")

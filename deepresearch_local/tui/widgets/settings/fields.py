@@ -34,6 +34,7 @@ FIELDS = (
     Field("model", "Model", "text"),
     Field("base_url", "Server URL", "text"),
     Field("context_tokens", "Context budget", "int", low=0, high=1_048_576),
+    Field("constrain_tool_calls", "Tool-call grammar", "choice", ("auto", "on", "off")),
     Field("mode", "Mode", "choice", ("auto", "fold", "react")),
     Field("max_steps", "Max steps", "int", low=1, high=1000),
     Field("max_output_tokens", "Max output tokens", "int", low=0, high=131_072),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from deepresearch_local.library.bm25 import TermScores, top_chunks
 from deepresearch_local.library.model import Hit, Location
+from deepresearch_local.library.owners import owners
 from deepresearch_local.library.query import prune_common, query_terms, tokens
 from deepresearch_local.library.store import Store
 from deepresearch_local.library.vectors import VectorIndex
@@ -88,43 +89,23 @@ def _bm25(
     terms = prune_common(query_terms(text), store.frequency, budget)
     fetch = limit if folder_id is None else limit * 10
     top = top_chunks(_term_scores(store), terms, fetch)
-    owners = _owners(store, [chunk_id for chunk_id, _ in top])
+    files, folders = owners(store).of([chunk_id for chunk_id, _ in top])
     out: list[tuple[int, float]] = []
-    for chunk_id, score in top:
-        owner = owners.get(chunk_id)
-        if owner is None or (folder_id is not None and owner[1] != folder_id):
+    for (chunk_id, score), file_id, folder in zip(top, files, folders, strict=True):
+        if file_id < 0 or (folder_id is not None and folder != folder_id):
             continue
-        file_of[chunk_id] = owner[0]
+        file_of[chunk_id] = file_id
         out.append((chunk_id, score))
         if len(out) == limit:
             break
     return out
 
 
-def _owners(store: Store, chunk_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """Chunk id -> (its file, the file's folder)."""
-    out: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(chunk_ids), 900):
-        part = chunk_ids[start : start + 900]
-        marks = ",".join("?" * len(part))
-        sql = (
-            "SELECT c.id, c.file_id, f.folder_id FROM chunks c JOIN files f ON f.id = c.file_id "
-            f"WHERE c.id IN ({marks})"
-        )
-        for row in store.query(sql, part):
-            out[int(row[0])] = (int(row[1]), int(row[2]))
-    return out
-
-
 def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
+    """Chunk id -> its file, for the chunks that still exist."""
     ids = sorted(chunk_ids)
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        for row in store.query(f"SELECT id, file_id FROM chunks WHERE id IN ({marks})", part):
-            out[int(row[0])] = int(row[1])
-    return out
+    files, _ = owners(store).of(ids)
+    return {chunk_id: file_id for chunk_id, file_id in zip(ids, files, strict=True) if file_id >= 0}
 
 
 def file_order(scored: Sequence[tuple[int, float]], file_of: dict[int, int]) -> list[int]:

@@ -22,13 +22,25 @@ def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
 
 
 def metal_limit(hw: Hardware) -> dict[str, object] | None:
-    """On Apple Silicon: Metal's GPU memory limit and what raising it would unlock."""
+    """On Apple Silicon: Metal's GPU memory limit, where it came from (a raised limit, the working
+    set Metal reports, or the estimate) and what raising it would unlock; None elsewhere."""
     from dataclasses import asdict
 
-    from deepresearch_local.weights.metal_advice import metal_advice
+    from deepresearch_local.hardware.metal import gpu_share, gpu_share_source
+    from deepresearch_local.weights.metal_advice import describe_limit, metal_advice
 
+    if not hw.unified_memory:
+        return None
     advice = metal_advice(hw)
-    return asdict(advice) if advice else None
+    if advice:
+        return asdict(advice)
+    return {
+        "current_bytes": gpu_share(hw),
+        "source": gpu_share_source(hw),
+        "command": None,
+        "unlocks": None,
+        "text": describe_limit(hw) + " Raising it further would leave macOS too little memory.",
+    }
 
 
 def sandbox_status() -> dict[str, object]:

@@ -70,13 +70,17 @@ def machine_budget(backend: str) -> MemoryBudget:
 
     total = psutil.virtual_memory().total
     if backend == "mlx":
-        return MemoryBudget.for_machine(total, unified=True)
+        from deepresearch_local.hardware.metal import local_gpu_share
+
+        return MemoryBudget.for_machine(total, local_gpu_share(total), unified=True)
     from deepresearch_local.hardware.probe import nvidia_gpus, probe_llama_cpp
     from deepresearch_local.hardware.sources import SubprocessRunner
 
     device = probe_llama_cpp().device
     if device == "metal":
-        return MemoryBudget.for_machine(total, unified=True)
+        from deepresearch_local.hardware.metal import local_gpu_share
+
+        return MemoryBudget.for_machine(total, local_gpu_share(total), unified=True)
     if device == "cuda":
         vram = sum(gpu.memory_total_bytes for gpu in nvidia_gpus(SubprocessRunner()))
         return MemoryBudget.for_machine(total, vram_total=vram)
@@ -121,7 +125,7 @@ def auto_context(
     ``ModelError`` that says what fits and what to do, rather than handed a context the agent
     cannot work in or one the machine cannot hold.
     """
-    from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, fit
+    from deepresearch_local.hardware.fit import MIN_AGENT_CONTEXT, fit, needed_and_available
     from deepresearch_local.weights.shapes import shape_of
 
     shape = shape_of(model)
@@ -131,9 +135,9 @@ def auto_context(
     least = min(MIN_AGENT_CONTEXT, trained)
     if result.max_context_tokens < least:
         quantized = fit(shape, budget, kv_type="q8_0", backend=backend).max_context_tokens
-        needed = result.estimate.total if budget.unified else result.estimate.ram
+        needed, available = needed_and_available(result.estimate, budget, backend)
         raise ModelError(
-            _too_little_memory(model, least, needed, budget.ram_bytes, result.max_context_tokens, quantized)
+            _too_little_memory(model, least, needed, available, result.max_context_tokens, quantized)
         )
     context = min(result.max_context_tokens, cap, trained)
     return context, gpu_layers if gpu_layers is not None else result.gpu_layers

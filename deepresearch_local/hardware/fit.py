@@ -38,19 +38,29 @@ class MemoryBudget:
     """Memory a model may use on a machine."""
 
     ram_bytes: int
-    """RAM the model may take (total RAM minus what the OS and other apps keep)."""
+    """RAM the model may take (total RAM minus what the OS and other apps keep). Unified memory:
+    the whole pool, the GPU's part included."""
     vram_bytes: int = 0
-    """Discrete GPU memory usable for offloaded layers (0 without a GPU)."""
+    """Discrete GPU memory usable for offloaded layers (0 without a GPU). Unified memory: the part
+    of ``ram_bytes`` Metal lets the GPU use (its working-set limit)."""
     unified: bool = False
-    """Apple Silicon: RAM and GPU memory are the same pool; ``ram_bytes`` is the GPU's share."""
+    """Apple Silicon: RAM and GPU memory are the same pool. llama.cpp puts as many blocks on the GPU
+    as its share holds and runs the rest on the CPU from the same RAM; MLX needs it all on the GPU."""
 
     @classmethod
     def for_machine(cls, ram_total: int, vram_total: int = 0, unified: bool = False) -> MemoryBudget:
-        """Budget from totals: keeps room for the OS and everyday apps."""
+        """Budget from totals: keeps room for the OS and everyday apps.
+
+        ``unified``: ``vram_total`` is Metal's GPU limit (0: estimated from ``ram_total``), and
+        the pool is the RAM minus macOS's reserve (never less than the GPU limit: a raised limit
+        is the user's choice).
+        """
         if unified:
-            # Metal may wire about 2/3 of RAM on machines up to 36 GB and 3/4 above.
-            share = 0.75 if ram_total > 36 * GiB else 2 / 3
-            return cls(ram_bytes=int(ram_total * share), unified=True)
+            from deepresearch_local.hardware.parsers import apple_gpu_share, os_reserve_bytes
+
+            share = vram_total or apple_gpu_share(ram_total)
+            usable = max(ram_total - os_reserve_bytes(ram_total), share)
+            return cls(ram_bytes=usable, vram_bytes=share, unified=True)
         reserve = max(3 * GiB, int(ram_total * 0.15))
         usable_vram = max(vram_total - 600 * MiB, 0) if vram_total else 0  # CUDA context, display
         return cls(ram_bytes=max(ram_total - reserve, 0), vram_bytes=usable_vram)
@@ -169,8 +179,12 @@ def _gpu_layers_that_fit(shape: ModelShape, context: int, vram: int, kv_type: st
     return best
 
 
-def _needed(est: Estimate, budget: MemoryBudget) -> tuple[int, int]:
-    """(needed, available) for the pool that limits this configuration."""
+def needed_and_available(est: Estimate, budget: MemoryBudget, backend: str = "llama.cpp") -> tuple[int, int]:
+    """(needed, available) for the pool that limits this configuration: on unified memory the
+    GPU's share for MLX (it cannot split), the whole usable RAM for llama.cpp (the blocks that do
+    not fit the GPU's share run on the CPU from the same RAM); on a PC the RAM."""
+    if budget.unified and backend == "mlx":
+        return est.total, budget.vram_bytes
     if budget.unified:
         return est.total, budget.ram_bytes
     return est.ram, budget.ram_bytes
@@ -187,34 +201,35 @@ def fit(
 ) -> FitResult:
     """Answer fits / tight / no, with the largest context that fits and the GPU layers to offload."""
     ctx_cap = shape.n_ctx_train or 131072
+    gpu_only = budget.unified and backend == "mlx"
 
     def at(ctx: int) -> tuple[Estimate, int]:
-        if budget.unified:
+        if gpu_only:
             layers = shape.n_layers
         else:
             layers = _gpu_layers_that_fit(shape, ctx, budget.vram_bytes, kv_type)
         return estimate(shape, ctx, kv_type=kv_type, gpu_layers=layers, backend=backend), layers
 
+    def fits(est: Estimate) -> bool:
+        needed, avail = needed_and_available(est, budget, backend)
+        return needed <= avail
+
     max_ctx = 0
     ctx = step
     while ctx <= ctx_cap:
-        est, _ = at(ctx)
-        needed, avail = _needed(est, budget)
-        if needed > avail:
+        if not fits(at(ctx)[0]):
             break
         max_ctx = ctx
         ctx += step
-    if max_ctx == ctx_cap - ctx_cap % step and ctx_cap % step:
-        est, _ = at(ctx_cap)
-        if _needed(est, budget)[0] <= budget.ram_bytes:
-            max_ctx = ctx_cap
+    if max_ctx == ctx_cap - ctx_cap % step and ctx_cap % step and fits(at(ctx_cap)[0]):
+        max_ctx = ctx_cap
     target = context_tokens or max(min(max_ctx, ctx_cap), min(MIN_AGENT_CONTEXT, ctx_cap))
     est, layers = at(target)
     cpu_moe = 0
     if budget.vram_bytes and not budget.unified and shape.expert_layer_bytes:
         est, layers, cpu_moe = _expert_offload_if_faster(shape, target, budget, kv_type, est, layers)
-    needed, avail = _needed(est, budget)
-    pool = "unified memory for the GPU" if budget.unified else "RAM"
+    needed, avail = needed_and_available(est, budget, backend)
+    pool = "unified memory for the GPU" if gpu_only else "unified memory" if budget.unified else "RAM"
     if needed > avail or (context_tokens is None and max_ctx < min(MIN_AGENT_CONTEXT, ctx_cap)):
         verdict: Verdict = "no"
         reason = (
@@ -232,6 +247,8 @@ def fit(
             f"; experts of {cpu_moe}/{shape.n_layers} layers in RAM, everything else on the GPU "
             f"({est.vram / GiB:.1f} GiB VRAM)"
         )
+    elif budget.unified and layers < shape.n_layers:
+        reason += f"; {layers}/{shape.n_layers} layers on the GPU (Metal), the rest on the CPU"
     elif layers and not budget.unified:
         reason += f"; {layers}/{shape.n_layers} layers on the GPU ({est.vram / GiB:.1f} GiB VRAM)"
     return FitResult(verdict, target, max_ctx, layers, est, reason, cpu_moe)

@@ -1,5 +1,6 @@
 """The README's fit-table rows for laptops and small GPUs, computed from recorded machines
-(the recorded Mac, CUDA PC and CPU-only PC, with their memory set to each profile's)."""
+(the recorded Mac, CUDA PC and CPU-only PC, with their memory set to each profile's; the Macs'
+GPU limit is the estimate for their RAM, which is what Metal reports on them)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,10 @@ PROFILES: tuple[tuple[str, Hardware], ...] = (
 def _memory(hw: Hardware) -> str:
     budget = budget_for(hw)
     if budget.unified:
-        return f"{budget.ram_bytes / GiB:.1f} GiB (Metal's share)"
+        share = f"{budget.vram_bytes / GiB:.1f} GiB"
+        if budget.ram_bytes > budget.vram_bytes:
+            return f"{share} for the GPU (Metal's share) of {budget.ram_bytes / GiB:.1f} GiB"
+        return f"{share} (Metal's share)"
     if budget.vram_bytes:
         return f"{budget.vram_bytes / GiB:.1f} GiB VRAM + {budget.ram_bytes / GiB:.1f} GiB RAM"
     return f"{budget.ram_bytes / GiB:.1f} GiB"
@@ -59,6 +63,8 @@ def _build(rec: Recommendation, hw: Hardware) -> str:
     layers, total = rec.fit.gpu_layers, variant.shape.n_layers
     if rec.fit.cpu_moe_layers and not hw.unified_memory:
         name += f", experts of {rec.fit.cpu_moe_layers} of {total} layers in RAM, the rest on the GPU"
+    elif hw.unified_memory and layers < total and variant.format == "gguf":
+        name += f", {layers} of {total} layers on the GPU (Metal), the rest on the CPU"
     elif layers and not hw.unified_memory:
         where = "all 48" if layers == total else f"{layers} of {total}"
         name += f", {where} layers on the GPU"

@@ -236,9 +236,12 @@ def _fit(variant_id: str, budget: MemoryBudget, context: int | None = None) -> F
 
 
 def test_budgets() -> None:
-    assert MemoryBudget(ram_bytes=int(16 * GiB * 2 / 3), unified=True) == MAC16  # Metal's 2/3 up to 36 GB
-    assert MAC36.ram_bytes == 24 * GiB
-    assert MAC64.ram_bytes == 48 * GiB  # 3/4 above 36 GB
+    # Metal's 2/3 up to 36 GB for the GPU; the pool is RAM minus macOS's reserve (4 GiB, a fifth above 20 GiB)
+    assert MemoryBudget(ram_bytes=12 * GiB, vram_bytes=16 * GiB * 2 // 3, unified=True) == MAC16
+    assert (MAC36.vram_bytes, MAC36.ram_bytes) == (24 * GiB, 36 * GiB - 36 * GiB // 5)  # 24 of 28.8 GiB
+    assert (MAC64.vram_bytes, MAC64.ram_bytes) == (48 * GiB, 64 * GiB - 64 * GiB // 5)  # 3/4 above 36 GB
+    reported = MemoryBudget.for_machine(16 * GiB, vram_total=11_453_251_584, unified=True)
+    assert (reported.vram_bytes, reported.ram_bytes) == (11_453_251_584, 12 * GiB)  # what Metal says
     assert PC_4090.vram_bytes == 24 * GiB - 600 * MiB  # 23.4 GiB
     assert PC_4090.ram_bytes == 32 * GiB - int(32 * GiB * 0.15)  # 27.2 GiB
     assert MemoryBudget(ram_bytes=13 * GiB, vram_bytes=0) == PC_CPU16  # at least 3 GiB kept for the OS
@@ -259,40 +262,76 @@ def test_catalog_is_complete() -> None:
     assert _variant("tongyi-30b-q4_k_m").shape.weight_bytes == 18_600_000_000  # ~17.3 GiB
 
 
-def test_16gb_mac_runs_only_iq2_xxs() -> None:
-    # 10.7 GiB usable by the GPU: only the 2-bit IQ2_XXS (7.8 GiB of weights) fits, tightly.
+def test_16gb_mac_splits_iq2_m_between_the_gpu_and_the_cpu() -> None:
+    # 10.7 GiB for the GPU, 12 GiB in all. IQ2_XXS (7.8 GiB of weights) stays whole on the GPU.
+    xxs = _fit("tongyi-30b-iq2_xxs", MAC16, 16384)
+    assert (xxs.verdict, xxs.gpu_layers) == ("fits", 48) and "layers on the GPU" not in xxs.reason
+    # IQ2_M (9.5 GiB) needs 11.5 GiB at 16K: more than the GPU's share, so 45 blocks go to the GPU
+    # with their KV cache and the other 3 run on the CPU from the same RAM.
+    m = _fit("tongyi-30b-iq2_m", MAC16, 16384)
+    assert m.estimate.total > MAC16.vram_bytes
+    assert (m.verdict, m.gpu_layers) == ("tight", 45)
+    assert m.estimate.vram <= MAC16.vram_bytes and m.estimate.total <= MAC16.ram_bytes
+    assert "45/48 layers on the GPU (Metal), the rest on the CPU" in m.reason
+    assert "of 12.0 GiB of unified memory" in m.reason
+    # The split holds as many whole blocks as fit: one more would overflow the GPU's share.
+    m_shape = _variant("tongyi-30b-iq2_m").shape
+    assert estimate(m_shape, 16384, gpu_layers=46).vram > MAC16.vram_bytes
+    assert estimate(m_shape, 16384, gpu_layers=45).vram == m.estimate.vram
     for v in load_catalog():
         r = _fit(v.id, MAC16)
         if v.id == "tongyi-30b-iq2_xxs":
-            assert (r.verdict, r.max_context_tokens) == ("tight", 25600)
+            assert (r.verdict, r.max_context_tokens) == ("tight", 39936)  # 43 blocks on the GPU at 39K
         elif v.id == "tongyi-30b-iq2_m":
-            assert (r.verdict, r.max_context_tokens) == ("no", 7168)  # below the agent's 8K minimum
+            assert (r.verdict, r.max_context_tokens) == ("tight", 21504)
         else:
             assert (r.verdict, r.max_context_tokens) == ("no", 0), v.id
     q8 = _fit("tongyi-30b-q8_0", MAC16, 8192)
     assert q8.verdict == "no" and q8.estimate.total > 2 * MAC16.ram_bytes
-    assert "GiB of unified memory for the GPU" in q8.reason
+    assert "GiB of unified memory at 8192 tokens" in q8.reason
 
 
-def test_24gb_mac_only_3_bit_builds() -> None:
-    assert _fit("tongyi-30b-iq3_m", MAC24).verdict == "tight"
+def test_mlx_cannot_split() -> None:
+    # The same IQ2_M shape that llama.cpp splits on a 16 GB Mac does not fit MLX: everything must
+    # fit the GPU's 10.7 GiB, and the pool MLX is judged by is the GPU's share.
+    shape = _variant("tongyi-30b-iq2_m").shape
+    llama = fit(shape, MAC16, context_tokens=16384, backend="llama.cpp")
+    mlx = fit(shape, MAC16, context_tokens=16384, backend="mlx")
+    assert llama.verdict == "tight" and llama.gpu_layers < 48
+    assert (mlx.verdict, mlx.gpu_layers) == ("no", 48)
+    assert "GiB of unified memory for the GPU" in mlx.reason and "10.7 GiB available" in mlx.reason
+    assert "the rest on the CPU" not in mlx.reason
+    four_bit = _fit("tongyi-30b-mlx-4bit", MAC24, 8192)  # 16.0 GiB of weights, 16.0 GiB for the GPU
+    assert four_bit.verdict == "no" and four_bit.estimate.total <= MAC24.ram_bytes
+
+
+def test_24gb_mac_keeps_3_bit_builds_on_the_gpu_and_splits_4_bit() -> None:
+    for vid in ("tongyi-30b-iq3_m", "tongyi-30b-q3_k_m"):
+        r = _fit(vid, MAC24, 16384)
+        assert (r.verdict, r.gpu_layers) == ("fits", 48), vid  # within 16 GiB for the GPU
     q3 = _fit("tongyi-30b-q3_k_m", MAC24)
-    assert (q3.verdict, q3.max_context_tokens) == ("tight", 19456)
-    # IQ4_XS fits only 2048 tokens: below the agent's 8192 minimum, so the answer is no
-    iq4 = _fit("tongyi-30b-iq4_xs", MAC24)
-    assert (iq4.verdict, iq4.max_context_tokens, iq4.context_tokens) == ("no", 2048, 8192)
-    for vid in ("tongyi-30b-q4_k_m", "tongyi-30b-q8_0", "tongyi-30b-mlx-4bit"):
+    assert (q3.verdict, q3.max_context_tokens) == ("tight", 54272) and q3.gpu_layers < 48
+    iq4 = _fit("tongyi-30b-iq4_xs", MAC24, 16384)
+    assert (iq4.verdict, iq4.gpu_layers) == ("tight", 44)  # 17.3 of 19.2 GiB, split
+    q4 = _fit("tongyi-30b-q4_k_m", MAC24)
+    assert (q4.verdict, q4.max_context_tokens) == ("tight", 14336)
+    for vid in ("tongyi-30b-q5_k_m", "tongyi-30b-q8_0", "tongyi-30b-mlx-4bit"):
         assert _fit(vid, MAC24).verdict == "no", vid
 
 
 def test_36gb_mac_runs_4_bit_with_long_context() -> None:
     q4 = _fit("tongyi-30b-q4_k_m", MAC36, 16384)
-    assert q4.verdict == "fits"  # 19.3 of 24 GiB
-    # (24 GiB - 18.6 GB weights - 351 MiB compute - 112 MiB overhead) / 96 KiB per token = 67999
-    assert _fit("tongyi-30b-q4_k_m", MAC36).max_context_tokens == 67584
+    assert (q4.verdict, q4.gpu_layers) == ("fits", 48)  # 19.3 of 28.8 GiB, all within 24 GiB for the GPU
+    # Past ~68K the KV cache pushes blocks off the GPU's 24 GiB; with 8 blocks (and their KV) on
+    # the CPU it reaches 117K within the 28.8 GiB pool.
+    longest = _fit("tongyi-30b-q4_k_m", MAC36)
+    assert (longest.max_context_tokens, longest.gpu_layers) == (119808, 40)
+    assert _fit("tongyi-30b-q4_k_m", MAC36, 65536).gpu_layers == 48
     assert _fit("tongyi-30b-mlx-4bit", MAC36, 32768).verdict == "fits"
-    assert _fit("tongyi-30b-q5_k_m", MAC36, 16384).verdict == "tight"
-    assert _fit("tongyi-30b-q6_k", MAC36).verdict == "no"
+    assert _fit("tongyi-30b-mlx-4bit", MAC36).max_context_tokens == 81920  # MLX: the 24 GiB only
+    assert _fit("tongyi-30b-q5_k_m", MAC36, 16384).verdict == "fits"
+    q6 = _fit("tongyi-30b-q6_k", MAC36, 16384)
+    assert (q6.verdict, q6.gpu_layers) == ("tight", 45)
     assert _fit("tongyi-30b-q8_0", MAC36).verdict == "no"
 
 
@@ -301,10 +340,10 @@ def test_64gb_mac_runs_everything() -> None:
         r = _fit(v.id, MAC64)
         assert r.max_context_tokens == 131072, v.id
         assert _fit(v.id, MAC64, 32768).verdict == "fits", v.id
-        if v.id == "tongyi-30b-q8_0":
-            assert r.verdict == "tight"  # 30.3 GiB weights + 12 GiB KV at 128K: 43.0 of 48 GiB
-        else:
-            assert r.verdict == "fits", v.id
+        assert r.verdict == "fits", v.id
+    # Q8_0 at 128K: 30.3 GiB weights + 12 GiB KV, all on the GPU's 48 GiB; 43.0 of 51.2 GiB in all
+    q8 = _fit("tongyi-30b-q8_0", MAC64)
+    assert q8.gpu_layers == 48 and q8.estimate.total > 0.8 * MAC64.ram_bytes
 
 
 def test_max_context_grows_with_memory() -> None:
@@ -312,7 +351,7 @@ def test_max_context_grows_with_memory() -> None:
         contexts = [_fit(v.id, budget).max_context_tokens for budget in MACS]
         assert contexts == sorted(contexts), (v.id, contexts)
     q4 = [_fit("tongyi-30b-q4_k_m", budget).max_context_tokens for budget in MACS]
-    assert q4 == [0, 0, 67584, 131072]
+    assert q4 == [0, 14336, 119808, 131072]
 
 
 def test_below_the_agent_minimum_is_no() -> None:

@@ -20,7 +20,14 @@ def test_readme_fit_table_is_the_calculators_answer() -> None:
 def test_small_machines_get_the_largest_build_that_fits() -> None:
     picks = {label: recommend(hw) for label, hw in PROFILES}
     assert picks["Mac, 8 GB"].variant is None  # 5.3 GiB for the GPU: nothing fits
-    assert picks["Mac, 16 GB (M1/M2)"].variant == "tongyi-30b-iq2_xxs"
+    # 16 GB Mac: IQ2_M is bigger than Metal's 10.7 GiB, so llama.cpp splits it (45 blocks on the
+    # GPU, 3 on the CPU, 12 GiB in all) rather than fall back to IQ2_XXS whole on the GPU.
+    mac16 = picks["Mac, 16 GB (M1/M2)"]
+    assert mac16.variant == "tongyi-30b-iq2_m" and mac16.fit is not None and mac16.fit.gpu_layers == 45
+    assert "45/48 layers on the GPU (Metal), the rest on the CPU" in mac16.why
+    # 24 GB Mac: a 3-bit build whole on the GPU beats IQ4_XS split across GPU and CPU.
+    mac24 = picks["Mac, 24 GB"]
+    assert mac24.variant == "tongyi-30b-q3_k_m" and mac24.fit is not None and mac24.fit.gpu_layers == 48
     assert picks["PC, CPU only, 16 GB RAM"].variant == "tongyi-30b-iq2_m"
     # A 3-bit build held entirely in VRAM beats a bigger one split with RAM (decode speed) ...
     gpu16 = picks["PC, 16 GB GPU + 16 GB RAM"]

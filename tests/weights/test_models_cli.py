@@ -73,29 +73,33 @@ def test_list_on_this_machine() -> None:
     assert marked == ([rec.variant] if rec.variant else [])
 
 
-def test_list_on_a_16gb_mac_runs_only_iq2_xxs(tmp_path: Path) -> None:
+def test_list_on_a_16gb_mac_runs_the_2_bit_builds(tmp_path: Path) -> None:
     hw = _mac(tmp_path, 16)
     badges = _badges(hw)
-    assert badges.pop("iq2_xxs") == ("tight", 25600) and badges.pop("iq2_m") == ("no", 7168)
+    # 10.7 GiB for the GPU of 12 GiB usable: llama.cpp runs the blocks that do not fit on the CPU
+    assert badges.pop("iq2_xxs") == ("fits", 39936) and badges.pop("iq2_m") == ("tight", 21504)
     assert set(badges.values()) == {("no", 0)}
-    assert _recommended(hw) == ["tongyi-30b-iq2_xxs"]
+    assert _recommended(hw) == ["tongyi-30b-iq2_m"]
 
 
 def test_list_on_a_24gb_mac_only_3_bit(tmp_path: Path) -> None:
     hw = _mac(tmp_path, 24)
     badges = _badges(hw)
-    # IQ3_M and Q3_K_M fit only below 16K: usable (the agent folds from 8K) but tight
-    assert badges["iq3_m"] == ("tight", 31744) and badges["q3_k_m"] == ("tight", 19456)
-    assert badges["iq4_xs"] == ("no", 2048)  # 2K tokens: below the agent's minimum
-    for vid in ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "mlx-4bit"):
+    # 3-bit builds fit the GPU's 16 GiB at 16K; longer contexts split blocks onto the CPU
+    assert badges["iq3_m"] == ("fits", 66560) and badges["q3_k_m"] == ("fits", 54272)
+    assert badges["iq4_xs"] == ("tight", 36864)  # split at 16K, 17.3 of 19.2 GiB
+    assert badges["q4_k_m"] == ("tight", 14336)  # only 14K: usable (the agent folds from 8K)
+    for vid in ("q5_k_m", "q6_k", "q8_0", "mlx-4bit"):
         assert badges[vid] == ("no", 0), vid
-    assert _recommended(hw) == ["tongyi-30b-q3_k_m"]  # no MLX build fits, so llama.cpp's best
+    # No MLX build fits, so llama.cpp's best held entirely by the GPU, not IQ4_XS split
+    assert _recommended(hw) == ["tongyi-30b-q3_k_m"]
 
 
 def test_list_on_a_36gb_mac_recommends_mlx(tmp_path: Path) -> None:
     badges = _badges(_mac(tmp_path, 36))
-    assert badges["q4_k_m"] == ("fits", 67584) and badges["mlx-4bit"] == ("fits", 81920)
-    assert badges["q5_k_m"][0] == "tight" and badges["q6_k"] == ("no", 2048) and badges["q8_0"] == ("no", 0)
+    assert badges["q4_k_m"] == ("fits", 119808) and badges["mlx-4bit"] == ("fits", 81920)  # MLX: GPU only
+    assert badges["q5_k_m"][0] == "fits" and badges["q6_k"] == ("tight", 54272)
+    assert badges["q8_0"] == ("no", 0)
     assert _recommended(_mac(tmp_path, 36)) == ["tongyi-30b-mlx-4bit"]
 
 
@@ -130,8 +134,8 @@ def test_list_text_marks_the_recommended_build(
         "Q3_K_M",
         "~13.7",
         "GiB",
-        "tight",
-        "19K",
+        "fits",
+        "53K",
         "available",
     ]
     assert "Download it with: deepresearch models pull tongyi-30b-q3_k_m" in lines

@@ -12,6 +12,7 @@ import pytest
 from deepresearch_local.hardware.budget import budget_for
 from deepresearch_local.hardware.fit import GiB, MiB
 from deepresearch_local.hardware.metal import gpu_share, gpu_share_source, local_gpu_share, raised_limit_bytes
+from deepresearch_local.hardware.probe import BackendStatus
 from deepresearch_local.weights.metal_advice import metal_advice
 from deepresearch_local.weights.recommend import recommend
 from tests.hardware.test_probe import Recorded
@@ -124,3 +125,22 @@ def test_doctor_prints_it(
     assert doctor.run(argparse.Namespace(json=True)) == 0
     limit = json.loads(capsys.readouterr().out)["metal_limit"]
     assert (limit["source"], limit["command"], limit["current_bytes"]) == ("raised", None, 12 * GiB)
+
+
+def test_engines_plan_with_the_same_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``engines.factory.machine_budget`` (used to place a model when it opens) reads the limit
+    Metal reports, without a full probe, for llama.cpp on Metal and for MLX."""
+    import psutil
+
+    from deepresearch_local.engines.factory import machine_budget
+    from deepresearch_local.hardware import metal_device, parsers, probe
+
+    metal = BackendStatus("llama.cpp", True, "metal", "0.3.16", "-")
+    monkeypatch.setattr(probe, "probe_llama_cpp", lambda: metal)
+    monkeypatch.setattr(metal_device, "metal_working_set_bytes", lambda: 5 * GiB)
+    monkeypatch.setattr(metal_device, "on_apple_silicon", lambda: False)  # no sysctl, even on a Mac
+    total = psutil.virtual_memory().total
+    for backend in ("llama.cpp", "mlx"):
+        budget = machine_budget(backend)
+        assert budget.unified and budget.vram_bytes == 5 * GiB, backend
+        assert budget.ram_bytes == max(total - parsers.os_reserve_bytes(total), 5 * GiB), backend

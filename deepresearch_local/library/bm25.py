@@ -45,6 +45,11 @@ IDF_FLOOR = 1e-6
 """FTS5's smallest idf (a term in over half of the chunks)."""
 BOUND_MARGIN = 1e-6
 """Relative slack on the bounds (their sums are rounded like any other)."""
+DENSE_SPAN = 8
+DENSE_SLACK = 65536
+"""Scores are summed in an array indexed by chunk id while the largest id is at most
+``DENSE_SPAN`` times the entries plus ``DENSE_SLACK``; past it (ids spread by much re-indexing)
+by sorting the ids. Both add each chunk's parts in the same order."""
 KEEP_ENTRIES = 3_000_000
 """At most this many (chunk, score) pairs are kept in all (about 50 MB); the least recently used
 term goes first."""
@@ -150,6 +155,11 @@ def _summed(parts: Sequence[tuple[Ids, Scores]]) -> tuple[Ids, Scores]:
         return parts[0]
     ids = np.concatenate([p[0] for p in parts])
     values = np.concatenate([p[1] for p in parts])
+    span = int(ids.max()) + 1
+    if span <= DENSE_SPAN * len(ids) + DENSE_SLACK:  # ids packed closely: sum by id, no sort
+        chunks = np.flatnonzero(np.bincount(ids, minlength=span))
+        summed = np.bincount(ids, weights=values, minlength=span)[chunks]  # added in part order
+        return chunks.astype(np.int64), np.asarray(summed, dtype=np.float64)
     chunks, where = np.unique(ids, return_inverse=True)
     summed = np.bincount(where, weights=values, minlength=len(chunks))  # added in part order
     return chunks, np.asarray(summed, dtype=np.float64)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from deepresearch_local.library import Library, bm25
 from deepresearch_local.library.bm25 import TermScores, rarest_first, top_chunks
 from deepresearch_local.library.query import to_match
@@ -50,7 +52,13 @@ def _fts_order(library: Library, terms: list[str], limit: int) -> list[tuple[int
     return [(int(r[0]), -float(r[1])) for r in rows]
 
 
-def test_summed_term_scores_rank_as_fts5_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_id", [True, False], ids=["summed-by-id", "summed-after-sorting"])
+def test_summed_term_scores_rank_as_fts5_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, by_id: bool
+) -> None:
+    if not by_id:  # as in a library whose chunk ids spread far past their number
+        monkeypatch.setattr(bm25, "DENSE_SPAN", 0)
+        monkeypatch.setattr(bm25, "DENSE_SLACK", 0)
     with Library(tmp_path / "lib.sqlite3") as library:
         library.add(_folder(tmp_path / "docs", 120), "docs")
         scores = TermScores(library.store)

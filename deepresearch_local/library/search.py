@@ -109,18 +109,21 @@ def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
 
 
 def file_order(scored: Sequence[tuple[int, float]], file_of: dict[int, int]) -> list[int]:
-    """Files ranked by their chunks' scores in one ranking: the best chunk's score plus half of
+    """Files ranked by their chunks' scores in one ranking (best first, as every retriever gives
+    it): the best chunk's score plus half of
     the next two (a page with several strong passages beats one with a single lucky one; many
     weak mentions do not add up to much)."""
     per_file: dict[int, list[float]] = {}
     for chunk_id, value in scored:
         file_id = file_of.get(chunk_id)
-        if file_id is not None:  # None: the chunk is gone (a stale vector)
-            per_file.setdefault(file_id, []).append(value)
-    aggregate = {
-        f: values[0] + SECOND_WEIGHT * sum(values[1:3])
-        for f, values in ((f, sorted(v, reverse=True)) for f, v in per_file.items())
-    }
+        if file_id is None:  # the chunk is gone (a stale vector)
+            continue
+        values = per_file.get(file_id)
+        if values is None:
+            per_file[file_id] = [value]
+        elif len(values) < 3:  # best first: a file's first three are its best three
+            values.append(value)
+    aggregate = {f: values[0] + SECOND_WEIGHT * sum(values[1:3]) for f, values in per_file.items()}
     return sorted(aggregate, key=lambda f: -aggregate[f])
 
 

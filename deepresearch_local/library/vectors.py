@@ -179,7 +179,8 @@ class VectorIndex:
         n = min(n, scores.shape[0])
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(loaded.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        top = top[np.isfinite(scores[top])]
+        return list(zip(loaded.ids[top].tolist(), scores[top].astype(np.float64).tolist(), strict=True))
 
 
 def embedding_text(title: str, heading: str, body: str) -> str:

@@ -29,7 +29,7 @@ class EngineSpec:
     context_cap: int = 32768
     """The most context chosen automatically (the upstream preset raises it to 128K)."""
     constrain_tool_calls: str = "auto"
-    """Grammar-constrained actions (llama.cpp): "auto" (builds of 3 bits and below), "on", "off"."""
+    """Grammar-constrained actions (llama.cpp, MLX): "auto" (builds of 3 bits and below), "on", "off"."""
     cpu_moe_layers: int | None = None
     """MoE expert offload (llama.cpp): the routed experts of the first N blocks stay in RAM while
     every block goes to the GPU (-1: every block's experts). None: the fit calculator decides."""
@@ -176,7 +176,10 @@ def open_engine(spec: EngineSpec) -> Engine:
     if backend == "mlx":
         from deepresearch_local.engines.mlx import MLXEngine
 
-        return MLXEngine(path, context_tokens=spec.context_tokens)
+        if spec.constrain_tool_calls not in ("auto", "on", "off"):
+            raise UsageError("constrain_tool_calls must be auto, on or off.")
+        constrain = spec.constrain_tool_calls
+        return MLXEngine(path, context_tokens=spec.context_tokens, constrain_tool_calls=constrain)  # type: ignore[arg-type]
     if backend == "llama.cpp":
         from deepresearch_local.engines.llamacpp import LlamaCppEngine
         from deepresearch_local.engines.tensor_overrides import expert_patterns

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gc
 import json
+import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from deepresearch_local.engines import mlx_grammar
 from deepresearch_local.engines.base import (
     CancelToken,
     EngineEvent,
@@ -29,12 +31,18 @@ from deepresearch_local.engines.base import (
     ToolSchema,
     common_prefix_len,
 )
+from deepresearch_local.engines.constrained import ConstrainSetting, Switch
+from deepresearch_local.engines.tool_grammar import constrain_by_default
 from deepresearch_local.errors import BackendUnavailable, ContextOverflow, EngineError, ModelError
 
 REPEAT_LAST_N = 64
 """Tokens (prompt tail + generated) the multiplicative repeat penalty looks at, as in llama.cpp."""
 
 LogitsProcessor = Callable[[Any, Any], Any]
+
+
+class UnconstrainedWarning(UserWarning):
+    """Tool calls were asked to be constrained, but this MLX install cannot (said once per engine)."""
 
 
 class _PrefillCancelled(Exception):
@@ -104,6 +112,7 @@ class MLXEngine:
         context_tokens: int | None = None,
         kv_bits: int | None = None,
         kv_group_size: int = 64,
+        constrain_tool_calls: ConstrainSetting = "auto",
     ) -> None:
         if context_tokens is not None and context_tokens < 1:
             raise ValueError("context_tokens must be positive")
@@ -119,6 +128,12 @@ class MLXEngine:
         self._peak: int | None = None
         self.prefill_step_size = 2048
         """Prompt tokens computed per step; cancellation is checked between steps."""
+        self.constrain_tool_calls: ConstrainSetting = constrain_tool_calls
+        """"auto" (on for builds of 3 bits and below), "on" or "off"; a request may override."""
+        self.unconstrained: str | None = None
+        """Why tool calls asked to be constrained were not (set at the first such request)."""
+        self._ll_tokenizer: Any = None
+        self._action: mlx_grammar.ActionProcessor | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -165,7 +180,7 @@ class MLXEngine:
             self._active.close()
             self._active = None
         loaded = self._model is not None
-        self._model = self._tokenizer = self._cache = None
+        self._model = self._tokenizer = self._cache = self._ll_tokenizer = None
         self._cache_tokens = []
         if loaded:
             gc.collect()
@@ -209,6 +224,7 @@ class MLXEngine:
         mx, _ = _mlx()
         details = {"path": str(self._path), "kv_bits": self._kv_bits, "kv_group_size": self._kv_group_size}
         details |= {"cached_tokens": len(self._cache_tokens), "peak_memory": self._peak}
+        details |= {"constrain_tool_calls": self.constrain_tool_calls, "unconstrained": self.unconstrained}
         device = f"mlx:{mx.default_device().type.name}"
         return EngineInfo("mlx", self._path.name, device, self.context_size(), details)
 
@@ -301,11 +317,11 @@ class MLXEngine:
                 self._active.close()  # an abandoned stream: settle its cache bookkeeping first
             except ValueError as err:
                 raise EngineError("The MLX engine is already generating; one generation at a time.") from err
-        self._active = self._stream(tokens, request, cancel or CancelToken())
+        self._active = self._stream(text, tokens, request, cancel or CancelToken())
         return self._active
 
     def _stream(
-        self, tokens: list[int], request: GenerationRequest, cancel: CancelToken
+        self, text: str, tokens: list[int], request: GenerationRequest, cancel: CancelToken
     ) -> Generator[EngineEvent, None, None]:
         mx, mlx_lm = _mlx()
         from mlx_lm.sample_utils import make_sampler
@@ -331,14 +347,15 @@ class MLXEngine:
             mx.array(remainder),
             max_tokens=request.max_tokens,
             sampler=make_sampler(s.temperature, top_p=s.top_p, min_p=s.min_p, top_k=s.top_k),
-            logits_processors=_penalties(s, tokens, len(remainder)),
+            logits_processors=_penalties(s, tokens, len(remainder))
+            + self._grammar(text, tokens, remainder, request),
             prompt_cache=self._cache,
             prompt_progress_callback=progress,
             prefill_step_size=self.prefill_step_size,
         )
         scanner = StopScanner(request.stop)
         generated: list[int] = []
-        text: list[str] = []
+        pieces: list[str] = []
         reason: FinishReason = "length"
         try:
             for response in stream:
@@ -350,7 +367,7 @@ class MLXEngine:
                 if response.finish_reason is not None:
                     piece += scanner.flush()
                 if piece:
-                    text.append(piece)
+                    pieces.append(piece)
                     yield TextDelta(piece, len(generated), meter.decode_tps)
                 if scanner.stopped is not None or response.finish_reason == "stop":
                     reason = "stop"
@@ -374,7 +391,7 @@ class MLXEngine:
         self._peak = int(mx.get_peak_memory())
         yield Finished(
             reason=reason,
-            text="".join(text),
+            text="".join(pieces),
             prompt_tokens=len(tokens),
             reused_tokens=reused,
             completion_tokens=len(generated),
@@ -394,3 +411,54 @@ class MLXEngine:
             self._cache_tokens = fed[:offset]
         else:  # no cache, or one that cannot say what it holds
             self._cache, self._cache_tokens = None, []
+
+    # ------------------------------------------------------------ constrained tool calls
+
+    def _constrain(self, request: GenerationRequest) -> bool:
+        """The request's choice, else the engine's setting; "auto" by the build's bit width."""
+        if request.constrain_tool_calls is not None:
+            return request.constrain_tool_calls
+        if self.constrain_tool_calls != "auto":
+            return self.constrain_tool_calls == "on"
+        quant = self._config().get("quantization") or self._config().get("quantization_config") or {}
+        bits = quant.get("bits") if isinstance(quant, dict) else None
+        return constrain_by_default(self._path.name, bits if isinstance(bits, int) else 16)
+
+    def _grammar(
+        self, text: str, tokens: list[int], remainder: list[int], request: GenerationRequest
+    ) -> list[LogitsProcessor]:
+        """The action grammar as a logits processor, when this request is constrained."""
+        self._action = None
+        if not request.tools or not self._constrain(request):
+            return []
+        why = mlx_grammar.missing()
+        if why is not None:
+            if self.unconstrained is None:
+                self.unconstrained = why
+                warnings.warn(
+                    f"MLX: tool calls are not constrained: {why}. Malformed calls are handled by the agent.",
+                    UnconstrainedWarning,
+                    stacklevel=2,
+                )
+            return []
+        if self._ll_tokenizer is None:
+            self._ll_tokenizer = mlx_grammar.ll_tokenizer(self._tokenizer)
+        cache = self._cache
+        self._action = mlx_grammar.ActionProcessor(
+            self._ll_tokenizer,
+            mlx_grammar.grammar_plan(text, request.tools),
+            fed_prompt=len(remainder),
+            prompt_tokens=len(tokens),
+            kv_tokens=lambda: _cache_offset(cache) if cache else None,
+        )
+        return [self._action]
+
+    @property
+    def last_switch(self) -> Switch | None:
+        """Set when the last generation's grammar took over after ``</think>``."""
+        return self._action.switch if self._action is not None else None
+
+    @property
+    def last_grammar_problem(self) -> str | None:
+        """Why the last generation's grammar gave up part-way (None: it held, or none ran)."""
+        return self._action.problem if self._action is not None else None

@@ -147,16 +147,15 @@ def bench(
 ) -> dict[str, Any]:
     from deepresearch_local.bench.machine import machine_info
     from deepresearch_local.engines.base import GenerationRequest, Sampling, collect
-    from deepresearch_local.engines.llamacpp import LlamaCppEngine
 
     if samples < 1 or max_tokens < 8:
         raise UsageError("--samples must be at least 1 and --max-tokens at least 8.")
-    if not model.is_file():
-        raise UsageError(f"No model file at {model}: give a .gguf file.")
+    if not model.exists():
+        raise UsageError(f"No model at {model}: give a .gguf file or an MLX model folder.")
     system, prompts = load_prompts()
     prompts = prompts[:limit] if limit else prompts
     tools = bench_tools()
-    engine = LlamaCppEngine(model, context_tokens=context, n_threads=threads)
+    engine = _engine(model, context, threads)
     results: list[Sample] = []
     try:
         for prompt in prompts:
@@ -180,6 +179,7 @@ def bench(
         engine.unload()
     return {
         "model": model.name,
+        "backend": engine.info.backend,
         "prompts": len(prompts),
         "samples_per_prompt": samples,
         "max_tokens": max_tokens,
@@ -191,6 +191,18 @@ def bench(
 
 
 MODES = (("free", False), ("constrained", True))
+
+
+def _engine(model: Path, context: int, threads: int | None) -> Any:
+    """llama.cpp for a .gguf file, MLX for a model folder (where llguidance is installed, the
+    constrained mode runs under the same grammar; without it, MLX says so and runs free)."""
+    if model.is_dir():
+        from deepresearch_local.engines.mlx import MLXEngine
+
+        return MLXEngine(model, context_tokens=context)
+    from deepresearch_local.engines.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine(model, context_tokens=context, n_threads=threads)
 
 
 def summarize(rows: Sequence[Sample]) -> dict[str, Any]:
@@ -239,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
     header = ("actions", "turns", "unusable", "repaired", "clean", "decode tok/s")
     print(table(rows, header=header))
     print(
-        f"\n{result['model']}: {result['prompts']} prompts x {result['samples_per_prompt']} samples, "
+        f"\n{result['model']} ({result['backend']}): {result['prompts']} prompts x "
+        f"{result['samples_per_prompt']} samples, "
         f"temperature {result['temperature']}, up to {result['max_tokens']} tokens a turn."
     )
     return 0

@@ -13,7 +13,7 @@ def add_format_parsers(sub: Any, lazy: Lazy) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "format", help="unusable turns (malformed or unknown tool calls), with and without a grammar"
     )
-    p.add_argument("--model", required=True, help="a .gguf file")
+    p.add_argument("--model", required=True, help="a .gguf file (llama.cpp) or an MLX model folder")
     p.add_argument("--samples", type=int, default=3, help="samples per prompt and mode (default 3)")
     p.add_argument("--limit", type=int, help="only the first N prompts")
     p.add_argument("--max-tokens", type=int, default=160, help="tokens one turn may write (default 160)")

@@ -120,7 +120,12 @@ def add_engine_arguments(
         help="MoE expert offload (llama.cpp): every layer on the GPU except the routed experts of the "
         "first N layers, which stay in RAM (-1: all of them; default: the plan `doctor` shows)",
     )
-    p.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type (default: f16)")
+    p.add_argument(
+        "--kv-type",
+        choices=["f16", "q8_0", "q4_0"],
+        help="KV cache type (default: planned for the model here: f16, or q8_0 where the full-size "
+        "cache leaves too little context, as `doctor` recommends)",
+    )
     p.add_argument(
         "--constrain-tool-calls",
         choices=["auto", "on", "off"],

@@ -50,7 +50,9 @@ class EngineChoice:
     """Context tokens asked for; None: the most that fits, up to ``context_cap``."""
     gpu_layers: int | None = None
     cpu_moe_layers: int | None = None
-    kv_type: str = "f16"
+    kv_type: str = "auto"
+    """"f16", "q8_0", "q4_0", or "auto": planned for the model here when the engine opens (runs
+    stored before "auto" existed ran with f16, and ``from_dict`` reads them so)."""
     constrain_tool_calls: str = "auto"
     """Grammar-constrained tool calls: "auto" (builds of 3 bits and below), "on" or "off"."""
     scripted: str | None = None
@@ -112,7 +114,7 @@ def choose_engine(settings: Settings, request: RunRequest, *, resolve: bool = Tr
         context=context,
         gpu_layers=request.gpu_layers,
         cpu_moe_layers=request.cpu_moe_layers,
-        kv_type=request.kv_type or "f16",
+        kv_type=request.kv_type or "auto",
         constrain_tool_calls=_constrain(request.constrain_tool_calls or settings.constrain_tool_calls),
         scripted=request.scripted,
         context_cap=context_cap(preset),
@@ -147,10 +149,13 @@ def resolve_model_arg(model: str | None) -> Path:
     return resolve_model(model)
 
 
-def engine_spec(choice: EngineChoice) -> EngineSpec:
+def engine_spec(choice: EngineChoice, *, plan_kv: bool = True) -> EngineSpec:
+    """The engine spec of ``choice``; ``plan_kv``: a KV type left to "auto" is planned for the model
+    on this machine (reads its shape and the machine's memory; off where only the backend matters)."""
     from deepresearch_local.engines.factory import EngineSpec
+    from deepresearch_local.service.kv_plan import planned_kv
 
-    return EngineSpec(
+    spec = EngineSpec(
         model=choice.model,
         backend=choice.backend,
         context_tokens=choice.context,
@@ -161,6 +166,7 @@ def engine_spec(choice: EngineChoice) -> EngineSpec:
         constrain_tool_calls=choice.constrain_tool_calls,
         cpu_moe_layers=choice.cpu_moe_layers,
     )
+    return dataclasses.replace(spec, kv_type=planned_kv(spec)) if plan_kv else spec
 
 
 def open_engine_for(choice: EngineChoice) -> Engine:

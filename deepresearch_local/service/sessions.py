@@ -119,7 +119,7 @@ class SessionService:
         from deepresearch_local.service.engine import engine_spec
 
         try:
-            backend = guess_backend(engine_spec(choice))
+            backend = guess_backend(engine_spec(choice, plan_kv=False))
         except DeepResearchError:
             backend = settings.backend
         return backend, Path(choice.model or "").name

@@ -17,11 +17,12 @@ from deepresearch_local.hardware.gpu_builds import gpu_fixes
 from deepresearch_local.hardware.modelinfo import ModelShape
 from deepresearch_local.hardware.probe import Hardware
 from deepresearch_local.weights.catalog import Variant, load_catalog
-from deepresearch_local.weights.recommend import Recommendation, recommend
+from deepresearch_local.weights.recommend import Recommendation, kv_types, recommend
 from deepresearch_local.weights.registry import RegisteredModel, Registry
 from deepresearch_local.weights.shapes import shape_of
 
 LIST_CONTEXT = 16384
+_RANK = {"no": 0, "tight": 1, "fits": 2}
 PENDING: Literal["…"] = "…"
 """The verdict of a row shown before this machine has been looked at (see :func:`pending_rows`)."""
 
@@ -57,12 +58,21 @@ def machine_fit(shape: ModelShape, fmt: str, hw: Hardware) -> tuple[Verdict, int
         return "no", 0, "MLX builds run on Apple Silicon Macs with mlx-lm installed"
     budget = budget_for(hw, use_gpu=not gpu_fixes(hw) and (fmt == "gguf" or apple))
     backend = "mlx" if fmt == "mlx" else "llama.cpp"
-    result = fit(shape, budget, context_tokens=LIST_CONTEXT, backend=backend)
-    verdict, reason = result.verdict, result.reason
-    if verdict == "no" and result.max_context_tokens >= MIN_AGENT_CONTEXT:
-        verdict = "tight"
-        reason = f"only {result.max_context_tokens} tokens of context fit ({reason})"
-    return verdict, result.max_context_tokens, reason
+    best: tuple[Verdict, int, str] | None = None
+    for kv in kv_types(backend):  # f16, then q8_0 where the engine takes it and it does better
+        result = fit(shape, budget, context_tokens=LIST_CONTEXT, kv_type=kv, backend=backend)
+        verdict, reason = result.verdict, result.reason
+        if verdict == "no" and result.max_context_tokens >= MIN_AGENT_CONTEXT:
+            verdict = "tight"
+            reason = f"only {result.max_context_tokens} tokens of context fit ({reason})"
+        if kv != "f16":
+            reason = f"with the KV cache in {kv}: {reason}"
+        if best is None or _RANK[verdict] > _RANK[best[0]]:
+            best = verdict, result.max_context_tokens, reason
+        if verdict == "fits":
+            break
+    assert best is not None
+    return best
 
 
 def quant_name(shape: ModelShape) -> str:

@@ -99,15 +99,17 @@ def test_a_small_machine_gets_the_largest_context_that_fits_and_it_fits(qwen05b:
 def test_a_machine_without_room_for_the_agents_context_is_told_what_to_do(
     qwen05b: Path, command: list[str]
 ) -> None:
-    """No ``--context`` on a machine where only 6,144 tokens fit: refused before anything loads, with
-    the figures and the ways out (it used to open the model with 6,144 tokens, below the minimum)."""
+    """No ``--context`` on a machine where only 6,144 tokens fit with the f16 KV cache asked for:
+    refused before anything loads, with the figures and the ways out (it used to open the model with
+    6,144 tokens, below the minimum). Without ``--kv-type`` the run plans q8_0 there and opens
+    (tests/service/test_kv_plan.py)."""
     shape = read_shape(qwen05b)
     budget = MemoryBudget.for_machine(TOO_SMALL)
     fits = fit(shape, budget).max_context_tokens
     assert 0 < fits < MIN_AGENT_CONTEXT <= fit(shape, budget, kv_type="q8_0").max_context_tokens
     save_settings(Settings(model=str(qwen05b)))  # the saved model, no --context: what most users run
 
-    out = _cli_on(TOO_SMALL, *command, stdin="hello\n")
+    out = _cli_on(TOO_SMALL, *command, "--kv-type", "f16", stdin="hello\n")
     assert out.returncode == 3, (out.returncode, out.stdout, out.stderr)
     assert "Loading" not in out.stderr  # refused before the weights were read in
     needed = estimate(shape, MIN_AGENT_CONTEXT).ram

@@ -60,6 +60,8 @@ def _build(rec: Recommendation, hw: Hardware) -> str:
     if variant is None or rec.fit is None:
         return "none fits: use a bigger machine as a server (`--backend openai`)"
     name = "MLX 4-bit" if variant.format == "mlx" else f"{variant.quant} GGUF"
+    if rec.kv_type != "f16":
+        name += f" with a {rec.kv_type} KV cache"
     layers, total = rec.fit.gpu_layers, variant.shape.n_layers
     if rec.fit.cpu_moe_layers and not hw.unified_memory:
         name += f", experts of {rec.fit.cpu_moe_layers} of {total} layers in RAM, the rest on the GPU"

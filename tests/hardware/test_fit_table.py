@@ -28,10 +28,18 @@ def test_small_machines_get_the_largest_build_that_fits() -> None:
     # 24 GB Mac: a 3-bit build whole on the GPU beats IQ4_XS split across GPU and CPU.
     mac24 = picks["Mac, 24 GB"]
     assert mac24.variant == "tongyi-30b-q3_k_m" and mac24.fit is not None and mac24.fit.gpu_layers == 48
-    assert picks["PC, CPU only, 16 GB RAM"].variant == "tongyi-30b-iq2_m"
-    # A 3-bit build held entirely in VRAM beats a bigger one split with RAM (decode speed) ...
+    # A q8_0 KV cache buys the 16 GB PC a 3-bit build (with f16 only IQ2_M leaves 16K) ...
+    cpu16 = picks["PC, CPU only, 16 GB RAM"]
+    assert (cpu16.variant, cpu16.kv_type) == ("tongyi-30b-iq3_xxs", "q8_0")
+    # A 3-bit build held entirely in VRAM beats a bigger one split with RAM (decode speed); with a
+    # q8_0 KV cache Q3_K_M is held whole at 16K (f16: only IQ3_M), and at 32K keeps the experts of
+    # one layer in RAM.
     gpu16 = picks["PC, 16 GB GPU + 16 GB RAM"]
-    assert gpu16.variant == "tongyi-30b-iq3_m" and gpu16.fit is not None and gpu16.fit.gpu_layers == 48
+    assert (gpu16.variant, gpu16.kv_type) == ("tongyi-30b-q3_k_m", "q8_0")
+    assert gpu16.fit is not None and gpu16.fit.gpu_layers == 48
+    # ... and where the full-size cache lets the same build fit, it stays f16.
+    for label in ("Mac, 16 GB (M1/M2)", "PC, 8 GB GPU + 16 GB RAM", "PC, 12 GB GPU + 32 GB RAM"):
+        assert picks[label].kv_type == "f16", label
     # ... but a 2-bit one does not: 12 GB holds IQ2_M whole, yet Q5_K_M split with RAM is chosen,
     # its attention and KV cache on the GPU and the experts of some layers in RAM.
     gpu12 = picks["PC, 12 GB GPU + 16 GB RAM"]

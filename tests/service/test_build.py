@@ -123,7 +123,8 @@ def test_older_metadata_is_still_read() -> None:
     }
     meta = RunMeta.from_dict(old_app)
     assert (meta.engine.kv_type, meta.engine.context, meta.display_backend) == ("f16", None, "llama.cpp")
-    assert RunMeta.from_dict(None) == RunMeta()
+    # A run that stored nothing predates the planned KV cache ("auto"): it ran with f16.
+    assert RunMeta.from_dict(None) == RunMeta(engine=EngineChoice(kv_type="f16"))
 
 
 def test_a_replayed_cli_run_names_its_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,7 +96,7 @@ def test_the_real_engine_loads_once_and_reloads_when_the_settings_change(qwen05b
             "context": 2048,
             "gpu_layers": None,
             "cpu_moe_layers": None,
-            "kv_type": "f16",
+            "kv_type": "auto",
             "constrain_tool_calls": "auto",
             "scripted": None,
             "context_cap": 32_768,
@@ -228,10 +228,12 @@ def test_a_resumed_run_reopens_the_engine_it_stored(qwen05b: Path) -> None:
     model_id = _register(qwen05b)
     old_ask = {"engine": {"model": model_id, "backend": None, "base_url": None, "context": 2048,
                           "gpu_layers": None, "kv_type": None, "scripted": None}, "docs": []}  # fmt: skip
-    assert resolved(RunMeta.from_dict(old_ask).engine) == EngineChoice(model=str(qwen05b), context=2048)
+    assert resolved(RunMeta.from_dict(old_ask).engine) == EngineChoice(
+        model=str(qwen05b), context=2048, kv_type="f16"  # stored runs without a KV type ran with f16
+    )
     server = {"engine": {"backend": "openai", "model": "tongyi", "base_url": "http://127.0.0.1:9/v1"}}
     assert resolved(RunMeta.from_dict(server).engine) == EngineChoice(
-        model="tongyi", backend="openai", base_url="http://127.0.0.1:9/v1"
+        model="tongyi", backend="openai", base_url="http://127.0.0.1:9/v1", kv_type="f16"
     )
     assert RunMeta.from_dict({"engine": {"base_url": "http://127.0.0.1:9/v1"}}).engine.is_server
     with pytest.raises(ModelError):

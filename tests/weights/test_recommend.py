@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 from deepresearch_local.hardware.budget import budget_for
-from deepresearch_local.hardware.fit import GiB
+from deepresearch_local.hardware.fit import GiB, fit
 from deepresearch_local.hardware.gpu_builds import gpu_fixes
 from deepresearch_local.hardware.probe import Hardware, probe
 from deepresearch_local.weights.catalog import find_variant
-from deepresearch_local.weights.recommend import recommend
+from deepresearch_local.weights.recommend import planned_kv_type, recommend
 from tests.hardware.test_probe import Recorded
 
 CPU_ONLY_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | REPACK = 1 | "
@@ -101,12 +101,47 @@ def test_8gb_machine_is_told_to_use_a_server(tmp_path: Path) -> None:
     assert "5 GiB of RAM" in rec.why  # 8 GiB minus the 3 GiB kept for the system
 
 
-def test_recorded_16gb_laptop_gets_a_2_bit_build(tmp_path: Path) -> None:
-    rec = recommend(Recorded("linux_nogpu").probe(tmp_path))
-    # The largest build with 16K+ of context: IQ2_M (IQ3_XXS would leave only 14K here).
-    assert (rec.backend, rec.variant, rec.context_tokens) == ("llama.cpp", "tongyi-30b-iq2_m", 24576)
-    assert "little room for other apps" in rec.why and "the context stops at 24,576 tokens" in rec.why
+def test_recorded_16gb_laptop_gets_a_3_bit_build_with_a_q8_0_kv_cache(tmp_path: Path) -> None:
+    hw = Recorded("linux_nogpu").probe(tmp_path)
+    rec = recommend(hw)
+    # IQ3_XXS holds 16K only with the KV cache in q8_0 (f16: 9K); without it IQ2_M would be the pick.
+    assert (rec.backend, rec.variant, rec.context_tokens, rec.kv_type) == (
+        "llama.cpp",
+        "tongyi-30b-iq3_xxs",
+        16384,
+        "q8_0",
+    )
+    iq3 = find_variant("tongyi-30b-iq3_xxs")
+    assert iq3 is not None
+    budget = budget_for(hw)
+    assert fit(iq3.shape, budget, context_tokens=16384, kv_type="f16").verdict == "no"
+    assert rec.fit is not None and rec.fit.estimate.kv_type == "q8_0" and rec.fit.verdict == "tight"
+    assert "KV cache is quantized to q8_0 (half the size, little loss) to fit IQ3_XXS at 16K" in rec.why
+    assert "little room for other apps" in rec.why and "the context stops at 16,384 tokens" in rec.why
+    assert rec.to_dict()["kv_type"] == "q8_0"
     assert rec.fixes == ()  # no GPU, nothing to rebuild
+    # A run of that build with --kv-type left out plans the same cache; a short context asked
+    # for fits with f16 and keeps it, as does a build that fits without help.
+    assert planned_kv_type(iq3.shape, budget, "llama.cpp") == "q8_0"
+    assert planned_kv_type(iq3.shape, budget, "llama.cpp", context=8192) == "f16"
+    assert planned_kv_type(iq3.shape, budget, "llama.cpp", context=16384) == "q8_0"
+    iq2 = find_variant("tongyi-30b-iq2_m")
+    assert iq2 is not None and planned_kv_type(iq2.shape, budget, "llama.cpp") == "f16"
+
+
+def test_machines_where_the_full_kv_cache_fits_keep_f16(tmp_path: Path) -> None:
+    for hw in (
+        Recorded("linux_rtx4090").probe(tmp_path),
+        dataclasses.replace(Recorded("linux_nogpu").probe(tmp_path), ram_total_bytes=32 * GiB),
+        Recorded("mac_m2max").probe(tmp_path),  # MLX: its engine is not given a quantized cache
+    ):
+        rec = recommend(hw)
+        assert rec.variant is not None and rec.kv_type == "f16", rec.why
+        assert rec.fit is not None and rec.fit.estimate.kv_type == "f16"
+        assert "KV cache" not in rec.why
+        variant = find_variant(rec.variant)
+        assert variant is not None
+        assert planned_kv_type(variant.shape, budget_for(hw), rec.backend) == "f16"
 
 
 def test_a_machine_too_small_for_any_build_is_told_to_use_a_server(tmp_path: Path) -> None:

@@ -157,8 +157,9 @@ def _library(r: dict[str, Any]) -> list[str]:
             + (f" with a load average of {load} (other work running)." if load else ".")
         )
     notes.append(
-        "A query's first sight of a common word scores every chunk holding it (that is the p95); the "
-        "word's scores are then kept until the library changes, and the 3-query searches, made of the "
+        "A query's first sight of a common word scores every chunk holding it (that is the p95) unless "
+        "the query's rarer words settle the top without it (a bound on what the word can add); the "
+        "word's scores are then kept until the index changes, and the 3-query searches, made of the "
         "single queries' own words, find them kept."
     )
     if r.get("hybrid_query"):
@@ -167,8 +168,8 @@ def _library(r: dict[str, Any]) -> list[str]:
             f"With a {r['dense_dimensions']}-dimension vector for every chunk (`bench library --synthetic "
             f"{r['chunks']} --dense {r['dense_dimensions']}`, the query's embedding left out), hybrid "
             f"search takes {h['p50_ms']:.1f} / {h['p95_ms']:.1f} ms for one query and "
-            f"{hf['p50_ms']:.1f} / {hf['p95_ms']:.1f} ms for three fused (storing the vectors empties "
-            "the kept scores)."
+            f"{hf['p50_ms']:.1f} / {hf['p95_ms']:.1f} ms for three fused (one pass over the "
+            f"{r['dense_dimensions']}-dimension float32 matrix per query)."
         )
     return [*lines, " ".join(notes), ""]
 

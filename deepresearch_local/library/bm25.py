@@ -50,6 +50,10 @@ DENSE_SLACK = 65536
 """Scores are summed in an array indexed by chunk id while the largest id is at most
 ``DENSE_SPAN`` times the entries plus ``DENSE_SLACK``; past it (ids spread by much re-indexing)
 by sorting the ids. Both add each chunk's parts in the same order."""
+SKIP_RATIO = 4
+"""Common terms are left unscored only when they hold at least this many times as many chunks as
+the rarer terms found: the AND query scores those chunks with every term, each time (a skipped
+term is not kept), so a skip pays where a common word's postings dwarf the rarer words' chunks."""
 KEEP_ENTRIES = 3_000_000
 """At most this many (chunk, score) pairs are kept in all (about 50 MB); the least recently used
 term goes first."""
@@ -214,7 +218,9 @@ def top_chunks(scores: TermScores, terms: Sequence[str], limit: int) -> list[tup
         live = [p for p in parts if len(p[0])]
         if costly and live:
             chunks, totals = _summed(live)
-            if _threshold(totals, limit) > sum(bounds[at:]):
+            unscored = sum(scores.store.frequency(t) for t in ordered[at:] if not scores.is_kept(t))
+            worth = unscored >= SKIP_RATIO * len(chunks)
+            if worth and _threshold(totals, limit) > sum(bounds[at:]):
                 rest = to_match(ordered[at:])
                 both = f"({to_match(ordered[:at])}) AND ({rest})"
                 full_ids, full = _scored(scores.store, both)

@@ -31,6 +31,7 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["reindex_read_again"] == 0
     query = result["query"]
     assert query["count"] == 30 and 0 < query["p50_ms"] <= query["p95_ms"] <= query["max_ms"]
+    assert 0 < query["cpu_p50_ms"] <= query["cpu_p95_ms"]  # CPU time too (steadier under load)
     assert result["fused_query"]["count"] == 10
     assert result["db_bytes"] > 0
     assert result["measured_at"].endswith("UTC")

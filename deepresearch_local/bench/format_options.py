@@ -29,5 +29,12 @@ def add_format_parsers(sub: Any, lazy: Lazy) -> None:
     p.add_argument(
         "--compare-gguf-reader", action="store_true", help="also time gguf.GGUFReader on one header"
     )
+    p.add_argument("--out", metavar="FILE.json", help="also save the figures as JSON here")
+    p.add_argument(
+        "--from-json", metavar="FILE.json", help="measure nothing: take the figures a previous --out saved"
+    )
+    p.add_argument(
+        "--readme", metavar="README.md", help="replace the README's listing paragraph (its markers)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=lazy("deepresearch_local.bench.listing", "run"))

@@ -111,8 +111,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _embedding_rows() -> list[dict[str, Any]]:
     """The embedding models for library search by meaning (small: they fit any machine)."""
-    from deepresearch_local.library.embedding.models import embedding_registry
     from deepresearch_local.weights.catalog import load_embedding_catalog
+    from deepresearch_local.weights.registry import embedding_registry
 
     registry = embedding_registry()
     default = registry.default_id()
@@ -135,8 +135,8 @@ def _embedding_rows() -> list[dict[str, Any]]:
 
 def _print_embedding_models() -> None:
     from deepresearch_local.cli.output import table
-    from deepresearch_local.library.embedding.models import embedding_registry
     from deepresearch_local.units import human_bytes
+    from deepresearch_local.weights.registry import embedding_registry
 
     rows = _embedding_rows()
     cells = [

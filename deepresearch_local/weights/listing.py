@@ -97,9 +97,12 @@ def _status(entry: RegisteredModel | None, partial: bool) -> str:
 
 
 def _has_partial(variant: Variant) -> bool:
-    from deepresearch_local.weights.pull import parse_target, partial_files
+    """Leftovers of a pull in the variant's folder (a catalog build is pulled into ``models_dir/ID``,
+    as ``pull.parse_target`` names it), found without importing the downloader."""
+    from deepresearch_local.paths import get_paths
+    from deepresearch_local.weights.leftovers import leftovers_in
 
-    return bool(partial_files(parse_target(variant.id)))
+    return bool(leftovers_in(get_paths().models_dir / variant.id))
 
 
 def model_rows(

@@ -310,7 +310,6 @@ def pull(
 
 def partial_files(target: PullTarget, root: Path | None = None) -> list[Path]:
     """Leftovers of unfinished pulls of ``target``: part files, their sidecars, a staging folder."""
-    base = (root or get_paths().models_dir) / target.folder
-    found = sorted(p for p in base.rglob("*.part*") if p.is_file()) if base.is_dir() else []
-    staging = base.with_name(base.name + ".partial")
-    return found + ([staging] if staging.exists() else [])
+    from deepresearch_local.weights.leftovers import leftovers_in
+
+    return leftovers_in((root or get_paths().models_dir) / target.folder)

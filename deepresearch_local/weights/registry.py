@@ -253,3 +253,12 @@ def _nothing_available(registry: Registry, short: bool = False) -> str:
         "weights you already have (LM Studio, the Hugging Face cache); `deepresearch models import PATH`; "
         "or pass --model PATH."
     )
+
+
+EMBEDDING_REGISTRY_NAME = "embedding-models.json"
+"""Embedding models are registered apart (beside ``models.json``), so none becomes the agent's model."""
+
+
+def embedding_registry() -> Registry:
+    """The registry of the embedding models for library search (``library.embedding.models``)."""
+    return Registry(get_paths().registry_file.with_name(EMBEDDING_REGISTRY_NAME))

@@ -14,7 +14,6 @@ from pathlib import Path
 from deepresearch_local.errors import ModelError
 from deepresearch_local.library.embedding.llama_embedder import Embedder
 from deepresearch_local.library.embedding.spec import EmbeddingSpec, Pooling
-from deepresearch_local.paths import get_paths
 from deepresearch_local.weights.catalog import (
     HubSource,
     Variant,
@@ -22,13 +21,8 @@ from deepresearch_local.weights.catalog import (
     load_embedding_catalog,
 )
 from deepresearch_local.weights.events import DownloadControl, Emit, ignore
-from deepresearch_local.weights.registry import RegisteredModel, Registry
-
-REGISTRY_NAME = "embedding-models.json"
-
-
-def embedding_registry() -> Registry:
-    return Registry(get_paths().registry_file.with_name(REGISTRY_NAME))
+from deepresearch_local.weights.registry import RegisteredModel
+from deepresearch_local.weights.registry import embedding_registry as embedding_registry  # re-exported
 
 
 def spec_for_variant(variant: Variant) -> EmbeddingSpec:

@@ -33,7 +33,10 @@ def missing() -> str | None:
     try:
         import llama_cpp.llama_grammar  # noqa: F401
     except ImportError:
-        return "the grammar is built with llama-cpp-python's JSON-schema converter, which is not installed"
+        return (
+            "the grammar is built with llama-cpp-python's JSON-schema converter, which is not installed "
+            "(pip install llama-cpp-python)"
+        )
     return None
 
 

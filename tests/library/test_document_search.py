@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def test_embed_missing_is_resumable(manual: Library) -> None:
     class Counting(_Unit):
         calls = 0
 
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
             Counting.calls += 1
             return [[0.0, 0.0, 1.0] for _ in texts]
 

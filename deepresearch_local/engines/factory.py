@@ -179,7 +179,12 @@ def open_engine(spec: EngineSpec) -> Engine:
         if spec.constrain_tool_calls not in ("auto", "on", "off"):
             raise UsageError("constrain_tool_calls must be auto, on or off.")
         constrain = spec.constrain_tool_calls
-        return MLXEngine(path, context_tokens=spec.context_tokens, constrain_tool_calls=constrain)  # type: ignore[arg-type]
+        return MLXEngine(
+            path,
+            context_tokens=spec.context_tokens,
+            kv_bits=mlx_kv_bits(spec.kv_type),
+            constrain_tool_calls=constrain,  # type: ignore[arg-type]
+        )
     if backend == "llama.cpp":
         from deepresearch_local.engines.llamacpp import LlamaCppEngine
         from deepresearch_local.engines.tensor_overrides import expert_patterns
@@ -196,6 +201,17 @@ def open_engine(spec: EngineSpec) -> Engine:
             cpu_tensors=expert_patterns(place.cpu_moe_layers),
         )
     raise UsageError("The scripted backend is for tests: build ScriptedEngine directly.")
+
+
+MLX_KV_BITS: dict[str, int | None] = {"f16": None, "q8_0": 8, "q4_0": 4}
+"""``--kv-type`` on MLX: its own quantized cache (groups of 64, about as many bytes per element
+as llama.cpp's q8_0 and q4_0 blocks, so the fit calculator's figures hold for both)."""
+
+
+def mlx_kv_bits(kv_type: str) -> int | None:
+    if kv_type not in MLX_KV_BITS:
+        raise UsageError(f"MLX takes --kv-type {', '.join(MLX_KV_BITS)} (got {kv_type}).")
+    return MLX_KV_BITS[kv_type]
 
 
 def _llama_placement(path: Path, spec: EngineSpec) -> Placement:

@@ -99,10 +99,11 @@ def _cache_offset(cache: list[Any]) -> int | None:
 class MLXEngine:
     """An :class:`~deepresearch_local.engines.base.Engine` on mlx-lm.
 
-    MLX allocates the KV cache lazily, as tokens arrive, so ``context_size()`` is a budget this
-    engine enforces (``context_tokens``, else the model's ``max_position_embeddings``), not
-    memory reserved up front. ``kv_bits`` (4 or 8) stores the KV cache quantized. A cache that
-    cannot report its length (hybrid/SSM layers) is rebuilt for every request instead of reused.
+        MLX allocates the KV cache lazily, as tokens arrive, so ``context_size()`` is a budget this
+        engine enforces (``context_tokens``, else the model's ``max_position_embeddings``), not
+        memory reserved up front. ``kv_bits`` (4 or 8) stores the KV cache quantized, in groups of
+    ``kv_group_size`` (default: 64, or 32 where 64 does not divide the head size). A cache that
+        cannot report its length (hybrid/SSM layers) is rebuilt for every request instead of reused.
     """
 
     def __init__(
@@ -111,7 +112,7 @@ class MLXEngine:
         *,
         context_tokens: int | None = None,
         kv_bits: int | None = None,
-        kv_group_size: int = 64,
+        kv_group_size: int | None = None,
         constrain_tool_calls: ConstrainSetting = "auto",
     ) -> None:
         if context_tokens is not None and context_tokens < 1:
@@ -157,6 +158,9 @@ class MLXEngine:
         config |= config.get("text_config") or {}
         heads = config.get("num_attention_heads") or 1
         head_dim = config.get("head_dim") or config.get("hidden_size", 0) // heads
+        if self._kv_group_size is None:  # the largest usual group that divides a head
+            fits = [g for g in (64, 32) if isinstance(head_dim, int) and head_dim and head_dim % g == 0]
+            self._kv_group_size = fits[0] if fits else 64
         if self._kv_bits is not None and isinstance(head_dim, int) and head_dim % self._kv_group_size:
             raise ModelError(
                 f"KV quantization groups of {self._kv_group_size} do not divide the model's head size "

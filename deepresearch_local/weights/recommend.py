@@ -55,10 +55,9 @@ on the GPU loses more than a 3-bit or better build split with RAM does in speed.
 USEFUL_CONTEXT = PREFERENCES[0][1]
 """Below this a pick with the full-size KV cache may switch to q8_0 for more context."""
 
-QUANTIZED_KV_BACKENDS = ("llama.cpp",)
-"""Backends whose engine takes a quantized KV cache from ``--kv-type`` (llama.cpp with flash
-attention, which it turns on). MLX has its own (``kv_bits``), not yet passed by the engine factory,
-so its plans stay f16."""
+QUANTIZED_KV_BACKENDS = ("llama.cpp", "mlx")
+"""Backends whose engine takes a quantized KV cache from ``--kv-type``: llama.cpp (with flash
+attention, which it turns on) and MLX (its own 8-bit cache, ``kv_bits``)."""
 
 KV_TYPES = ("f16", "q8_0")
 """Tried in this order: full precision first, q8_0 (half the bytes) where f16 does not fit."""

@@ -50,12 +50,14 @@ def thinking_open(prompt: str) -> bool:
     return prompt.rfind("<think>") > prompt.rfind(THINK_CLOSE)
 
 
-def plan_for(prompt: str, tools: Sequence[Mapping[str, Any]]) -> Plan:
+def plan_for(
+    prompt: str, tools: Sequence[Mapping[str, Any]], arguments: tool_grammar.ArgumentRules | None = None
+) -> Plan:
     if prompt.rstrip().endswith("<tool_call>"):
-        return Plan(tool_grammar.call_grammar(tools), False)  # the caller opened the call
+        return Plan(tool_grammar.call_grammar(tools, arguments), False)  # the caller opened the call
     if thinking_open(prompt):
-        return Plan(tool_grammar.after_think_grammar(tools), True)
-    return Plan(tool_grammar.turn_grammar(tools), False)
+        return Plan(tool_grammar.after_think_grammar(tools, arguments), True)
+    return Plan(tool_grammar.turn_grammar(tools, arguments), False)
 
 
 class ConstrainedStream:

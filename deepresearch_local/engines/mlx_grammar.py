@@ -1,8 +1,10 @@
 """Grammar-constrained actions for the MLX engine: llguidance as an mlx-lm logits processor.
 
 The language is the llama.cpp engine's: :func:`constrained.plan_for` picks the GBNF grammar from
-:mod:`tool_grammar` (built from the declared tools' JSON schemas), and llguidance's own
-converter turns it into the Lark it compiles. The processor masks the logits of each step to the
+:mod:`tool_grammar`, and llguidance's own converter turns it into the Lark it compiles; each
+tool's arguments are its JSON schema, checked by llguidance's JSON support (``%json``) where the
+llama.cpp engine uses llama.cpp's schema converter, so no llama-cpp-python is needed (a Mac
+running MLX has none). The processor masks the logits of each step to the
 tokens the grammar allows. Where the plan leaves thinking free, it only watches the generated
 text until ``</think>`` and takes over from the next token: same ``generate_step``, same KV
 cache, nothing prefilled again.
@@ -14,12 +16,14 @@ says so once and generates unconstrained, and the agent's handling of malformed 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from deepresearch_local.engines.constrained import THINK_CLOSE, Switch, plan_for
+from deepresearch_local.engines.tool_grammar import json_placeholders, tool_functions
 
 INSTALL_HINT = "pip install 'deepresearch-local[mlx-grammar]'"
 
@@ -30,13 +34,6 @@ def missing() -> str | None:
         import llguidance  # noqa: F401
     except ImportError:
         return f"the llguidance package is not installed ({INSTALL_HINT})"
-    try:
-        import llama_cpp.llama_grammar  # noqa: F401
-    except ImportError:
-        return (
-            "the grammar is built with llama-cpp-python's JSON-schema converter, which is not installed "
-            "(pip install llama-cpp-python)"
-        )
     return None
 
 
@@ -46,6 +43,75 @@ def lark_of(gbnf: str) -> str:
     from llguidance.gbnf_to_lark import gbnf_to_lark
 
     return str(gbnf_to_lark(gbnf))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names(body: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of the symbols a Lark rule body refers to, outside strings and regexes."""
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch in '"/':  # a "string" or a /regex/: skip it, escapes included
+            j = i + 1
+            while j < len(body) and body[j] != ch:
+                j += 2 if body[j] == "\\" else 1
+            i = j + 1
+        elif (m := _NAME.match(body, i)) is not None:
+            out.append((i, m.end(), m.group()))
+            i = m.end()
+        else:
+            i += 1
+    return out
+
+
+def lark_with_json(gbnf: str, schemas: Sequence[Mapping[str, Any]]) -> str:
+    """Lark for a grammar built with ``tool_grammar.json_placeholders``: each mark becomes the
+    tool's schema as llguidance's ``%json``. The converter makes terminals of everything it can,
+    and a terminal cannot hold ``%json``: every symbol that leads to an argument rule becomes a
+    rule (lower case)."""
+    lark = lark_of(gbnf)
+    header, _, text = lark.partition("\n") if lark.startswith("%") else ("", "", lark)
+    blocks: list[list[str]] = []  # one definition each: "NAME: body" and its indented lines
+    for line in text.split("\n"):
+        if blocks and (line[:1].isspace() or not line):
+            blocks[-1].append(line)
+        elif line:
+            blocks.append([line])
+    bodies = {b[0].split(":", 1)[0].strip(): "\n".join(b).split(":", 1)[1] for b in blocks}
+    marks = {
+        name: int(body.strip().strip('"').removeprefix("@json-arguments-").removesuffix("@"))
+        for name, body in bodies.items()
+        if body.strip().startswith('"@json-arguments-')
+    }
+    if len(marks) != len(schemas):
+        raise ValueError(f"expected {len(schemas)} argument marks in the grammar, found {len(marks)}")
+    promote = set(marks)
+    grown = True
+    while grown:
+        grown = False
+        for name, body in bodies.items():
+            if name not in promote and any(n in promote for _, _, n in _names(body)):
+                promote.add(name)
+                grown = True
+
+    def renamed(body: str) -> str:
+        out, last = [], 0
+        for start, end, n in _names(body):
+            if n in promote:
+                out += [body[last:start], n.lower()]
+                last = end
+        return "".join(out) + body[last:]
+
+    lines = [header] if header else []
+    for name, body in bodies.items():
+        if name in marks:
+            schema = json.dumps(schemas[marks[name]], ensure_ascii=False)
+            lines.append(f"{name.lower()}: %json {schema}")
+        else:
+            lines.append(f"{name.lower() if name in promote else name}:{renamed(body)}")
+    return "\n".join(lines) + "\n"
 
 
 def _first_line(text: str) -> str:
@@ -59,8 +125,11 @@ class GrammarPlan:
 
 
 def grammar_plan(prompt: str, tools: Sequence[Mapping[str, Any]]) -> GrammarPlan:
-    plan = plan_for(prompt, tools)
-    return GrammarPlan(lark_of(plan.grammar), plan.free_until_think_close)
+    """The llama.cpp engine's grammar for this turn, with each tool's arguments checked by
+    llguidance's own JSON-schema support (so no llama-cpp-python is needed, as on a Mac)."""
+    plan = plan_for(prompt, tools, json_placeholders)
+    schemas = [schema for _name, schema in tool_functions(tools)]
+    return GrammarPlan(lark_with_json(plan.grammar, schemas), plan.free_until_think_close)
 
 
 def ll_tokenizer(hf_tokenizer: Any) -> Any:

@@ -12,15 +12,20 @@ A tool call is ``{"name": ..., "arguments": {...}}`` between the tags, as the ch
 declares it. ``PythonInterpreter`` takes ``{}`` and its code between ``<code>`` and ``</code>``
 inside the same block (Tongyi's format). Argument schemas become rules through llama.cpp's own
 JSON-schema converter (``llama_cpp.llama_grammar.SchemaConverter``), imported when a grammar is
-built.
+built; or, with ``arguments=json_placeholders``, marks where an engine with its own JSON-schema
+support puts each schema (MLX on a Mac has no llama-cpp-python).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+ArgumentRules = Callable[[list[tuple[str, dict[str, Any]]]], tuple[list[str], str]]
+"""(name, schema) of each tool -> (the rule name of each tool's arguments, the rules' text, which
+also defines ``space``)."""
 
 CODE_TOOLS = frozenset({"PythonInterpreter"})
 """Tools whose code follows the JSON inside the ``<tool_call>`` block, between ``<code>`` tags."""
@@ -77,11 +82,24 @@ def _arguments_rules(tools: list[tuple[str, dict[str, Any]]]) -> tuple[list[str]
     return names, rules
 
 
-def _call_rules(tools: Sequence[Mapping[str, Any]]) -> str:
+JSON_MARK = "@json-arguments-{}@"
+"""What :func:`json_placeholders` puts where a tool's arguments go (see ``mlx_grammar``)."""
+
+
+def json_placeholders(tools: list[tuple[str, dict[str, Any]]]) -> tuple[list[str], str]:
+    """Argument rules that only mark where each tool's JSON arguments go: a grammar engine with its
+    own JSON-schema support (llguidance) puts the schema there. Needs no llama-cpp-python."""
+    names = [f"args{i}" for i in range(len(tools))]
+    rules = [f"{name} ::= {_literal(JSON_MARK.format(i))}" for i, name in enumerate(names)]
+    rules.append('space ::= | " " | "\\n" [ \\t]{0,20}')
+    return names, "\n".join(rules)
+
+
+def _call_rules(tools: Sequence[Mapping[str, Any]], arguments: ArgumentRules | None = None) -> str:
     funcs = tool_functions(tools)
     if not funcs:
         raise ValueError("constrained tool calls need at least one declared tool")
-    arg_rules, rules = _arguments_rules(funcs)
+    arg_rules, rules = (arguments or _arguments_rules)(funcs)
     lines = [rules.strip()]
     calls, plain = [], []
     for i, ((name, _schema), args) in enumerate(zip(funcs, arg_rules, strict=True)):
@@ -106,20 +124,20 @@ def _call_rules(tools: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def after_think_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+def after_think_grammar(tools: Sequence[Mapping[str, Any]], arguments: ArgumentRules | None = None) -> str:
     """What may follow ``</think>``: an optional report, then one tool call or an answer."""
-    return "root ::= gap report? action\n" + _call_rules(tools)
+    return "root ::= gap report? action\n" + _call_rules(tools, arguments)
 
 
-def call_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+def call_grammar(tools: Sequence[Mapping[str, Any]], arguments: ArgumentRules | None = None) -> str:
     """The rest of a ``<tool_call>`` the prompt already opened (a caller that requires a call)."""
-    return "root ::= tool-call\n" + _call_rules(tools)
+    return "root ::= tool-call\n" + _call_rules(tools, arguments)
 
 
-def turn_grammar(tools: Sequence[Mapping[str, Any]]) -> str:
+def turn_grammar(tools: Sequence[Mapping[str, Any]], arguments: ArgumentRules | None = None) -> str:
     """A whole turn: optional free thinking, an optional report, then one tool call or an answer."""
     think = 'think ::= "<think>" ' + until("</think>") + " gap\n"
-    return "root ::= gap think? report? action\n" + think + _call_rules(tools)
+    return "root ::= gap think? report? action\n" + think + _call_rules(tools, arguments)
 
 
 _BITS = re.compile(r"(?:^|_)I?Q(\d)")

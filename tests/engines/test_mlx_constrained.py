@@ -190,8 +190,17 @@ def test_the_auto_setting_reads_the_build_bits(
     assert not eng._constrain(GenerationRequest(prompt="x", tools=[SEARCH], constrain_tool_calls=False))
 
 
-def test_the_llama_grammar_for_the_real_tools_holds_on_llguidance(tiny_moe: TinyModel) -> None:  # noqa: F811
-    """The same GBNF the llama.cpp engine uses, converted: well-formed actions pass, the rest fail."""
+@pytest.mark.parametrize("arguments", ["llama.cpp converter", "llguidance json"])
+def test_the_llama_grammar_for_the_real_tools_holds_on_llguidance(
+    tiny_moe: TinyModel,  # noqa: F811
+    arguments: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same GBNF the llama.cpp engine uses, converted: well-formed actions pass, the rest fail.
+    Its arguments come from llama.cpp's schema converter, or (what the MLX engine uses, as on a
+    Mac without llama-cpp-python, which the test hides) from llguidance's own JSON support."""
+    import sys
+
     import llguidance
 
     from deepresearch_local.engines.tool_grammar import after_think_grammar
@@ -203,7 +212,16 @@ def test_the_llama_grammar_for_the_real_tools_holds_on_llguidance(tiny_moe: Tiny
 
     instances: list[Tool] = [WebSearchTool(), ScholarTool(), VisitTool(), PythonInterpreter(), *local_tools()]
     tools = [schema_of(t) for t in instances]
-    lark = mlx_grammar.lark_of(after_think_grammar(tools))
+    if arguments == "llguidance json":
+        for name in [m for m in sys.modules if m == "llama_cpp" or m.startswith("llama_cpp.")]:
+            monkeypatch.delitem(sys.modules, name)
+        monkeypatch.setitem(sys.modules, "llama_cpp", None)  # importing it now fails, as on a Mac
+        assert mlx_grammar.missing() is None
+        plan = mlx_grammar.grammar_plan("<|im_start|>assistant\n", tools)
+        assert plan.free_until_think_close is False and "%json" in plan.lark
+        lark = mlx_grammar.grammar_plan("<|im_start|>assistant\n<think>\n", tools).lark
+    else:
+        lark = mlx_grammar.lark_of(after_think_grammar(tools))
     assert llguidance.LLMatcher.validate_grammar(llguidance.LLMatcher.grammar_from_lark(lark)) == ""
     eng = MLXEngine(tiny_moe.mlx_dir)
     try:
@@ -221,6 +239,7 @@ def test_the_llama_grammar_for_the_real_tools_holds_on_llguidance(tiny_moe: Tiny
         return f'<tool_call>\n{{"name": "{name}", "arguments": {arguments}}}\n{code}</tool_call>'
 
     assert accepted("\n" + call("search", '{"query": ["a", "b"]}'))
+    assert accepted(call("search", '{"query":["a"]}'))
     assert accepted(call("visit", '{"url": "https://x.org", "goal": "g"}'))
     assert accepted(call("PythonInterpreter", "{}", "<code>\nprint(1)\n</code>\n"))
     assert accepted("<report>Found: 1871.</report>\n<answer>The answer is 1871.</answer>")

@@ -130,8 +130,8 @@ def add_engine_arguments(
         "--constrain-tool-calls",
         choices=["auto", "on", "off"],
         help=_help(
-            "hold tool calls to the tools' schemas with a grammar (llama.cpp); auto: for builds of 3 bits "
-            "and below",
+            "hold tool calls to the tools' schemas with a grammar (llama.cpp, MLX); auto: for builds of "
+            "3 bits and below",
             _constrain,
             "auto",
             defaults,

@@ -53,6 +53,11 @@ class WelcomeStep(Vertical):
         text.append_text(recommendation_text(rec))
         if size:
             text.append(f" Download size: about {human_bytes(size)}.")
+        from deepresearch_local.weights.metal_advice import metal_advice
+
+        advice = metal_advice(hw)  # a Mac whose GPU limit could be raised: the command and the risk
+        if advice is not None:
+            text.append("\n" + advice.text, style="yellow")
         self.query_one("#welcome-machine", Static).update(text)
         download = self.query_one("#download", Button)
         download.disabled = rec.variant is None

@@ -15,13 +15,13 @@ from deepresearch_local.weights.recommend import Recommendation, recommend
 def report(hw: Hardware, rec: Recommendation) -> dict[str, object]:
     out = hw.to_dict()
     out["recommended"] = rec.to_dict()
-    out["metal_limit"] = metal_limit(hw)
+    out["metal_limit"] = metal_limit(hw, rec)
     out["search"] = search_status()
     out["sandbox"] = sandbox_status()
     return out
 
 
-def metal_limit(hw: Hardware) -> dict[str, object] | None:
+def metal_limit(hw: Hardware, rec: Recommendation | None = None) -> dict[str, object] | None:
     """On Apple Silicon: Metal's GPU memory limit, where it came from (a raised limit, the working
     set Metal reports, or the estimate) and what raising it would unlock; None elsewhere."""
     from dataclasses import asdict
@@ -31,7 +31,7 @@ def metal_limit(hw: Hardware) -> dict[str, object] | None:
 
     if not hw.unified_memory:
         return None
-    advice = metal_advice(hw)
+    advice = metal_advice(hw, rec)
     if advice:
         return asdict(advice)
     return {
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     variant = rec.variant or "(none local)"
     print(f"Recommended: {rec.backend}, {variant}, {rec.context_tokens} tokens of context")
     print(f"Why: {rec.why}")
-    metal = metal_limit(hw)
+    metal = metal_limit(hw, rec)
     if metal:
         print(f"\nGPU memory limit: {metal['text']}")
     if rec.fixes:

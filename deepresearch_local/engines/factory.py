@@ -67,16 +67,11 @@ def machine_budget(backend: str) -> MemoryBudget:
     import psutil
 
     from deepresearch_local.hardware.fit import MemoryBudget
-
-    total = psutil.virtual_memory().total
-    if backend == "mlx":
-        from deepresearch_local.hardware.metal import local_gpu_share
-
-        return MemoryBudget.for_machine(total, local_gpu_share(total), unified=True)
     from deepresearch_local.hardware.probe import nvidia_gpus, probe_llama_cpp
     from deepresearch_local.hardware.sources import SubprocessRunner
 
-    device = probe_llama_cpp().device
+    total = psutil.virtual_memory().total
+    device = "metal" if backend == "mlx" else probe_llama_cpp().device
     if device == "metal":
         from deepresearch_local.hardware.metal import local_gpu_share
 
@@ -173,24 +168,21 @@ def open_engine(spec: EngineSpec) -> Engine:
         return OpenAIEngine(spec.base_url, model=spec.model, context_tokens=spec.context_tokens)
     assert spec.model is not None
     path = Path(spec.model).expanduser()
+    if backend in ("mlx", "llama.cpp") and spec.constrain_tool_calls not in ("auto", "on", "off"):
+        raise UsageError("constrain_tool_calls must be auto, on or off.")
     if backend == "mlx":
         from deepresearch_local.engines.mlx import MLXEngine
 
-        if spec.constrain_tool_calls not in ("auto", "on", "off"):
-            raise UsageError("constrain_tool_calls must be auto, on or off.")
-        constrain = spec.constrain_tool_calls
         return MLXEngine(
             path,
             context_tokens=spec.context_tokens,
             kv_bits=mlx_kv_bits(spec.kv_type),
-            constrain_tool_calls=constrain,  # type: ignore[arg-type]
+            constrain_tool_calls=spec.constrain_tool_calls,  # type: ignore[arg-type]
         )
     if backend == "llama.cpp":
         from deepresearch_local.engines.llamacpp import LlamaCppEngine
         from deepresearch_local.engines.tensor_overrides import expert_patterns
 
-        if spec.constrain_tool_calls not in ("auto", "on", "off"):
-            raise UsageError("constrain_tool_calls must be auto, on or off.")
         place = _llama_placement(path, spec)
         return LlamaCppEngine(
             path,
@@ -204,8 +196,9 @@ def open_engine(spec: EngineSpec) -> Engine:
 
 
 MLX_KV_BITS: dict[str, int | None] = {"f16": None, "q8_0": 8, "q4_0": 4}
-"""``--kv-type`` on MLX: its own quantized cache (groups of 64, about as many bytes per element
-as llama.cpp's q8_0 and q4_0 blocks, so the fit calculator's figures hold for both)."""
+"""``--kv-type`` on MLX: its own quantized cache (groups of 64, or 32 for small heads: about as
+many bytes per element as llama.cpp's q8_0 and q4_0 blocks, so the fit calculator's figures hold
+for both)."""
 
 
 def mlx_kv_bits(kv_type: str) -> int | None:

@@ -68,16 +68,17 @@ def _gain(now: Recommendation, then: Recommendation) -> str | None:
     return None
 
 
-def metal_advice(hw: Hardware) -> MetalAdvice | None:
+def metal_advice(hw: Hardware, now: Recommendation | None = None) -> MetalAdvice | None:
     """What ``sudo sysctl iogpu.wired_limit_mb=N`` would buy on this Mac; None elsewhere or when
-    the limit is already as high as we would suggest."""
+    the limit is already as high as we would suggest. ``now``: ``recommend(hw)``, where the caller
+    has it already."""
     if not hw.unified_memory:
         return None
     current = gpu_share(hw)
     raised = raised_limit_bytes(hw.ram_total_bytes)
     if raised <= current:
         return None
-    now, then = recommend(hw), recommend(with_gpu_share(hw, raised))
+    now, then = now or recommend(hw), recommend(with_gpu_share(hw, raised))
     command = f"sudo sysctl iogpu.wired_limit_mb={raised // MiB}"
     keep = (hw.ram_total_bytes - raised) / GiB
     risk = (

@@ -55,7 +55,7 @@ class WelcomeStep(Vertical):
             text.append(f" Download size: about {human_bytes(size)}.")
         from deepresearch_local.weights.metal_advice import metal_advice
 
-        advice = metal_advice(hw)  # a Mac whose GPU limit could be raised: the command and the risk
+        advice = metal_advice(hw, rec)  # a Mac whose GPU limit could be raised: the command and the risk
         if advice is not None:
             text.append("\n" + advice.text, style="yellow")
         self.query_one("#welcome-machine", Static).update(text)

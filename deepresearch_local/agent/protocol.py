@@ -8,6 +8,7 @@ the problem otherwise, so the loop can tell the model instead of crashing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -263,3 +264,28 @@ def parse_turn(text: str) -> ParsedTurn:
 def tool_response(observation: str) -> str:
     """A tool's result as the user turn the model expects."""
     return f"<tool_response>\n{observation}\n</tool_response>"
+
+
+def final_answer_salvage(parsed: ParsedTurn) -> ParsedTurn:
+    """The last turn of a run (an answer was asked for), with an answer the model marked but never
+    opened: text closed by ``</answer>`` with no ``<answer>`` before it, written as thinking
+    (``<think>...</answer>``) or after it. Untagged text is not taken: nothing marks it an answer.
+    """
+    if parsed.answer is not None or parsed.tool_call is not None:
+        return parsed
+    text = parsed.text
+    end = text.find("</answer>")
+    if end < 0 or "<answer>" in text[:end]:
+        return parsed
+    closed, opened = text.rfind("</think>", 0, end), text.find("<think>", 0, end)
+    if closed >= 0:
+        start = closed + len("</think>")
+    else:
+        start = opened + len("<think>") if opened >= 0 else 0
+    answer = text[start:end].strip()
+    answer = re.sub(r"<report>.*?(?:</report>|$)", "", answer, flags=re.S).strip()
+    if not answer or "<tool_call>" in answer:
+        return parsed
+    note = "the answer was closed with </answer> but never opened with <answer>"
+    kept = tuple(p for p in parsed.problems if "neither a <tool_call> nor" not in p)
+    return dataclasses.replace(parsed, answer=answer, problems=(*kept, note))

@@ -13,7 +13,7 @@ from deepresearch_local.agent import prompts
 from deepresearch_local.agent import steps as S
 from deepresearch_local.agent.events import AgentEvent, ContextUsage, StepStarted
 from deepresearch_local.agent.generation import Generated, stream
-from deepresearch_local.agent.protocol import parse_turn
+from deepresearch_local.agent.protocol import final_answer_salvage, parse_turn
 from deepresearch_local.agent.resum import FORCED_TEXT, force_for_context, near_budget
 from deepresearch_local.agent.state import RunState
 from deepresearch_local.agent.step_events import events_of
@@ -85,6 +85,8 @@ def model_turn(state: RunState) -> Iterator[AgentEvent]:
 
 def _model_step(result: Generated, used: int, elapsed: float, forced: bool) -> ModelStep:
     parsed = parse_turn(result.text)
+    if forced:  # the final turn: an answer the model wrote without its tags still reaches the user
+        parsed = final_answer_salvage(parsed)
     call = parsed.tool_call
     return ModelStep(
         text=parsed.text,

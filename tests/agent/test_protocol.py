@@ -16,6 +16,7 @@ from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.agent.protocol import (
     STOP_STRINGS,
     cut_hallucinated_response,
+    final_answer_salvage,
     loads_tolerant,
     parse_tool_call,
     parse_turn,
@@ -199,3 +200,44 @@ def test_a_loop_after_a_tool_call_keeps_the_call_and_its_code_exactly() -> None:
     assert first.data["text"].endswith(call)  # the code's repeated lines are untouched
     assert first.data["tool_call"]["name"] == "PythonInterpreter"
     assert result.steps[1].kind == "tool"
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("<think>It says 1871.</answer>", "It says 1871."),  # the answer written as thinking
+        ("<think>Checked.</think>\nBuilt in 1871.</answer>", "Built in 1871."),  # opened never
+        ("Built in 1871.</answer>", "Built in 1871."),
+        ("<think>x</think><report>r</report>Built in 1871.</answer>", "Built in 1871."),
+    ],
+)
+def test_the_final_turn_takes_an_answer_closed_but_never_opened(text: str, answer: str) -> None:
+    parsed = final_answer_salvage(parse_turn(text))
+    assert parsed.answer == answer
+    assert any("never opened with <answer>" in p for p in parsed.problems)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am not sure what to do.",  # nothing marks untagged text as an answer
+        "<think>Still looking</think>",
+        '<think>x</think><tool_call>{"name": "search", "arguments": {"query": ["a"]}}</tool_call>',
+        "<think>x</think></answer>",  # marked, but empty
+        "<think>x</think><answer>1871</answer>",  # a proper answer stays as parsed
+    ],
+)
+def test_the_final_turn_salvage_leaves_everything_else_as_parsed(text: str) -> None:
+    parsed = parse_turn(text)
+    assert final_answer_salvage(parsed) == parsed
+
+
+def test_a_forced_final_answer_closed_but_never_opened_reaches_the_user() -> None:
+    """The 0.5B model's forced answer, written as thinking closed by </answer>: an answer, with exit 0."""
+    engine = ScriptedEngine(respond=scripted(*(["I am not sure."] * 2), "<think>It is 42.</answer>"))
+    result = run(engine, config=AgentConfig(mode="react", max_llm_calls=2))
+    assert result.finished.termination == "forced_answer"
+    assert result.finished.answer == "It is 42."
+    # Only the final turn is read this generously: the same reply earlier is a format problem.
+    early = parse_turn("<think>It is 42.</answer>")
+    assert early.answer is None

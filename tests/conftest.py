@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import test_models
+
+PROMPT_DATE = "2026-12-01"
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +20,10 @@ def isolated_home(
     """Every test gets its own DEEPRESEARCH_HOME, so nothing touches the user's folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("DEEPRESEARCH_HOME", str(home))
+    # The date in the model's system prompt, pinned: greedy runs of the small test models must not
+    # change their course at midnight (a test that sets its own keeps it).
+    if not os.environ.get("DEEPRESEARCH_DATE"):
+        monkeypatch.setenv("DEEPRESEARCH_DATE", PROMPT_DATE)
     yield home
 
 

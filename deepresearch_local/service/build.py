@@ -6,14 +6,17 @@ Every front end builds runs here, so the same settings give the same run whichev
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepresearch_local.agent.config import AgentConfig
 from deepresearch_local.config import Settings
 from deepresearch_local.engines.base import Sampling
+from deepresearch_local.errors import UsageError
 from deepresearch_local.service.engine import EngineChoice, choose_engine
 from deepresearch_local.service.meta import Permissions, RunMeta
 from deepresearch_local.service.presets import apply_preset, check_preset
@@ -149,9 +152,25 @@ def run_tools(
     from deepresearch_local.agent.toolset import build_tools
 
     docs = [d.expanduser() for d in run.docs]
-    return build_tools(
-        run.offline, docs, search_region=run.search_region, library=library, on_index=on_index
-    )
+    return build_tools(run.offline, docs, search_region=run.search_region, library=library, on_index=on_index)
+
+
+DATE_VARIABLE = "DEEPRESEARCH_DATE"
+
+
+def prompt_date(environ: Mapping[str, str] | None = None) -> date | None:
+    """The date the model is told (``Current date:`` in its system prompt): ``DEEPRESEARCH_DATE``
+    (YYYY-MM-DD) when set, else None for today. Pinning it makes a greedy run repeatable from one
+    day to the next: the prompt, and so a small model's choices, would otherwise change at midnight."""
+    value = (os.environ if environ is None else environ).get(DATE_VARIABLE, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{DATE_VARIABLE}={value!r} is not a date: use YYYY-MM-DD, or unset it for today."
+        ) from None
 
 
 def make_researcher(run: PreparedRun, engine: Engine, tools: ToolRegistry, store: SessionStore) -> Researcher:
@@ -159,8 +178,9 @@ def make_researcher(run: PreparedRun, engine: Engine, tools: ToolRegistry, store
     from deepresearch_local.agent.runner import Researcher
 
     researcher = Researcher(
-        engine, tools, store, run.config, offline=run.offline, report_path=run.report_path
-    )
+        engine, tools, store, run.config, offline=run.offline, today=prompt_date(),
+        report_path=run.report_path,
+    )  # fmt: skip
     researcher.context.allow_composed_urls = run.permissions.allow_composed_urls
     researcher.context.allow_unisolated_python = run.permissions.allow_unisolated_python
     researcher.meta = run.meta(engine)

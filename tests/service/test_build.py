@@ -138,3 +138,30 @@ def test_a_replayed_cli_run_names_its_model(tmp_path: Path, capsys: pytest.Captu
         service.close()
     assert isinstance(started, RunStarted) and (started.model, started.backend) == ("scripted", "scripted")
     assert config["meta"]["display"] == {"model": "scripted", "backend": "scripted"}
+
+
+def test_the_prompt_date_is_today_unless_pinned() -> None:
+    from datetime import date
+
+    from deepresearch_local.errors import UsageError
+    from deepresearch_local.service.build import prompt_date
+
+    assert prompt_date({}) is None and prompt_date({"DEEPRESEARCH_DATE": " "}) is None
+    assert prompt_date({"DEEPRESEARCH_DATE": "2025-03-09"}) == date(2025, 3, 9)
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        prompt_date({"DEEPRESEARCH_DATE": "9 March"})
+
+
+def test_a_pinned_date_reaches_the_system_prompt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DEEPRESEARCH_DATE", "2025-03-09")
+    engine = ScriptedEngine(respond=lambda prompt: "<think>x</think><answer>done</answer>")
+    from deepresearch_local.service.build import make_researcher, prepare_run
+    from deepresearch_local.store.sessions import SessionStore
+    from deepresearch_local.tools.base import ToolRegistry
+
+    config = AgentConfig(mode="react", write_report=False)
+    run = prepare_run(Settings(), choice=EngineChoice(model="scripted"), offline=True, config=config)
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        researcher = make_researcher(run, engine, ToolRegistry([]), store)
+        list(researcher.ask("Q?"))
+    assert "Current date: 2025-03-09" in engine.requests[0].prompt

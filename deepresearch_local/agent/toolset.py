@@ -16,6 +16,7 @@ from deepresearch_local.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from deepresearch_local.library import Library
+    from deepresearch_local.library.model import Progress
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,25 @@ def index_folders(docs: Sequence[Path], library: Library, on_index: IndexCallbac
         if on_index is not None:
             on_index(IndexNote(folder, finished=True, indexed=report.indexed, skipped=report.skipped,
                                failed=report.failed))  # fmt: skip
+
+
+def catch_up_library(library: Library, on_index: IndexCallback | None = None) -> None:
+    """Read again, with progress, the folders an upgrade of the index marked, before the run starts
+    (else the first library search of the run would do it, silently, inside a tool call)."""
+    roots = {info.name: Path(info.root) for info in library.folders()}
+    for name in library.upgrade_pending():
+        folder = roots[name]
+        if not folder.is_dir():
+            continue
+
+        def each(event: Progress, folder: Path = folder) -> None:
+            if on_index is not None:
+                on_index(IndexNote(folder, event.done, event.total, event.rel))
+
+        for report in library.catch_up(each, only=name):
+            if on_index is not None:
+                on_index(IndexNote(folder, finished=True, indexed=report.indexed, skipped=report.skipped,
+                                   failed=report.failed))  # fmt: skip
 
 
 def library_has_folders() -> bool:
@@ -89,6 +109,14 @@ def build_tools(
                 index_folders(docs, own, on_index)
     if docs or (library is None and library_has_folders()):
         from deepresearch_local.tools.local import local_tools
+
+        if library is not None:
+            catch_up_library(library, on_index)
+        else:
+            from deepresearch_local.library import Library
+
+            with Library() as own:
+                catch_up_library(own, on_index)
 
         for tool in local_tools(library):
             registry.register(tool)

@@ -236,14 +236,19 @@ class Library:
         return [str(r[0]) for r in rows]
 
     def catch_up(
-        self, on_progress: ProgressCallback | None = None, should_stop: Callable[[], bool] | None = None
+        self,
+        on_progress: ProgressCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        only: str | None = None,
     ) -> list[IndexReport]:
         """Read again, once, the folders a schema upgrade marked (a folder whose root is gone is
         left marked: `docs list` shows it and `docs remove` forgets it). A stopped run leaves the
-        folder marked, so the next use finishes it."""
+        folder marked, so the next use finishes it. ``only``: that folder alone."""
         reports = []
         with self._upgrading:
             for name in self.upgrade_pending():
+                if only is not None and name != only:
+                    continue
                 folder_id, root = self._folder(name)
                 if not root.is_dir():
                     continue

@@ -144,8 +144,10 @@ def test_embed_missing_is_resumable(manual: Library) -> None:
     assert manual.embed_missing(Counting()) == 0
 
 
-def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> None:
-    db_path = tmp_path / "old.sqlite3"
+def _old_library(tmp_path: Path, db_path: Path | None = None) -> Path:
+    """A library made by the first version of the schema (folder "notes": a.md indexed, b.bin not)."""
+    db_path = db_path or tmp_path / "old.sqlite3"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     root = tmp_path / "notes"
     root.mkdir()
     (root / "a.md").write_text("# Kiln\n\nThe kiln reaches its heat slowly.\n", encoding="utf-8")
@@ -176,7 +178,11 @@ def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> 
     db.execute("UPDATE files SET indexed_at = 1.0")
     db.commit()
     db.close()
+    return db_path
 
+
+def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> None:
+    db_path = _old_library(tmp_path)
     with Library(db_path) as lib:
         assert lib.upgrade_pending() == ["notes"]
         columns = [c[1] for c in lib.store.query("PRAGMA table_info(chunks_fts)")]
@@ -194,6 +200,24 @@ def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> 
     with Library(db_path) as lib:  # and only once
         lib.search("kiln")
         assert {r.rel: r.indexed_at for r in lib.coverage()} == stamps
+
+
+def test_a_run_reads_an_upgraded_library_again_before_it_starts_with_progress(tmp_path: Path) -> None:
+    """Not silently inside the run's first library search: the run's indexing progress shows it."""
+    from deepresearch_local.agent.toolset import IndexNote, build_tools
+    from deepresearch_local.paths import get_paths
+
+    db_path = _old_library(tmp_path, get_paths().library_db)  # the user's own library
+    notes: list[IndexNote] = []
+    registry = build_tools(True, python=False, on_index=notes.append)
+    with Library(db_path) as lib:
+        assert lib.upgrade_pending() == []
+    assert "local_search" in registry.names()
+    root = tmp_path / "notes"
+    assert sorted(n.current for n in notes if not n.finished) == ["a.md", "b.bin"]
+    assert all(n.folder == root for n in notes)
+    [done] = [n for n in notes if n.finished]
+    assert (done.indexed, done.skipped) == (1, 1)
 
 
 def test_migration_sql_with_a_trigger_is_split_into_whole_statements() -> None:

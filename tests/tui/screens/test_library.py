@@ -79,7 +79,10 @@ def test_add_a_folder_index_coverage_search_reindex_remove(
             progress = str(screen.query_one(IndexProgress).query_one("#index-title", Label).render())
             assert progress == f"docs: 2 indexed, 2 skipped, 1 failed (5 files, {info.chunks} chunks)"
             await until(pilot, lambda: coverage.folder == "docs", what="coverage")
-            assert str(summary.render()) == "docs: 2 of 5 files indexed, 2 skipped, 1 failed"
+            assert str(summary.render()) == (
+                "docs: 2 of 5 files indexed, 2 skipped, 1 failed. "
+                "Skipped: 1 empty or no text, 1 unsupported or binary"
+            )
             by_file = {rel: (status, why) for status, rel, why in _rows(coverage)}
             assert (
                 set(by_file)

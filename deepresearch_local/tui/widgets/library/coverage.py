@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
+from deepresearch_local.library.coverage import breakdown_line
 from deepresearch_local.tui.widgets.table_fill import refill
 
 if TYPE_CHECKING:
@@ -20,12 +21,15 @@ STATUS_STYLE = {"indexed": "green", "skipped": "yellow", "failed": "bold red"}
 
 
 def coverage_summary(records: list[FileRecord]) -> str:
-    """``12 of 15 files indexed, 2 skipped, 1 failed``."""
+    """``12 of 15 files indexed, 2 skipped, 1 failed`` and, when files were skipped, why in groups
+    (``Skipped: 451 duplicates, 2 generated files``), as ``docs coverage`` prints it."""
     counts = {s: sum(r.status == s for r in records) for s in ("indexed", "skipped", "failed")}
-    return (
+    line = (
         f"{counts['indexed']} of {len(records)} files indexed, "
         f"{counts['skipped']} skipped, {counts['failed']} failed"
     )
+    groups = breakdown_line(records)
+    return f"{line}. {groups}" if groups else line
 
 
 class CoverageView(Vertical):

@@ -87,7 +87,7 @@ def _local(tag: object) -> str | None:
 
 def _text(el: Any) -> str:
     """All the text inside an element (not comments)."""
-    return "".join(el.xpath("string()", smart_strings=False))
+    return _xpath("string()")(el)  # type: ignore[no-any-return]
 
 
 def _hidden(el: Any, names: list[str]) -> bool:
@@ -163,7 +163,7 @@ def _xpath(expression: str) -> Any:
     if compiled is None:
         import lxml.etree  # type: ignore[import-untyped]
 
-        compiled = _XPATHS[expression] = lxml.etree.XPath(expression)
+        compiled = _XPATHS[expression] = lxml.etree.XPath(expression, smart_strings=False)
     return compiled
 
 

@@ -69,10 +69,30 @@ def _between(text: str, tag: str, *, allow_unclosed: bool = False) -> str | None
     return text[start:end].strip()
 
 
+_THINK_TAGS = re.compile(r"</?think>")
+
+
+def _think_end(text: str) -> int:
+    """Where the thinking is closed (-1: never). Thoughts may quote the format itself, nested:
+    ``<think>...in the format <think>your reasoning</think><answer>your answer</answer>.</think>
+    <answer>1871</answer>``; the ``</think>`` that balances the first ``<think>`` ends them, so
+    the quoted tags stay thinking. Unbalanced (opened twice, closed once): the first ``</think>``."""
+    first = text.find("</think>")
+    start = text.find("<think>")
+    if first < 0 or start < 0 or start > first:
+        return first
+    depth = 0
+    for tag in _THINK_TAGS.finditer(text, start):
+        depth += 1 if tag.group() == "<think>" else -1
+        if depth == 0:
+            return tag.start()
+    return first
+
+
 def _without_think(text: str) -> str:
     """Text outside the thinking block (tags inside thoughts are not actions)."""
     start = text.find("<think>")
-    end = text.find("</think>")
+    end = _think_end(text)
     if end >= 0:
         return text[end + len("</think>") :]
     if start >= 0:  # thinking never closed: nothing after it counts, unless it was closed wrongly

@@ -183,4 +183,14 @@ CASES = [
          call=("search", Q), ran=True, problem="written inside <answer></answer>", notice=SEARCHED),
     Case("json_answer_that_is_not_a_call", '<answer>{"boiling_point_c": 100}</answer>',
          answer='{"boiling_point_c": 100}', ends="answer"),
+    # The 0.5B model, asked for its final answer, quoted the requested format in its thoughts.
+    Case("thoughts_quote_the_format",
+         "<think>Answer in the format <think>your reasoning</think><answer>your answer</answer>.</think>\n"
+         "<answer>100 C</answer>", answer="100 C", think="Answer in the format <think>your reasoning",
+         ends="answer"),
+    Case("thoughts_quote_a_call",
+         f"<think>I could write <think>x</think>{tagged(S)} but no.</think>\n<answer>100 C</answer>",
+         answer="100 C", ends="answer"),
+    Case("a_second_think_after_the_call", f"<think>a</think>\n{tagged(S)}\n<think>b</think>",
+         call=("search", Q), ran=True, think="a", notice=SEARCHED),
 ]  # fmt: skip

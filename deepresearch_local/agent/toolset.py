@@ -16,7 +16,7 @@ from deepresearch_local.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from deepresearch_local.library import Library
-    from deepresearch_local.library.model import Progress
+    from deepresearch_local.library.model import IndexReport, Progress, ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,28 @@ class IndexNote:
 IndexCallback = Callable[[IndexNote], None]
 
 
-def index_folders(docs: Sequence[Path], library: Library, on_index: IndexCallback | None = None) -> None:
-    """Add ``docs`` to ``library`` (incremental: unchanged files are skipped)."""
-    for folder in docs:
+def _notes(
+    folder: Path, on_index: IndexCallback | None
+) -> tuple[ProgressCallback, Callable[[IndexReport], None]]:
+    """The indexer's progress and its final report for ``folder``, told to ``on_index`` as notes."""
 
-        def each(event: object, folder: Path = folder) -> None:
-            if on_index is not None:
-                done, total, rel = (getattr(event, name) for name in ("done", "total", "rel"))
-                on_index(IndexNote(folder, done, total, str(rel)))
+    def each(event: Progress) -> None:
+        if on_index is not None:
+            on_index(IndexNote(folder, event.done, event.total, event.rel))
 
-        report = library.add(folder, on_progress=each)
+    def done(report: IndexReport) -> None:
         if on_index is not None:
             on_index(IndexNote(folder, finished=True, indexed=report.indexed, skipped=report.skipped,
                                failed=report.failed))  # fmt: skip
+
+    return each, done
+
+
+def index_folders(docs: Sequence[Path], library: Library, on_index: IndexCallback | None = None) -> None:
+    """Add ``docs`` to ``library`` (incremental: unchanged files are skipped)."""
+    for folder in docs:
+        each, done = _notes(folder, on_index)
+        done(library.add(folder, on_progress=each))
 
 
 def catch_up_library(library: Library, on_index: IndexCallback | None = None) -> None:
@@ -59,15 +68,16 @@ def catch_up_library(library: Library, on_index: IndexCallback | None = None) ->
         folder = roots[name]
         if not folder.is_dir():
             continue
-
-        def each(event: Progress, folder: Path = folder) -> None:
-            if on_index is not None:
-                on_index(IndexNote(folder, event.done, event.total, event.rel))
-
+        each, done = _notes(folder, on_index)
         for report in library.catch_up(each, only=name):
-            if on_index is not None:
-                on_index(IndexNote(folder, finished=True, indexed=report.indexed, skipped=report.skipped,
-                                   failed=report.failed))  # fmt: skip
+            done(report)
+
+
+def _prepare_library(library: Library, docs: Sequence[Path], on_index: IndexCallback | None) -> None:
+    """Folders an upgrade marked read again first (so a marked folder in ``docs`` is read once),
+    then ``docs`` added."""
+    catch_up_library(library, on_index)
+    index_folders(docs, library, on_index)
 
 
 def library_has_folders() -> bool:
@@ -99,25 +109,16 @@ def build_tools(
         registry.register(WebSearchTool(SearchSettings(region=search_region)))
         registry.register(ScholarTool(SearchSettings(region=search_region)))
         registry.register(VisitTool())
-    if docs:
-        if library is not None:
-            index_folders(docs, library, on_index)
-        else:
-            from deepresearch_local.library import Library
-
-            with Library() as own:
-                index_folders(docs, own, on_index)
     if docs or (library is None and library_has_folders()):
         from deepresearch_local.tools.local import local_tools
 
         if library is not None:
-            catch_up_library(library, on_index)
+            _prepare_library(library, docs, on_index)
         else:
             from deepresearch_local.library import Library
 
             with Library() as own:
-                catch_up_library(own, on_index)
-
+                _prepare_library(own, docs, on_index)
         for tool in local_tools(library):
             registry.register(tool)
     if python:

@@ -99,11 +99,11 @@ def _cache_offset(cache: list[Any]) -> int | None:
 class MLXEngine:
     """An :class:`~deepresearch_local.engines.base.Engine` on mlx-lm.
 
-        MLX allocates the KV cache lazily, as tokens arrive, so ``context_size()`` is a budget this
-        engine enforces (``context_tokens``, else the model's ``max_position_embeddings``), not
-        memory reserved up front. ``kv_bits`` (4 or 8) stores the KV cache quantized, in groups of
+    MLX allocates the KV cache lazily, as tokens arrive, so ``context_size()`` is a budget this
+    engine enforces (``context_tokens``, else the model's ``max_position_embeddings``), not
+    memory reserved up front. ``kv_bits`` (4 or 8) stores the KV cache quantized, in groups of
     ``kv_group_size`` (default: 64, or 32 where 64 does not divide the head size). A cache that
-        cannot report its length (hybrid/SSM layers) is rebuilt for every request instead of reused.
+    cannot report its length (hybrid/SSM layers) is rebuilt for every request instead of reused.
     """
 
     def __init__(

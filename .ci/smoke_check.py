@@ -143,6 +143,11 @@ def main(argv: list[str]) -> None:
         report = json.loads(text)
         if (report["indexed"], report["failed"]) != (int(argv[2]), 0):
             fail(f"docs add indexed {report['indexed']} of {argv[2]} files, {report['failed']} failed")
+        if "--workers" in argv:  # the files must have been read by that many worker processes
+            wanted = int(argv[argv.index("--workers") + 1])
+            broken = [n for n in report["notes"] if "worker process" in n]
+            if report.get("workers") != wanted or broken:
+                fail(f"docs add read with {report.get('workers')} workers, not {wanted}: {broken}")
     else:
         fail(f"unknown check {check!r}")
     print(f"ok: {check}")

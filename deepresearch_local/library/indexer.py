@@ -15,18 +15,13 @@ again (re-pointed to another copy, or read and indexed).
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sqlite3
-import stat
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepresearch_local.library.artefacts import artefact_reason
-from deepresearch_local.library.chunking import chunk_document
-from deepresearch_local.library.detect import looks_binary
 from deepresearch_local.library.duplicates import (
     KIND_RANK,
     Copy,
@@ -37,11 +32,11 @@ from deepresearch_local.library.duplicates import (
     load_copies,
     save_signature,
 )
-from deepresearch_local.library.errors import ReaderSkip
+from deepresearch_local.library.extract import Extracted, Job, cut, extract, mib
 from deepresearch_local.library.model import Chunk, IndexReport, Progress, ProgressCallback, Status
-from deepresearch_local.library.readers import read_document
+from deepresearch_local.library.parallel import Reads, default_workers, extracted
 from deepresearch_local.library.rules import excluded_reason, load_rules, mark_applied
-from deepresearch_local.library.signature import Signature, signature
+from deepresearch_local.library.signature import Signature
 from deepresearch_local.library.store import Store
 from deepresearch_local.library.walk import Entry, walk
 
@@ -56,24 +51,7 @@ class Limits:
     """PDF and DOCX files above this are skipped as too large."""
 
 
-def read_bytes(path: Path, limit: int) -> bytes:
-    """The file's bytes (at most ``limit`` + 1). Refuses anything but a regular file and never
-    blocks on a FIFO or follows a link swapped in after the walk."""
-    flags = (
-        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    )
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise OSError(0, "not a regular file")
-        return handle.read(limit + 1)
-
-
 DEFAULT_LIMITS = Limits()
-
-
-def _mib(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MiB"
 
 
 def _same_stat(row: sqlite3.Row, size: int, mtime_ns: int | None) -> bool:
@@ -108,9 +86,17 @@ class FolderIndexer:
     """Brings the index of one folder up to date with the files on disk."""
 
     def __init__(
-        self, store: Store, folder_id: int, name: str, root: Path, limits: Limits = DEFAULT_LIMITS
+        self,
+        store: Store,
+        folder_id: int,
+        name: str,
+        root: Path,
+        limits: Limits = DEFAULT_LIMITS,
+        workers: int | None = None,
     ) -> None:
         self.store, self.folder_id, self.name, self.root, self.limits = store, folder_id, name, root, limits
+        self.workers = default_workers() if workers is None else workers
+        """Processes that read files ahead of the one being stored (under 2: none, see ``parallel``)."""
         self.rules, self.applied = load_rules(store, str(root))
         self.present: set[str] = set()
         """Paths found on disk in this run (a file gone is never the original of a duplicate)."""
@@ -175,103 +161,86 @@ class FolderIndexer:
             )
         self.kept.remove(copy.file_id)
 
-    def _one(self, entry: Entry, row: sqlite3.Row | None, full: bool) -> Outcome:
-        """Index one entry (and settle whether it duplicates another file)."""
+    def _before_reading(self, entry: Entry, row: sqlite3.Row | None, full: bool) -> Outcome | Job:
+        """What becomes of an entry without reading it (an outcome to store), or the job of
+        reading it. Decided from the walk, the folder's rules and the last run's record only."""
         if entry.skip:
-            status: Status = "failed" if entry.failed else "skipped"
-            self._save(entry, status, entry.skip)
-            return Outcome(status, entry.skip)
+            return Outcome("failed" if entry.failed else "skipped", entry.skip)
         decision, pattern = self.rules.decide(entry.rel)
         if decision == "exclude":
             reason = excluded_reason(pattern)
             if row is not None and (row["status"], row["reason"]) == ("skipped", reason):
                 return UNCHANGED
-            self._save(entry, "skipped", reason)
             return Outcome("skipped", reason)
-        forced = decision == "include"
         size = entry.size or 0
         if not full and row is not None and _same_stat(row, size, entry.mtime_ns):
             return UNCHANGED
         limit = self.limits.max_document_bytes if entry.kind in BINARY_KINDS else self.limits.max_text_bytes
         if size > limit:
-            reason = f"too large ({_mib(size)}; the limit for this type is {_mib(limit)})"
-            self._save(entry, "skipped", reason)
-            return Outcome("skipped", reason, read=True)
+            return Outcome(
+                "skipped", f"too large ({mib(size)}; the limit for this type is {mib(limit)})", read=True
+            )
         if size == 0:
-            self._save(entry, "skipped", "empty file")
             return Outcome("skipped", "empty file", read=True)
-        try:
-            data = read_bytes(entry.path, limit)
-        except OSError as exc:
-            reason = f"cannot read the file ({exc.strerror or exc})"
-            self._save(entry, "failed", reason)
-            return Outcome("failed", reason, read=True)
-        if len(data) > limit:  # it grew since it was listed
-            reason = f"too large (over {_mib(limit)}, the limit for this type)"
-            self._save(entry, "skipped", reason)
-            return Outcome("skipped", reason, read=True)
-        digest = hashlib.sha256(data).hexdigest()
-        if not full and row is not None and row["sha256"] == digest:
+        known = row["sha256"] if not full and row is not None else None
+        return Job(entry.path, entry.kind, limit, forced=decision == "include", known_sha256=known)
+
+    def _one(self, entry: Entry, row: sqlite3.Row | None, full: bool) -> Outcome:
+        """Index one entry (and settle whether it duplicates another file)."""
+        return self._apply(entry, row, self._before_reading(entry, row, full))
+
+    def _apply(
+        self, entry: Entry, row: sqlite3.Row | None, step: Outcome | Job, done: Extracted | None = None
+    ) -> Outcome:
+        """Carry out ``step`` for the entry: store an outcome decided without reading, or read the
+        file (``done``: a worker already did) and store what it holds."""
+        if isinstance(step, Outcome):
+            if step.status is not None:
+                self._save(entry, step.status, step.reason)
+            return step
+        found = done if done is not None else extract(step)
+        if found.status is None:  # the same content as recorded: only its size or time changed
+            assert row is not None
             with self.store.transaction() as db:
                 db.execute(
-                    "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", (size, entry.mtime_ns, row["id"])
+                    "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+                    (entry.size, entry.mtime_ns, row["id"]),
                 )
             return UNCHANGED
-        kind = entry.kind
-        if kind == "sniff" and looks_binary(data):
-            reason = "binary content (unknown file type)"
-            self._save(entry, "skipped", reason, sha256=digest)
-            return Outcome("skipped", reason, read=True)
-        generated = "" if forced else artefact_reason(data, kind)
-        kind = "text" if kind == "sniff" else kind
-        if generated:
-            self._save(entry, "skipped", generated, kind=kind, sha256=digest)
-            return Outcome("skipped", generated, read=True)
-        try:
-            document = read_document(kind, data, entry.path.name)
-        except ReaderSkip as exc:
-            self._save(entry, "skipped", str(exc), kind=kind, sha256=digest)
-            return Outcome("skipped", str(exc), read=True)
-        except Exception as exc:  # a damaged file must never stop the run
-            reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-            reason = reason[:300]
-            self._save(entry, "failed", reason, kind=kind, sha256=digest)
-            return Outcome("failed", reason, read=True)
-        if not any(line.text.strip() for line in document.lines):  # it would give no chunks
-            reason = "no text (only spaces and blank lines)"
-            self._save(entry, "skipped", reason, kind=kind, sha256=digest)
-            return Outcome("skipped", reason, read=True)
-        sig = signature(line.text for line in document.lines)
+        if found.status != "indexed" or found.sig is None:
+            self._save(entry, found.status, found.reason, kind=found.kind, sha256=found.sha256)
+            return Outcome(found.status, found.reason, read=True)
+        kind, sig = found.kind, found.sig
         copy = Copy(int(row["id"]) if row is not None else -1, entry.rel, kind, sig)
         matches = self.kept.matches(copy)
         better = [other for other, _ in matches if other.preference < copy.preference]
-        if better and not forced:
+        if better and not step.forced:
             reason = duplicate_reason(better[0].rel)
             self._save(
                 entry,
                 "skipped",
                 reason,
                 kind=kind,
-                sha256=digest,
-                title=document.title,
+                sha256=found.sha256,
+                title=found.title,
                 sig=sig,
                 duplicate_of=better[0].file_id,
             )
             return Outcome("skipped", reason, read=True)
-        try:  # only now: a copy of a file already kept is never cut into chunks
-            chunks = chunk_document(document)
-        except Exception as exc:  # a damaged file must never stop the run
-            reason = (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")[:300]
-            self._save(entry, "failed", reason, kind=kind, sha256=digest)
-            return Outcome("failed", reason, read=True)
-        search_title = f"{document.title} {entry.path.name}"
+        chunks, error = found.chunks, found.chunk_error
+        if chunks is None and not error and found.document is not None:
+            chunks, error = cut(found.document)  # only now: a copy of a kept file is never cut
+        if chunks is None:
+            self._save(entry, "failed", error, kind=kind, sha256=found.sha256)
+            return Outcome("failed", error, read=True)
+        search_title = f"{found.title} {entry.path.name}"
         file_id = self._save(
             entry,
             "indexed",
-            document.note,
+            found.note,
             kind=kind,
-            sha256=digest,
-            title=document.title,
+            sha256=found.sha256,
+            title=found.title,
             chunks=chunks,
             search_title=search_title,
             sig=sig,
@@ -280,7 +249,7 @@ class FolderIndexer:
         for other, _ in matches:
             if other.preference > kept.preference and not self.rules.forced(other.rel):
                 self._demote(other, kept)
-        return Outcome("indexed", document.note, len(chunks), read=True)
+        return Outcome("indexed", found.note, len(chunks), read=True)
 
     def _settle_duplicates(self, entries: dict[str, Entry], read: set[str], report: IndexReport) -> None:
         """Duplicates whose original changed, became a duplicate itself or went away: point them
@@ -345,22 +314,32 @@ class FolderIndexer:
         seen: set[str] = set()
         read: set[str] = set()
         stopped = False
-        for done, entry in enumerate(entries, start=1):
-            if should_stop is not None and should_stop():
-                stopped = True
-                report.notes.append(f"stopped after {done - 1} of {len(entries)} files")
-                break
-            seen.add(entry.rel)
-            outcome = self._one(entry, existing.get(entry.rel), full)
-            if outcome.status is None:
-                report.unchanged += 1
-            elif outcome.read:
-                read.add(entry.rel)
-                report.changed += 1
-                report.chunks_added += outcome.chunks
-            if on_progress is not None:
-                status = outcome.status or "unchanged"
-                on_progress(Progress(done, len(entries), entry.rel, status, outcome.reason, outcome.chunks))
+        steps = [self._before_reading(entry, existing.get(entry.rel), full) for entry in entries]
+        jobs = [step for step in steps if isinstance(step, Job)]
+        reads = Reads()
+        with closing(extracted(jobs, self.workers, reads)) as results:
+            for done, (entry, step) in enumerate(zip(entries, steps, strict=True), start=1):
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    report.notes.append(f"stopped after {done - 1} of {len(entries)} files")
+                    break
+                seen.add(entry.rel)
+                found = next(results) if isinstance(step, Job) else None
+                outcome = self._apply(entry, existing.get(entry.rel), step, found)
+                if outcome.status is None:
+                    report.unchanged += 1
+                elif outcome.read:
+                    read.add(entry.rel)
+                    report.changed += 1
+                    report.chunks_added += outcome.chunks
+                if on_progress is not None:
+                    status = outcome.status or "unchanged"
+                    on_progress(
+                        Progress(done, len(entries), entry.rel, status, outcome.reason, outcome.chunks)
+                    )
+        report.workers = reads.workers
+        if reads.broken:
+            report.notes.append(f"{reads.broken}: the indexing process read the rest of the files itself")
         if not stopped:
             gone = [int(row["id"]) for rel, row in existing.items() if rel not in seen]
             if gone:

@@ -223,6 +223,8 @@ class IndexReport:
     chunks: int = 0
     chunks_added: int = 0
     seconds: float = 0.0
+    workers: int = 0
+    """Worker processes that read this run's files (0: the indexing process read them)."""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:

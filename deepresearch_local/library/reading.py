@@ -12,7 +12,8 @@ from pathlib import Path
 
 from deepresearch_local.library.detect import kind_for, looks_binary, unsupported_reason
 from deepresearch_local.library.errors import LibraryError, ReaderSkip
-from deepresearch_local.library.indexer import BINARY_KINDS, DEFAULT_LIMITS, Limits, read_bytes
+from deepresearch_local.library.extract import read_bytes
+from deepresearch_local.library.indexer import BINARY_KINDS, DEFAULT_LIMITS, Limits
 from deepresearch_local.library.model import Document, Line, Location, parse_location
 from deepresearch_local.library.readers import read_document
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import IndexReport, Library, LibraryError, Progress
-from deepresearch_local.library import indexer as indexer_module
+from deepresearch_local.library import extract as extract_module
 from tests.library.corpus import Corpus
 
 Indexed = tuple[Library, Corpus, IndexReport]
@@ -108,13 +108,13 @@ def test_dropped_and_foreign_text_is_not_searchable(indexed: Indexed) -> None:
 def test_reindex_touches_only_changed_files(indexed: Indexed, monkeypatch: pytest.MonkeyPatch) -> None:
     lib, corpus, first = indexed
     reads: list[str] = []
-    real = indexer_module.read_bytes
+    real = extract_module.read_bytes
 
     def counting(path: Path, limit: int) -> bytes:
         reads.append(path.name)
         return real(path, limit)
 
-    monkeypatch.setattr(indexer_module, "read_bytes", counting)
+    monkeypatch.setattr(extract_module, "read_bytes", counting)
     again = lib.reindex("lib")[0]
     # Only the file that could not be read at all is tried again (it has no recorded content).
     assert reads == ["locked.txt"]

@@ -1,0 +1,145 @@
+"""Reading many files with several processes, results in the order asked for.
+
+Extraction (``extract``) is pure Python and holds the GIL, so threads would not help: worker
+processes do it while the indexing process decides and stores. Processes are started with
+"spawn" on every OS (a fork of a process with threads, as the TUI is, is not safe), a few files
+ahead of the one being stored, so memory stays bounded however large the folder. Anything that
+goes wrong with the workers (they cannot start, one dies) leaves the rest of the run to the
+calling process, reading the files one by one as it would without workers: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from deepresearch_local.library.extract import Extracted, Job, extract
+
+PARALLEL_FROM = 48
+"""Fewer files than this are read in the calling process (starting workers costs ~0.3 s)."""
+BATCH = 4
+"""Files per message to a worker: one message per file costs the indexing process more than
+the file's results do."""
+AHEAD_PER_WORKER = 2
+"""Messages handed out ahead of the one being stored, per worker."""
+MAX_WORKERS = 6
+WORKERS_ENV = "DEEPRESEARCH_INDEX_WORKERS"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Reads:
+    """How a run's files were read: by how many worker processes, and why they stopped if they did."""
+
+    workers: int = 0
+    broken: str = ""
+    """Why the workers were given up (the rest was read in the indexing process), or ""."""
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's or a taskset's limit counts)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def default_workers() -> int:
+    """Processes that read files while a folder is indexed: one per core (at most
+    ``MAX_WORKERS``), or ``DEEPRESEARCH_INDEX_WORKERS`` (0 or 1: read in the indexing process).
+
+    Workers are started with "spawn", which imports the program's main module again: a script
+    that indexes must guard its work with ``if __name__ == "__main__":`` (as every program
+    using ``multiprocessing`` must), or set ``DEEPRESEARCH_INDEX_WORKERS=0``."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:  # a worker itself: never a pool of its own
+        return 0
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value.isdigit():
+        return int(value)
+    return min(cores(), MAX_WORKERS) if cores() > 1 else 0
+
+
+def ordered_map(
+    function: Callable[[T], R], items: Sequence[T], workers: int, reads: Reads | None = None
+) -> Generator[R, None, None]:
+    """``function`` over ``items`` in ``workers`` processes, yielded in order. ``function`` must
+    be a module-level function and should not raise: an item whose call raised there, or whose
+    worker died, is done again in this process (where an exception is raised as without workers),
+    and after a worker died the rest is done here too. ``reads`` records what happened."""
+    reads = reads if reads is not None else Reads()
+    if workers < 2 or len(items) < 2:
+        yield from map(function, items)
+        return
+    try:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError, ImportError, NotImplementedError) as exc:  # no processes here
+        reads.broken = f"worker processes cannot start here ({exc})"
+        yield from map(function, items)
+        return
+    reads.workers = workers
+    window: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            if reads.broken:
+                window.append((item, _done(function, item)))
+            else:
+                try:
+                    window.append((item, pool.submit(function, item)))
+                except Exception as exc:  # the pool broke (a worker died): the rest here
+                    reads.broken = f"a worker process stopped ({type(exc).__name__})"
+                    window.append((item, _done(function, item)))
+            if len(window) >= workers * AHEAD_PER_WORKER:
+                yield _result(function, *window.popleft(), reads)
+        while window:
+            yield _result(function, *window.popleft(), reads)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _done(function: Callable[[T], R], item: T) -> Future[R]:
+    """A future already holding ``function(item)``, computed here."""
+    future: Future[R] = Future()
+    future.set_result(function(item))
+    return future
+
+
+def _result(function: Callable[[T], R], item: T, future: Future[R], reads: Reads) -> R:
+    try:
+        return future.result()
+    except Exception as exc:  # a dead worker, or the call failed there: do it here
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(exc, BrokenProcessPool) and not reads.broken:
+            reads.broken = "a worker process stopped (BrokenProcessPool)"
+        return function(item)
+
+
+def _extract_all(jobs: Sequence[Job]) -> list[Extracted]:
+    return [extract(job) for job in jobs]
+
+
+def extracted(
+    jobs: Sequence[Job], workers: int, reads: Reads | None = None
+) -> Generator[Extracted, None, None]:
+    """Each job's extraction, in order; read by ``workers`` processes when there are at least
+    ``PARALLEL_FROM`` files (chunks are then cut there too), ``BATCH`` files per message."""
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        yield from map(extract, jobs)
+        return
+    ready = [replace(job, chunk=True) for job in jobs]
+    batches = [ready[at : at + BATCH] for at in range(0, len(ready), BATCH)]
+    for batch in ordered_map(_extract_all, batches, workers, reads):
+        yield from batch

@@ -28,6 +28,7 @@ def _readme(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3000)  # six benchmarks with the real model: 1.5 min quiet, over 10 min loaded
 def test_all_benchmarks_with_the_real_model_fill_the_readme(
     qwen05b: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -66,6 +66,7 @@ def _sample(engine: LlamaCppEngine, prompt: str, constrain: bool, seed: int, max
     return collect(engine.generate(request)).text
 
 
+@pytest.mark.timeout(1800)  # dozens of constrained calls: under a minute quiet, many more when loaded
 def test_every_constrained_call_is_valid(engine: LlamaCppEngine) -> None:
     """The prompt opens the call (the model must write one): constrained, every sample is a
     schema-valid call; the same prompt unconstrained is measured."""

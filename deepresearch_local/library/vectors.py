@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     IntArray = npt.NDArray[np.int64]
 
 
+LOAD_BATCH = 8192
+"""Vectors read from the database at a time while the matrix is loaded."""
+
+
 @dataclass(frozen=True)
 class _Loaded:
     version: int
@@ -132,6 +136,8 @@ class VectorIndex:
     # ---------------------------------------------------------------- searching
 
     def _load(self, model: str) -> _Loaded:
+        """Every vector of ``model`` in one float32 matrix (rows in chunk id order), read a batch
+        at a time into the matrix, so loading needs little more memory than the matrix itself."""
         import numpy as np
 
         version = self._version()
@@ -139,20 +145,34 @@ class VectorIndex:
             cached = self._cache.get(model)
             if cached is not None and cached.version == version:
                 return cached
-            rows = self.store.query(
-                "SELECT v.chunk_id, f.folder_id, v.vec FROM chunk_vectors v "
-                "JOIN chunks c ON c.id = v.chunk_id JOIN files f ON f.id = c.file_id "
-                "WHERE v.model = ? ORDER BY v.chunk_id",
-                (model,),
-            )
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            folders = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-            if rows:
-                stored = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16)
-                matrix = stored.reshape(len(rows), -1).astype(np.float32)
-            else:
+            joins = "FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id JOIN files f ON f.id = c.file_id"
+            with self.store.lock:
+                count = int(
+                    self.store.db.execute(f"SELECT COUNT(*) {joins} WHERE v.model = ?", (model,)).fetchone()[
+                        0
+                    ]
+                )
+                cursor = self.store.db.execute(
+                    f"SELECT v.chunk_id, f.folder_id, v.vec {joins} WHERE v.model = ? ORDER BY v.chunk_id",
+                    (model,),
+                )
+                cursor.row_factory = None
+                ids = np.empty(count, dtype=np.int64)
+                folders = np.empty(count, dtype=np.int64)
                 matrix = np.zeros((0, 0), dtype=np.float32)
-            loaded = _Loaded(version, ids, folders, matrix)
+                at = 0
+                while at < count and (rows := cursor.fetchmany(LOAD_BATCH)):
+                    rows = rows[: count - at]
+                    if at == 0:
+                        matrix = np.empty((count, len(rows[0][2]) // 2), dtype=np.float32)
+                    end = at + len(rows)
+                    ids[at:end] = [r[0] for r in rows]
+                    folders[at:end] = [r[1] for r in rows]
+                    stored = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16)
+                    matrix[at:end] = stored.reshape(len(rows), -1)
+                    at = end
+                cursor.close()
+            loaded = _Loaded(version, ids[:at], folders[:at], matrix[:at])
             self._cache[model] = loaded
             return loaded
 

@@ -70,6 +70,24 @@ def default_workers() -> int:
     return min(cores(), MAX_WORKERS) if cores() > 1 else 0
 
 
+def exit_with_parent() -> None:
+    """In a worker: end as soon as the process that started it is gone (killed, crashed), so no
+    worker outlives the app. The parent's end of a pipe closes when it dies; a thread waits for
+    that."""
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def ordered_map(
     function: Callable[[T], R], items: Sequence[T], workers: int, reads: Reads | None = None
 ) -> Generator[R, None, None]:
@@ -84,7 +102,8 @@ def ordered_map(
     try:
         import multiprocessing
 
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent)
     except (OSError, ValueError, ImportError, NotImplementedError) as exc:  # no processes here
         reads.broken = f"worker processes cannot start here ({exc})"
         yield from map(function, items)

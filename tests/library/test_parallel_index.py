@@ -185,3 +185,47 @@ def test_the_cli_reads_with_workers_started_again_from_its_main(tmp_path: Path, 
     report = json.loads(done.stdout)
     assert (report["indexed"], report["failed"], report["workers"]) == (PARALLEL_FROM + 4, 0, 2), report
     assert not [n for n in report["notes"] if "worker" in n]
+
+
+def _slow_pid(n: int) -> int:
+    """The worker's process id, a little later (a file that takes a while to read)."""
+    import time
+
+    time.sleep(0.2)
+    return os.getpid()
+
+
+def test_workers_end_when_the_indexing_process_is_killed() -> None:
+    """kill -9 of the app leaves no worker behind (each waits for its parent to go)."""
+    import signal
+    import time
+
+    code = (
+        "from deepresearch_local.library.parallel import ordered_map\n"
+        "from tests.library.test_parallel_index import _slow_pid\n"
+        "if __name__ == '__main__':\n"
+        "    for pid in ordered_map(_slow_pid, list(range(400)), 2):\n"
+        "        print(pid, flush=True)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    script = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert script.stdout is not None
+    workers: set[int] = set()
+    while len(workers) < 2:  # both workers have read something
+        line = script.stdout.readline()
+        assert line, "the script ended before its workers answered"
+        workers.add(int(line))
+    script.send_signal(signal.SIGKILL)
+    script.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        for pid in list(alive):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                alive.discard(pid)
+        time.sleep(0.1)
+    assert not alive, f"workers {sorted(alive)} outlived the killed indexing process"

@@ -177,7 +177,7 @@ def test_the_cli_reads_with_workers_started_again_from_its_main(tmp_path: Path, 
     else:
         command = [str(Path(sys.executable).with_name("deepresearch"))]
     done = subprocess.run(
-        [*command, "docs", "add", str(root), "--json"], env=env, capture_output=True, text=True, timeout=120
+        [*command, "docs", "add", str(root), "--json"], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     import json

@@ -29,6 +29,7 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert (result["files"], result["indexed"], result["chunks"]) == (3, 3, 300)
     assert result["index_seconds"] > 0 and result["reindex_unchanged_seconds"] >= 0
     assert result["reindex_read_again"] == 0
+    assert result["index_workers"] == 0  # 3 files: too few to start worker processes
     query = result["query"]
     assert query["count"] == 30 and 0 < query["p50_ms"] <= query["p95_ms"] <= query["max_ms"]
     assert 0 < query["cpu_p50_ms"] <= query["cpu_p95_ms"]  # CPU time too (steadier under load)

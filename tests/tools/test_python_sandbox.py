@@ -306,9 +306,12 @@ def test_cancel_stops_the_run() -> None:
 
     token = CancelToken()
     children: list[psutil.Process] = []
+    # Processes this one already had (an earlier test's, such as multiprocessing's resource
+    # tracker, which lives as long as its parent) are not the sandbox's child.
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
 
     def started() -> bool:
-        children[:] = psutil.Process().children(recursive=True)
+        children[:] = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
         return bool(children)
 
     def cancel_once_running() -> None:

@@ -78,7 +78,7 @@ def _p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _timings(run: Any, items: list[Any]) -> dict[str, float]:
+def timings(run: Any, items: list[Any]) -> dict[str, float]:
     """Wall-clock p50/p95/max per item, and the same of the process's CPU time (all its threads:
     steadier than wall time on a machine shared with other work)."""
     samples, cpu = [], []
@@ -171,8 +171,8 @@ def bench(
                 "index_workers": first.workers,
                 "reindex_unchanged_seconds": again.seconds,
                 "reindex_read_again": again.changed,
-                "query": _timings(lambda q: library.search(q, k=10), single),
-                "fused_query": _timings(lambda g: library.search(g, k=10), groups),
+                "query": timings(lambda q: library.search(q, k=10), single),
+                "fused_query": timings(lambda g: library.search(g, k=10), groups),
                 "db_bytes": db_bytes,
                 "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "load_average": {"before": load_before, "after": _load()},
@@ -188,8 +188,8 @@ def bench(
                     library.search(query, k=10, mode="hybrid", embedder=embedder)
 
                 library.search(single[:1], k=10, mode="hybrid", embedder=embedder)  # loads the matrix
-                result["hybrid_query"] = _timings(hybrid, single)
-                result["hybrid_fused_query"] = _timings(hybrid, groups)
+                result["hybrid_query"] = timings(hybrid, single)
+                result["hybrid_fused_query"] = timings(hybrid, groups)
             if synthetic:
                 result["generate_seconds"] = round(generate_s, 2)
     from deepresearch_local.bench.machine import machine_info

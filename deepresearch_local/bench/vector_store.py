@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from deepresearch_local.bench.library import timings
 
 BLOCK = 65536
 """Rows written at a time."""
@@ -84,19 +84,6 @@ def _store(path: Path, rows: int, dim: int, seed: int, model: str) -> tuple[Any,
     return store, time.perf_counter() - started
 
 
-def _timed(run: Callable[[Any], Any], queries: Any) -> dict[str, float]:
-    samples = []
-    for q in queries:
-        started = time.perf_counter()
-        run(q)
-        samples.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 1),
-    }
-
-
 def _matrix(store: Any, model: str, queries: Any, n: int) -> dict[str, Any]:
     from deepresearch_local.library.vectors import VectorIndex
 
@@ -109,7 +96,7 @@ def _matrix(store: Any, model: str, queries: Any, n: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"load_seconds": round(load_s, 2), "top": [chunk_id for chunk_id, _ in first]}
     if before and after:
         figures["anonymous_memory_bytes"] = after["RssAnon"] - before["RssAnon"]
-    figures.update(_timed(lambda q: index.nearest(model, q, n), queries[1:]))
+    figures.update(timings(lambda q: index.nearest(model, q, n), queries[1:]))
     return figures
 
 
@@ -146,7 +133,7 @@ def _mmap(store: Any, model: str, folder: Path, queries: Any, n: int) -> dict[st
     if before and after:
         figures["anonymous_memory_bytes"] = after["RssAnon"] - before["RssAnon"]
         figures["file_memory_bytes"] = after["RssFile"] - before["RssFile"]
-    figures.update(_timed(nearest, queries[1:]))
+    figures.update(timings(nearest, queries[1:]))
     return figures
 
 
@@ -177,9 +164,12 @@ def _sqlite_vec(store: Any, model: str, folder: Path, queries: Any, n: int) -> d
     db.commit()
     figures: dict[str, Any] = {"import_seconds": round(time.perf_counter() - started, 2)}
     sql = "SELECT rowid, distance FROM v WHERE embedding MATCH ? AND k = ?"
-    first = db.execute(sql, (queries[0].astype(np.float32).tobytes(), n)).fetchall()
-    figures["top"] = [int(r[0]) for r in first]
-    figures.update(_timed(lambda q: db.execute(sql, (q.astype(np.float32).tobytes(), n)).fetchall(), queries))
+
+    def nearest(q: Any) -> list[Any]:
+        return db.execute(sql, (q.astype(np.float32).tobytes(), n)).fetchall()
+
+    figures["top"] = [int(r[0]) for r in nearest(queries[0])]
+    figures.update(timings(nearest, queries))
     return figures
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deepresearch_local.library.artefacts import artefact_reason
@@ -121,6 +121,4 @@ def extract(job: Job) -> Extracted:
     if not job.chunk:
         return found
     chunks, error = cut(document)
-    return Extracted(
-        "indexed", document.note, kind, digest, document.title, document.note, sig, None, chunks, error
-    )
+    return replace(found, document=None, chunks=chunks, chunk_error=error)

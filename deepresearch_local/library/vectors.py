@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -146,17 +147,12 @@ class VectorIndex:
             if cached is not None and cached.version == version:
                 return cached
             joins = "FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id JOIN files f ON f.id = c.file_id"
-            with self.store.lock:
-                count = int(
-                    self.store.db.execute(f"SELECT COUNT(*) {joins} WHERE v.model = ?", (model,)).fetchone()[
-                        0
-                    ]
-                )
-                cursor = self.store.db.execute(
-                    f"SELECT v.chunk_id, f.folder_id, v.vec {joins} WHERE v.model = ? ORDER BY v.chunk_id",
-                    (model,),
-                )
+            count_sql = f"SELECT COUNT(*) {joins} WHERE v.model = ?"
+            rows_sql = f"SELECT v.chunk_id, f.folder_id, v.vec {joins} WHERE v.model = ? ORDER BY v.chunk_id"
+            with self.store.lock, closing(self.store.db.cursor()) as cursor:
                 cursor.row_factory = None
+                count = int(cursor.execute(count_sql, (model,)).fetchone()[0])
+                cursor.execute(rows_sql, (model,))
                 ids = np.empty(count, dtype=np.int64)
                 folders = np.empty(count, dtype=np.int64)
                 matrix = np.zeros((0, 0), dtype=np.float32)
@@ -171,7 +167,6 @@ class VectorIndex:
                     stored = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16)
                     matrix[at:end] = stored.reshape(len(rows), -1)
                     at = end
-                cursor.close()
             loaded = _Loaded(version, ids[:at], folders[:at], matrix[:at])
             self._cache[model] = loaded
             return loaded

@@ -171,6 +171,18 @@ class VectorIndex:
             self._cache[model] = loaded
             return loaded
 
+    def rows_of(self, model: str, chunk_ids: Sequence[int]) -> Matrix:
+        """The vectors (float32 rows) of those of ``chunk_ids`` that have one, in the order given."""
+        import numpy as np
+
+        loaded = self._load(model)
+        if not len(chunk_ids) or loaded.matrix.shape[0] == 0:
+            return np.zeros((0, loaded.matrix.shape[1] if loaded.matrix.ndim == 2 else 0), dtype=np.float32)
+        wanted = np.asarray(chunk_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(loaded.ids, wanted), len(loaded.ids) - 1)
+        rows: Matrix = loaded.matrix[at[loaded.ids[at] == wanted]]
+        return rows
+
     def nearest(
         self, model: str, query: VectorLike, n: int, folder_id: int | None = None
     ) -> list[tuple[int, float]]:

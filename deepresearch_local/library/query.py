@@ -26,7 +26,12 @@ they this those through to too under until up very was we were what when where w
 whom why will with would you your yours yourself yourselves get got use using used way want
 need tell show find
 """
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_FRAGMENTS_TEXT = "s t m d ll re ve don doesn didn isn aren wasn weren wouldn couldn shouldn hasn haven hadn"
+"""What contractions and possessives split into (``don't`` -> ``don`` ``t``, ``project's`` ->
+``project`` ``s``): a single ``s`` or ``t`` is in about a quarter of all chunks and ranks noise
+(the retrieval dev set: 50 -> 51 of 91 questions with BM25 alone). The phrase (``"don t"``)
+still matches the contraction itself."""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split()) | frozenset(_FRAGMENTS_TEXT.split())
 
 _TOKEN = re.compile(r"[^\W_]+")
 

@@ -26,6 +26,15 @@ def test_terms_drop_common_words_and_keep_split_words_as_phrases() -> None:
     assert match_expression('say "hi" AND NEAR(x y)') == '"near x" OR "say" OR "hi" OR "near" OR "x" OR "y"'
 
 
+def test_contraction_and_possessive_fragments_are_not_searched_alone() -> None:
+    # "doesn't" and "project's" split into "doesn" "t" and "project" "s": the fragments alone
+    # match a quarter of any English library; the phrases still match the words as written
+    assert query_terms("my project's build doesn't start") == [
+        "project s", "doesn t", "project", "build", "start",
+    ]  # fmt: skip
+    assert query_terms("don't") == ["don t", "don", "t"]  # nothing else to search for: kept
+
+
 @pytest.fixture
 def small(tmp_path: Path, library: Library) -> Library:
     root = tmp_path / "docs"

@@ -45,11 +45,7 @@ def remind(state: RunState, last: S.Step) -> Iterator[AgentEvent]:
         "fold_format_reminder" if fold else "format_reminder", problems=problems, tools=names
     )
     index = len(S.model_steps(steps))
-    if (
-        fold
-        and S.unusable_streak(steps) > state.config.unusable_retries
-        and S.forced_reason(steps) is None
-    ):
+    if fold and S.unusable_streak(steps) > state.config.unusable_retries and S.forced_reason(steps) is None:
         forced = prompts.render("forced_answer", reason=UNUSABLE_TEXT)
         message = unusable_message(problems) + " Too many in a row: asking for a final answer."
         step: ForcedStep | NoticeStep = ForcedStep("unusable", f"{text}\n\n{forced}", message)

@@ -75,7 +75,7 @@ _CONTROL_TABLE = bytes.maketrans(b"", b"")
 
 
 def utf16_without_bom(data: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" for UTF-16 text that lacks a BOM (mostly Latin text, so one
+    """ "utf-16-le" or "utf-16-be" for UTF-16 text that lacks a BOM (mostly Latin text, so one
     byte of nearly every pair is NUL and the other is not), else None."""
     head = data[:8192]
     head = head[: len(head) - len(head) % 2]

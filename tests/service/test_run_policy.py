@@ -54,9 +54,7 @@ def test_decisions() -> None:
     assert (server.offline, server.reason) == (False, "the model runs on a server: no network check")
     scripted = decide_run_offline(requested=False, setting=False, scripted=True, **local)  # type: ignore[arg-type]
     assert (scripted.offline, scripted.reason) == (False, "a scripted model: no network check")
-    auto = decide_run_offline(
-        requested=False, setting=False, check=down, backend="llama.cpp", base_url=None
-    )
+    auto = decide_run_offline(requested=False, setting=False, check=down, backend="llama.cpp", base_url=None)
     assert (auto.offline, auto.reason) == (True, "no network (cannot reach x:443: boom): running offline")
 
 

@@ -229,7 +229,9 @@ def test_a_resumed_run_reopens_the_engine_it_stored(qwen05b: Path) -> None:
     old_ask = {"engine": {"model": model_id, "backend": None, "base_url": None, "context": 2048,
                           "gpu_layers": None, "kv_type": None, "scripted": None}, "docs": []}  # fmt: skip
     assert resolved(RunMeta.from_dict(old_ask).engine) == EngineChoice(
-        model=str(qwen05b), context=2048, kv_type="f16"  # stored runs without a KV type ran with f16
+        model=str(qwen05b),
+        context=2048,
+        kv_type="f16",  # stored runs without a KV type ran with f16
     )
     server = {"engine": {"backend": "openai", "model": "tongyi", "base_url": "http://127.0.0.1:9/v1"}}
     assert resolved(RunMeta.from_dict(server).engine) == EngineChoice(

@@ -150,7 +150,6 @@ def test_an_unreadable_settings_file_is_reported_and_replaced() -> None:
     assert load_settings() == Settings()
 
 
-
 def test_the_tool_call_grammar_setting_round_trips() -> None:
     """The form offers auto/on/off for constrain_tool_calls, saves the choice, and shows a saved one."""
     save_settings(Settings(constrain_tool_calls="off"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,12 +88,6 @@ def _lookup(pairs: Sequence[tuple[int, int]]) -> _Table:
     return _Table(keys[order], values[order])
 
 
-_OWNERS: weakref.WeakKeyDictionary[Store, Owners] = weakref.WeakKeyDictionary()
-
-
 def owners(store: Store) -> Owners:
     """The ``Owners`` of a store (one per store, kept as long as the store)."""
-    kept = _OWNERS.get(store)
-    if kept is None:
-        kept = _OWNERS[store] = Owners(store)
-    return kept
+    return store.companion(Owners)

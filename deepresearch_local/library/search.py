@@ -13,7 +13,6 @@ five different candidate pages, not five pieces of one.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
@@ -73,14 +72,8 @@ class _FileScore:
     """Chunk id -> its own fused score within the file."""
 
 
-_TERM_SCORES: weakref.WeakKeyDictionary[Store, TermScores] = weakref.WeakKeyDictionary()
-
-
 def _term_scores(store: Store) -> TermScores:
-    kept = _TERM_SCORES.get(store)
-    if kept is None:
-        kept = _TERM_SCORES[store] = TermScores(store)
-    return kept
+    return store.companion(TermScores)
 
 
 def _bm25(

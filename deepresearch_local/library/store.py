@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from deepresearch_local.library.cjk import index_text
 from deepresearch_local.library.model import Chunk
@@ -150,6 +151,9 @@ def statements(sql: str) -> list[str]:
     return out
 
 
+T = TypeVar("T")
+
+
 class Store:
     """Thread-safe access to the library database (one connection, one lock)."""
 
@@ -166,7 +170,17 @@ class Store:
         self._counts_at: object = None
         self._index_at: tuple[int, int] = (-1, -1)
         self._index_state: tuple[int, bytes] = (-1, b"")
+        self._companions: dict[Callable[[Store], Any], Any] = {}
         self.migrate()
+
+    def companion(self, make: Callable[[Store], T]) -> T:
+        """The one ``make(store)`` of this store (a class, say), made on first use: a cache that
+        lives as long as the store (the owners of chunks, kept term scores)."""
+        with self.lock:
+            found = self._companions.get(make)
+            if found is None:
+                found = self._companions[make] = make(self)
+            return found  # type: ignore[no-any-return]
 
     def close(self) -> None:
         with self.lock:

@@ -123,3 +123,17 @@ def test_the_readme_table_of_retrieval_figures(
     assert row.split(" | ")[1:7] == ["bm25", "4", "0.75", "0.00", "1.00", "0.75"]
     assert "- `dev`: the questions of `qa.jsonl` over crafts (5 files, 5 chunks)." in lines
     assert _library_qa({"context": {}}) == []  # no question sets: no section
+
+
+def test_the_committed_question_sets_are_well_formed() -> None:
+    data = Path(__file__).parents[2] / "deepresearch_local" / "bench" / "data" / "library_qa"
+    sets = {path.name: load_questions(path) for path in sorted(data.glob("*.jsonl"))}
+    assert {"python_sqlite_dev.jsonl", "heldout.jsonl", "heldout2.jsonl"} <= set(sets)
+    for name, questions in sets.items():
+        for q in questions:
+            assert q.kind in ("paraphrase", "keyword"), (name, q.question)
+            assert q.corpus in ("python", "sqlite", "git", "postgres"), (name, q.question)
+            pages = all(g.endswith((".html", ".txt")) and not g.startswith("/") for g in q.gold)
+            assert pages, (name, q.gold)
+        assert len({q.question for q in questions}) == len(questions), f"{name} repeats a question"
+    assert len(sets["heldout2.jsonl"]) == 41

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.quiet_server import QuietHTTPServer
 from tests.tools.pdf_bytes import make_pdf
 
 NOTES_FILE = (
@@ -161,7 +162,7 @@ def obey(text: str) -> list[str]:
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str, int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = int(server.server_address[1])

@@ -11,11 +11,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.support.quiet_server import QuietHTTPServer
 from tests.tools.pdf_bytes import make_pdf
 
 ARTICLE = (Path(__file__).parent / "fixtures" / "article.html").read_text(encoding="utf-8")
@@ -163,7 +164,7 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
 def web() -> Iterator[WebServer]:
     """The test web server, on a free port of 127.0.0.1."""
     holder = WebServer(base="")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(holder))
+    httpd = QuietHTTPServer(("127.0.0.1", 0), _handler(holder))
     httpd.daemon_threads = True
     holder.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -154,7 +154,7 @@ def _library(r: dict[str, Any]) -> list[str]:
         load = (r.get("load_average") or {}).get("before")
         notes.append(
             f"Measured {r['measured_at']}"
-            + (f" with a load average of {load} (other work running)." if load else ".")
+            + (f", the 1-minute load average {load} as it started." if load else ".")
         )
     notes.append(
         "A query's first sight of a common word scores every chunk holding it (that is the p95) unless "

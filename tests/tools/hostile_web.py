@@ -163,7 +163,6 @@ def obey(text: str) -> list[str]:
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str, int]:
     server = QuietHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = int(server.server_address[1])
     return server, f"http://127.0.0.1:{port}", port

@@ -165,7 +165,6 @@ def web() -> Iterator[WebServer]:
     """The test web server, on a free port of 127.0.0.1."""
     holder = WebServer(base="")
     httpd = QuietHTTPServer(("127.0.0.1", 0), _handler(holder))
-    httpd.daemon_threads = True
     holder.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

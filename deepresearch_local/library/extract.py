@@ -56,6 +56,8 @@ class Job:
     chunk: bool = False
     """Cut the chunks here (a worker process) rather than leave it to the caller, who cuts only
     when the file is not a copy of one already kept."""
+    size: int = 0
+    """The file's size when it was listed (how much reading it ahead may hold in memory)."""
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ class FolderIndexer:
         if size == 0:
             return Outcome("skipped", "empty file", read=True)
         known = row["sha256"] if not full and row is not None else None
-        return Job(entry.path, entry.kind, limit, forced=decision == "include", known_sha256=known)
+        return Job(entry.path, entry.kind, limit, forced=decision == "include", known_sha256=known, size=size)
 
     def _one(self, entry: Entry, row: sqlite3.Row | None, full: bool) -> Outcome:
         """Index one entry (and settle whether it duplicates another file)."""

@@ -24,8 +24,14 @@ PARALLEL_FROM = 48
 BATCH = 4
 """Files per message to a worker: one message per file costs the indexing process more than
 the file's results do."""
-AHEAD_PER_WORKER = 2
-"""Messages handed out ahead of the one being stored, per worker."""
+AHEAD_PER_WORKER = 8
+"""Messages handed out ahead of the one being stored, per worker. Results come back in order, so
+a file that takes long (a large page, a long PDF) holds up the ones behind it; with little handed
+out, the other workers run dry meanwhile (2 -> 8 took the Python docs from 3.0 s to 2.7 s on two
+cores)."""
+AHEAD_BYTES = 64 * 1024 * 1024
+"""...and files of at most this many bytes in all (their sizes when listed), so a folder of large
+files holds little in memory; one message per worker is always handed out."""
 MAX_WORKERS = 6
 WORKERS_ENV = "DEEPRESEARCH_INDEX_WORKERS"
 
@@ -89,12 +95,20 @@ def exit_with_parent() -> None:
 
 
 def ordered_map(
-    function: Callable[[T], R], items: Sequence[T], workers: int, reads: Reads | None = None
+    function: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    reads: Reads | None = None,
+    size: Callable[[T], int] | None = None,
+    ahead_bytes: int = AHEAD_BYTES,
 ) -> Generator[R, None, None]:
     """``function`` over ``items`` in ``workers`` processes, yielded in order. ``function`` must
     be a module-level function and should not raise: an item whose call raised there, or whose
     worker died, is done again in this process (where an exception is raised as without workers),
-    and after a worker died the rest is done here too. ``reads`` records what happened."""
+    and after a worker died the rest is done here too. ``reads`` records what happened.
+
+    At most ``workers * AHEAD_PER_WORKER`` items are handed out ahead of the one yielded, and
+    beyond ``workers`` of them only while their ``size`` adds up to at most ``ahead_bytes``."""
     reads = reads if reads is not None else Reads()
     if workers < 2 or len(items) < 2:
         yield from map(function, items)
@@ -109,21 +123,29 @@ def ordered_map(
         yield from map(function, items)
         return
     reads.workers = workers
-    window: deque[tuple[T, Future[R]]] = deque()
+    window: deque[tuple[T, Future[R], int]] = deque()
+    held = 0
     try:
         for item in items:
+            cost = size(item) if size is not None else 0
+            while len(window) >= workers * AHEAD_PER_WORKER or (
+                len(window) >= workers and held + cost > ahead_bytes
+            ):
+                done, future, weight = window.popleft()
+                held -= weight
+                yield _result(function, done, future, reads)
             if reads.broken:
-                window.append((item, _done(function, item)))
+                window.append((item, _done(function, item), cost))
             else:
                 try:
-                    window.append((item, pool.submit(function, item)))
+                    window.append((item, pool.submit(function, item), cost))
                 except Exception as exc:  # the pool broke (a worker died): the rest here
                     reads.broken = f"a worker process stopped ({type(exc).__name__})"
-                    window.append((item, _done(function, item)))
-            if len(window) >= workers * AHEAD_PER_WORKER:
-                yield _result(function, *window.popleft(), reads)
+                    window.append((item, _done(function, item), cost))
+            held += cost
         while window:
-            yield _result(function, *window.popleft(), reads)
+            done, future, _ = window.popleft()
+            yield _result(function, done, future, reads)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -160,5 +182,9 @@ def extracted(
         return
     ready = [replace(job, chunk=True) for job in jobs]
     batches = [ready[at : at + BATCH] for at in range(0, len(ready), BATCH)]
-    for batch in ordered_map(_extract_all, batches, workers, reads):
+    for batch in ordered_map(_extract_all, batches, workers, reads, size=_batch_size):
         yield from batch
+
+
+def _batch_size(jobs: Sequence[Job]) -> int:
+    return sum(job.size for job in jobs)

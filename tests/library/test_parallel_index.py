@@ -8,13 +8,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from deepresearch_local.library import IndexReport, Library
 from deepresearch_local.library.indexer import FolderIndexer
-from deepresearch_local.library.parallel import PARALLEL_FROM, Reads, ordered_map
+from deepresearch_local.library.parallel import AHEAD_PER_WORKER, PARALLEL_FROM, Reads, ordered_map
 from tests.library.corpus import pdf_bytes, write_docx
 from tests.library.generated import build_generated, html_page, prose
 
@@ -161,6 +162,40 @@ def test_a_call_that_fails_in_a_worker_is_done_again_here() -> None:
     reads = Reads()
     assert list(ordered_map(_fails_in_a_worker, list(range(30)), 2, reads)) == [n * n for n in range(30)]
     assert reads.broken == ""  # the workers themselves kept going
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+class _Counted(list[int]):
+    """A list that counts how many of its items have been taken by iterating it."""
+
+    taken = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for item in super().__iter__():
+            self.taken += 1
+            yield item
+
+
+def _ahead(size: Callable[[int], int] | None = None, ahead_bytes: int = 1 << 40) -> list[int]:
+    """For each result, how many items had been taken past it when it was yielded."""
+    items = _Counted(range(60))
+    out = []
+    results = ordered_map(_square, items, 2, size=size, ahead_bytes=ahead_bytes)
+    for at, value in enumerate(results):
+        assert value == at * at
+        out.append(items.taken - at - 1)
+    return out
+
+
+def test_reading_ahead_keeps_workers_busy_and_memory_bounded() -> None:
+    """Many small files are handed out well ahead (a slow file must not leave the other worker
+    idle); large ones only one per worker at a time, so memory stays bounded."""
+    assert max(_ahead()) == 2 * AHEAD_PER_WORKER
+    assert max(_ahead(size=lambda n: 10, ahead_bytes=45)) == 4  # 4 x 10 bytes fit, a 5th does not
+    assert max(_ahead(size=lambda n: 10**9, ahead_bytes=45)) == 2  # one per worker whatever the size
 
 
 @pytest.mark.parametrize("entry", ["module", "script"])

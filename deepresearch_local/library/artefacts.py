@@ -9,7 +9,12 @@ the shape of their bytes, never by a list of file names, so the same rules hold 
 - minified code or generated data: most bytes on lines over 1,000 characters, with few spaces or
   many code/JSON symbols (and mostly ASCII, so long lines of Chinese or Japanese prose stay);
 - compiled code that names its source map (``sourceMappingURL``);
-- a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``).
+- a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``);
+- navigation data: a file that is one array or object literal (JSON, or ``var NAME = [...]``)
+  whose strings largely link to pages (``"dir/page.html#anchor"``): a generator's table of
+  contents or search index written over many short lines;
+- markup without text (text and unknown-type files only): tags and attributes with next to no
+  words between them, such as image maps and icons (``.xml`` and other code stays).
 
 Only text, code and unknown-type files are checked: HTML, Markdown, CSV, PDF and DOCX are always
 documents. A folder's include rule overrides all of this (see ``rules``).
@@ -29,6 +34,18 @@ _HASH = re.compile(
     rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b|\b(?:sha1|sha256|sha384|sha512|h1)[-:][A-Za-z0-9+/=_-]{24,}"
 )
 _BLOB = re.compile(rb"[A-Za-z0-9+/=]{200,}")
+_LITERAL_START = re.compile(rb"^\s*(?:(?:(?:var|let|const)\s+)?[\w$.]+\s*=|export\s+default)?\s*[\[{]")
+_LITERAL_END = re.compile(rb"[\]}]\s*;?\s*$")
+_STRING = re.compile(rb'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
+_PAGE_LINK = re.compile(rb"^[\w./$%~-]*\.html?(?:#.*)?$", re.IGNORECASE)
+LINK_SHARE = 0.3
+"""Of the strings in a data literal, at least this share link to pages for it to be navigation
+data (a generator's tables list a name and a link per entry: about half)."""
+_TAG = re.compile(rb"<[^>]*>")
+MARKUP_TEXT_SHARE = 0.02
+"""Markup whose words outside its tags make up less than this share of its bytes holds no text."""
+MARKUP_MIN_TAGS = 3
+"""...when it has at least this many tags (a note holding one ``<https://...>`` link is a note)."""
 _SPACES = b" \t\r\n"
 _SYMBOLS = b"{}[]();:,=<>\"'|&!?+*/\\%^~$#@0123456789"
 _NOT_ASCII = bytes(range(128, 256))
@@ -88,6 +105,15 @@ def artefact_reason(data: bytes, kind: str) -> str:
             return f"minified or bundled code: {share}"
     if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
         return "generated code: it points to its source map, so it was compiled from another file"
+    navigation = _navigation_data(data)
+    if navigation:
+        return navigation
+    if kind != "code" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        tags = len(_TAG.findall(data))
+        words = _TAG.sub(b" ", data).split()
+        if tags >= MARKUP_MIN_TAGS and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data):
+            count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
+            return f"markup without text: tags and attributes, {count} outside them"
     if len(lines) >= 20 and (
         _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
     ):
@@ -95,3 +121,17 @@ def artefact_reason(data: bytes, kind: str) -> str:
         if hashes >= 10 and hashes >= 0.08 * len(lines):
             return f"generated lock file or checksum list: {hashes:,} package hashes in {len(lines):,} lines"
     return ""
+
+
+def _navigation_data(data: bytes) -> str:
+    """Why ``data`` is a generator's navigation data (see the module's docstring), or ""."""
+    if not _LITERAL_START.match(data[:512]) or not _LITERAL_END.search(data[-64:]):
+        return ""
+    strings = [double or single for double, single in _STRING.findall(data)]
+    links = sum(1 for text in strings if _PAGE_LINK.match(text))
+    if not links or links < LINK_SHARE * len(strings):
+        return ""
+    return (
+        f"generated navigation data: {links:,} of the {len(strings):,} strings in its data literal "
+        "link to pages"
+    )

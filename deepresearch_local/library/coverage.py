@@ -19,7 +19,10 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hidden or tool files", ("hidden ",)),
     ("links", ("symlink", "broken symlink")),
     ("too large", ("too large",)),
-    ("empty or no text", ("empty", "no text", "no extractable text", "a redirect page")),
+    (
+        "empty or no text",
+        ("empty", "no text", "no extractable text", "a redirect page", "markup without text"),
+    ),
     ("not regular files", ("not a regular file",)),
     ("encrypted", ("encrypted",)),
 )

@@ -18,7 +18,7 @@ CODE = _words(
     ".py .pyi .ipynb .js .mjs .cjs .ts .tsx .jsx .java .kt .kts .scala .c .h .cc .cpp .cxx .hpp .hh .cs .go "
     ".rs .rb .php .pl .pm .sh .bash .zsh .fish .ps1 .bat .swift .m .mm .r .jl .lua .hs .ml .mli .ex .exs "
     ".erl .clj .dart .sql .css .scss .less .vue .svelte .xml .json .jsonl .yaml .yml .toml .ini .cfg .conf "
-    ".properties .gradle .cmake .mk .dockerfile .proto .graphql .tf .nix .el .vim"
+    ".properties .gradle .cmake .mk .dockerfile .proto .graphql .tf .nix .el .vim .xsl .xslt .xsd .rng .dtd"
 )
 # Formats we recognise but do not read: say so instead of sniffing them as text.
 UNSUPPORTED = {
@@ -89,18 +89,24 @@ def utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+NUL_SHARE = 0.01
+"""Binary data is full of NUL bytes; a page or note may hold a stray one (a generated API page that
+copied a NUL character from a source comment): at most this share of the start is still text."""
+CONTROL_SHARE = 0.05
+
+
 def looks_binary(data: bytes) -> bool:
-    """True when the start of ``data`` is not text: NUL bytes (unless it is UTF-16, with or
-    without a BOM) or many control characters."""
+    """True when the start of ``data`` is not text: more than a stray NUL byte (unless it is
+    UTF-16, with or without a BOM) or many control characters."""
     head = data[:8192]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(head):
         return False
-    if b"\x00" in head:
-        return True
     if not head:
         return False
+    if head.count(0) > NUL_SHARE * len(head):
+        return True
     controls = len(head) - len(head.translate(_CONTROL_TABLE, _CONTROL))
-    return controls / len(head) > 0.05
+    return controls / len(head) > CONTROL_SHARE
 
 
 def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str]:

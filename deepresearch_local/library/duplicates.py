@@ -50,9 +50,17 @@ class Copy:
     sig: Signature
 
     @property
-    def preference(self) -> tuple[int, int, int, str]:
-        """Smaller is kept."""
-        return (KIND_RANK.get(self.kind, len(KIND_RANK)), -self.sig.words, self.rel.count("/"), self.rel)
+    def preference(self) -> tuple[int, int, int, int, str]:
+        """Smaller is kept: the richer format, then the longer text, the shallower path and the
+        shorter name (``report.pdf`` over ``report (1).pdf``, ``Utils.html`` over the copy a
+        generator wrote for each nested ``Utils.Inner.html``)."""
+        return (
+            KIND_RANK.get(self.kind, len(KIND_RANK)),
+            -self.sig.words,
+            self.rel.count("/"),
+            len(self.rel),
+            self.rel,
+        )
 
     @cached_property
     def stem(self) -> str:

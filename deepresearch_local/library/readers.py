@@ -35,6 +35,7 @@ def _decode(data: bytes) -> tuple[str, str]:
     if looks_binary(data):
         raise ReaderSkip("binary content (not text)")
     text, encoding = decode_text(data)
+    text = text.replace("\x00", "\ufffd")  # a stray NUL (see ``looks_binary``), as lxml reads one
     note = "" if encoding in ("utf-8", "utf-8-sig", "ascii") else f"not UTF-8: decoded as {encoding}"
     return text, note
 

@@ -36,6 +36,49 @@ def test_generated_content_is_recognised_whatever_its_name() -> None:
     )
 
 
+def test_navigation_data_and_markup_without_text_are_generated() -> None:
+    """What API-documentation generators write beside their pages over many short lines: tables
+    of contents as data literals of names and links, image maps of diagrams, icons."""
+    rows = ",\n".join(f'  [ "Widget{i}", "d{i % 7}/widget_{i}.html#a{i:04x}", null ]' for i in range(40))
+    assert artefact_reason(f"var navtree_part =\n[\n{rows}\n];\n".encode(), "code").startswith(
+        "generated navigation data: 40 of the 80 strings"
+    )
+    index = ",\n".join(f'"page{i}.html#s{i}":[{i},0,{i % 3}]' for i in range(30))
+    assert artefact_reason(f"var NAVINDEX =\n{{\n{index}\n}};\n".encode(), "code").startswith(
+        "generated navigation data"
+    )
+    areas = "\n".join(
+        f'<area shape="rect" href="$d{i}/f_{i}.html" title=" " alt="" coords="{i},5,{i + 90},32"/>'
+        for i in range(12)
+    )
+    image_map = f'<map id="graph" name="graph">\n{areas}\n</map>\n'.encode()
+    assert (
+        artefact_reason(image_map, "sniff")
+        == "markup without text: tags and attributes, 0 words outside them"
+    )
+    icon = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><path d="M0 0L8 4L0 8z"/></svg>\n'
+    assert artefact_reason(icon, "text").startswith("markup without text")
+
+
+def test_data_and_markup_written_by_people_are_kept() -> None:
+    package: dict[str, object] = {
+        "name": "harbour",
+        "version": "1.2.0",
+        "homepage": "https://example.org/docs/index.html",
+    }
+    package["dependencies"] = {f"lib{i}": f"^{i}.0.0" for i in range(30)}
+    assert artefact_reason(json.dumps(package, indent=2).encode(), "code") == ""
+    stylesheet = (
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">\n'
+        '<xsl:template match="/"><xsl:apply-templates select="//item"/></xsl:template>\n'
+        "</xsl:stylesheet>\n"
+    )
+    assert artefact_reason(stylesheet.encode(), "code") == ""  # markup that is code stays
+    assert artefact_reason(b"<https://example.org/manual/Users.html>\n", "sniff") == ""  # a note
+    page_like = "<div><p>" + " ".join(prose(5, 6)) + "</p></div>"
+    assert artefact_reason(page_like.encode(), "sniff") == ""
+
+
 def test_documents_with_long_lines_are_not_generated() -> None:
     paragraphs = "\n\n".join(" ".join(prose(seed, 25)) for seed in range(8))  # one paragraph a line
     assert artefact_reason(paragraphs.encode(), "text") == ""

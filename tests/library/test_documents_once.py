@@ -185,3 +185,48 @@ def test_revisions_keep_the_longest_and_every_duplicate_names_a_kept_file(
             assert first[reason.removeprefix("duplicate of ")][0] == "indexed", rel
     library.reindex("revisions", full=True)
     assert _coverage(library) == first  # the same decisions whatever order the files were read in
+
+
+def test_among_equal_copies_the_shortest_name_is_kept(tmp_path: Path, library: Library) -> None:
+    """A download saved twice, and a page a generator wrote again for each nested class: the
+    plain name is the one kept and cited, whatever order the names sort in."""
+    root = tmp_path / "copies"
+    root.mkdir()
+    text = "# Utils\n\n" + "\n".join(prose(500, 30)) + "\n"
+    for name in ("Utils.html.md", "Utils.Inner.html.md", "Utils.Builder.html.md", "notes (1).md", "notes.md"):
+        body = text if name.startswith("Utils") else "# Notes\n\n" + "\n".join(prose(501, 30)) + "\n"
+        (root / name).write_text(body, encoding="utf-8")
+    library.add(root, "copies")
+    found = _coverage(library)
+    assert found["Utils.html.md"] == ("indexed", "") and found["notes.md"] == ("indexed", "")
+    assert found["Utils.Inner.html.md"] == ("skipped", "duplicate of Utils.html.md")
+    assert found["Utils.Builder.html.md"] == ("skipped", "duplicate of Utils.html.md")
+    assert found["notes (1).md"] == ("skipped", "duplicate of notes.md")
+
+
+def test_an_api_reference_folder_keeps_its_pages_and_leaves_its_machinery(
+    tmp_path: Path, library: Library
+) -> None:
+    """What C and Java API generators write beside their pages: navigation data over many short
+    lines, image maps of include graphs, icons; and a page that copied a NUL character from a
+    source comment, which is a page all the same."""
+    root = tmp_path / "api"
+    (root / "d1").mkdir(parents=True)
+    paragraphs = [prose(600 + i, 5) for i in range(3)]
+    page = html_page(
+        "Char helpers", paragraphs, "The <code>\x00</code> constant names the quillwort character."
+    )
+    (root / "d1" / "char_helpers.html").write_text(page, encoding="utf-8")
+    rows = ",\n".join(f'  [ "helper{i}", "d1/char_helpers.html#a{i:04x}", null ]' for i in range(25))
+    (root / "d1" / "char_helpers.js").write_text(f"var char_helpers =\n[\n{rows}\n];\n", encoding="utf-8")
+    areas = "\n".join(f'<area shape="rect" href="$d1/f{i}.html" coords="{i},5,90,32"/>' for i in range(9))
+    (root / "d1" / "graph.map").write_text(f'<map id="g" name="g">\n{areas}\n</map>\n', encoding="utf-8")
+    (root / "icon.svg").write_text('<svg viewBox="0 0 8 8"><g><path d="M0 0L8 4z"/></g></svg>\n', "utf-8")
+    library.add(root, "api")
+    cov = _coverage(library)
+    assert cov["d1/char_helpers.html"] == ("indexed", "")
+    assert cov["d1/char_helpers.js"][1].startswith("generated navigation data: 25 of the 50 strings")
+    assert cov["d1/graph.map"][1].startswith("markup without text")
+    assert cov["icon.svg"][1].startswith("markup without text")
+    assert dict(breakdown(library.coverage())) == {"empty or no text": 2, "generated files": 1}
+    assert _found(library, "quillwort") == ["char_helpers.html"]

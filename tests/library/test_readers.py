@@ -66,12 +66,26 @@ def test_binary_sniffing() -> None:
         read_document("markdown", b"", "e.md")
 
 
+def test_a_stray_nul_byte_does_not_make_a_page_binary() -> None:
+    """Generated API pages can copy a NUL character from a source comment into the page; the page
+    is still text (it was once skipped as "binary content"), while data full of NULs is not."""
+    prose = "The character helpers turn code points into strings and back. " * 40
+    page = f"<html><body><p>{prose}</p><p><code>\x00</code> null control character</p></body></html>"
+    assert not looks_binary(page.encode())
+    lines = [line.text for line in read_document("html", page.encode(), "CharUtils.html").lines]
+    assert any("null control character" in line for line in lines)
+    note = read_document("text", f"{prose}\nNUL is \x00 here.\nLast line.\n".encode(), "n.txt")
+    assert [line.text for line in note.lines][1:] == ["NUL is \ufffd here.", "Last line."]
+    assert looks_binary(b"record\x00" * 200)  # one byte in seven is NUL
+
+
 def test_kinds_by_name() -> None:
     names = ("a.MD", "b.htm", "c.pdf", "d.docx", "e.tsv", "f.rs", "g.rst", "h.xlsx")
     assert [kind_for(n) for n in names] == [
         "markdown", "html", "pdf", "docx", "csv", "code", "text", "unsupported",
     ]  # fmt: skip
     assert kind_for("README") is None and kind_for("photo.JPG") == "binary" and kind_for(".bashrc") is None
+    assert {kind_for(n) for n in ("t.xsl", "s.xsd", "g.rng", "d.dtd")} == {"code"}  # XML that is code
 
 
 def test_pdf_pages_title_and_failures() -> None:

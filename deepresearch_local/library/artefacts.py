@@ -113,7 +113,7 @@ def artefact_reason(data: bytes, kind: str) -> str:
         words = _TAG.sub(b" ", data).split()
         if tags >= MARKUP_MIN_TAGS and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data):
             count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
-            return f"markup without text: tags and attributes, {count} outside them"
+            return f"markup with next to no text: tags and attributes, {count} outside them"
     if len(lines) >= 20 and (
         _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
     ):

@@ -21,7 +21,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("too large", ("too large",)),
     (
         "empty or no text",
-        ("empty", "no text", "no extractable text", "a redirect page", "markup without text"),
+        ("empty", "no text", "no extractable text", "a redirect page", "markup with next to no text"),
     ),
     ("not regular files", ("not a regular file",)),
     ("encrypted", ("encrypted",)),

@@ -128,12 +128,14 @@ def test_the_readme_table_of_retrieval_figures(
 def test_the_committed_question_sets_are_well_formed() -> None:
     data = Path(__file__).parents[2] / "deepresearch_local" / "bench" / "data" / "library_qa"
     sets = {path.name: load_questions(path) for path in sorted(data.glob("*.jsonl"))}
-    assert {"python_sqlite_dev.jsonl", "heldout.jsonl", "heldout2.jsonl"} <= set(sets)
+    assert {"python_sqlite_dev.jsonl", "heldout.jsonl", "heldout2.jsonl", "heldout3.jsonl"} <= set(sets)
+    corpora = ("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib")
     for name, questions in sets.items():
         for q in questions:
             assert q.kind in ("paraphrase", "keyword"), (name, q.question)
-            assert q.corpus in ("python", "sqlite", "git", "postgres"), (name, q.question)
+            assert q.corpus in corpora, (name, q.question)
             pages = all(g.endswith((".html", ".txt")) and not g.startswith("/") for g in q.gold)
             assert pages, (name, q.gold)
         assert len({q.question for q in questions}) == len(questions), f"{name} repeats a question"
     assert len(sets["heldout2.jsonl"]) == 41
+    assert {q.corpus for q in sets["heldout3.jsonl"]} == {"commons-lang", "sdl", "glib"}

@@ -226,7 +226,7 @@ def test_an_api_reference_folder_keeps_its_pages_and_leaves_its_machinery(
     cov = _coverage(library)
     assert cov["d1/char_helpers.html"] == ("indexed", "")
     assert cov["d1/char_helpers.js"][1].startswith("generated navigation data: 25 of the 50 strings")
-    assert cov["d1/graph.map"][1].startswith("markup without text")
-    assert cov["icon.svg"][1].startswith("markup without text")
+    assert cov["d1/graph.map"][1].startswith("markup with next to no text")
+    assert cov["icon.svg"][1].startswith("markup with next to no text")
     assert dict(breakdown(library.coverage())) == {"empty or no text": 2, "generated files": 1}
     assert _found(library, "quillwort") == ["char_helpers.html"]

@@ -13,8 +13,9 @@ the shape of their bytes, never by a list of file names, so the same rules hold 
 - navigation data: a file that is one array or object literal (JSON, or ``var NAME = [...]``)
   whose strings largely link to pages (``"dir/page.html#anchor"``): a generator's table of
   contents or search index written over many short lines;
-- markup without text (text and unknown-type files only): tags and attributes with next to no
-  words between them, such as image maps and icons (``.xml`` and other code stays).
+- markup with next to no text (text and unknown-type files only): tags and attributes with
+  hardly a word between them, such as image maps, icons and labelled diagrams (``.xml`` and other
+  code stays).
 
 Only text, code and unknown-type files are checked: HTML, Markdown, CSV, PDF and DOCX are always
 documents. A folder's include rule overrides all of this (see ``rules``).

@@ -94,7 +94,7 @@ def test_download_the_recommended_build_add_documents_and_start(
             assert row.outcome == "done" and row.bar.progress == len(data)
 
             docs = screen.query_one("#docs-path", Input)
-            assert docs.has_focus
+            await until(pilot, lambda: docs.has_focus, what="the folder field's focus")  # focus() is queued
             assert screen.query_one(DocsStep).embedding_choice() == "bge-small-en-v1.5-q8_0"  # default
             screen.query(RadioButton).first().value = True  # keywords only
             docs.value = "~/docs"
@@ -139,7 +139,7 @@ def test_import_weights_found_on_disk(
             where = "~/hf/models--acme--Tiny-GGUF/snapshots/0123abcd/tiny-Q4_K_M.gguf"
             assert prompt.startswith(f"{where}  gguf, ")
             assert prompt.endswith(", Hugging Face cache")
-            assert found.has_focus
+            await until(pilot, lambda: found.has_focus, what="the list's focus")
             await pilot.press("enter")
             await until(pilot, lambda: screen.step == "docs-step", what="the import")
             await pilot.press("enter")  # no folder: skip the documents
@@ -173,7 +173,7 @@ def test_a_bad_path_is_explained_in_the_import_step(tmp_path: Path, monkeypatch:
             status = screen.query_one("#import-status", Static)
             await until(pilot, lambda: "Found none" in str(status.render()), what="the empty scan")
             path = screen.query_one("#import-path", Input)
-            assert path.has_focus
+            await until(pilot, lambda: path.has_focus, what="the path field's focus")
             path.value = str(tmp_path / "nothing.gguf")
             await pilot.press("enter")
             want = f"Nothing at {tmp_path / 'nothing.gguf'}: give a .gguf file or an MLX model folder."

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,18 +33,32 @@ FACT = "1871"
 MAX_STEPS = 3
 
 
-def _docs(tmp_path: Path) -> Path:
+NOTES = {
+    "lighthouse.md": (
+        "# Kettle Point lighthouse\n\nThe lighthouse at Kettle Point was built in 1871 from local "
+        "granite.\nIts lamp was electrified in 1934.\n"
+    ),
+    "harbour.txt": "Harbour notes\n\nThe keeper's cottage became a museum of coastal shipping in 1988.\n",
+}
+PROMPT_DATE = "2026-12-01"
+"""The date the model is told (as in the pipx smoke run): the system prompt holds it."""
+
+
+def _docs(root: Path) -> Path:
     """Two notes; the answer is one line of one of them (the same folder as the pipx smoke run's)."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "lighthouse.md").write_text(
-        "# Kettle Point lighthouse\n\nThe lighthouse at Kettle Point was built in 1871 from local granite.\n"
-        "Its lamp was electrified in 1934.\n"
-    )
-    (docs / "harbour.txt").write_text(
-        "Harbour notes\n\nThe keeper's cottage became a museum of coastal shipping in 1988.\n"
-    )
+    docs = root / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    for name, text in NOTES.items():
+        if not (docs / name).exists() or (docs / name).read_text() != text:
+            (docs / name).write_text(text)
     return docs
+
+
+def _fixed_docs() -> Path:
+    """The notes at one path on every run: search results show the file's full path to the model,
+    and a path that changed from run to run (pytest's numbered temporary folders) changed what the
+    0.5B model wrote, sometimes from an answer to none. The same path as ``.ci/pipx-smoke``."""
+    return _docs(Path(tempfile.gettempdir()) / "deepresearch-kettle-point")
 
 
 def cited_text(path: Path, location: str) -> str:
@@ -67,12 +82,13 @@ def cited_text(path: Path, location: str) -> str:
 def test_offline_ask_answers_with_the_real_model(qwen05b: Path, tmp_path: Path, isolated_home: Path) -> None:
     """React mode, as the pipx smoke run (the 0.5B model pastes the search result into fold's answer)."""
     mode = "react"
-    docs = _docs(tmp_path)
+    docs = _fixed_docs()
     report_path = tmp_path / "report.md"
     netlog = tmp_path / "net.log"
     env = {
         **os.environ,
         "DEEPRESEARCH_HOME": str(isolated_home),
+        "DEEPRESEARCH_DATE": PROMPT_DATE,
         "PYTHONPATH": os.pathsep.join([str(NETWATCH), str(REPO)]),
         "DRL_NETWATCH_LOG": str(netlog),
     }

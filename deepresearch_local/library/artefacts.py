@@ -110,8 +110,8 @@ def artefact_reason(data: bytes, kind: str) -> str:
     if navigation:
         return navigation
     if kind != "code" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
-        tags = len(_TAG.findall(data))
-        words = _TAG.sub(b" ", data).split()
+        outside, tags = _TAG.subn(b" ", data)
+        words = outside.split()
         if tags >= MARKUP_MIN_TAGS and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data):
             count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
             return f"markup with next to no text: tags and attributes, {count} outside them"

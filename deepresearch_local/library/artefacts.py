@@ -10,9 +10,17 @@ the shape of their bytes, never by a list of file names, so the same rules hold 
   many code/JSON symbols (and mostly ASCII, so long lines of Chinese or Japanese prose stay);
 - compiled code that names its source map (``sourceMappingURL``);
 - a lock file or checksum list: many lines holding package hashes (hex digests, ``sha512-...``);
-- navigation data: a file that is one array or object literal (JSON, or ``var NAME = [...]``)
-  whose strings largely link to pages (``"dir/page.html#anchor"``): a generator's table of
+- navigation data: a file that is only data (array or object literals, JSON or assigned to
+  variables, perhaps after a licence comment, no functions or branches) whose strings largely
+  link to pages (``"dir/page.html#anchor"``): a generator's table of
   contents or search index written over many short lines;
+- data written on lines over 1,000 characters (prose inside, so the minified rule does not see
+  it): a search index or data dump holding many page addresses (``page.html#anchor``,
+  ``guide/setup/``, ``https://...``) as values, each record a page's address beside its text, as
+  MkDocs, Jekyll or Hugo write them; or a script's data, a literal assigned to a variable (a
+  sidebar's item list), which nobody writes by hand on such lines (plain JSON without page
+  addresses, such as an exported chat history, stays a document);
+- a sitemap: markup whose text outside the tags is mostly web addresses (dates beside them);
 - markup with next to no text (text and unknown-type files only): tags and attributes with
   hardly a word between them, such as image maps, icons and labelled diagrams (``.xml`` and other
   code stays).
@@ -36,9 +44,18 @@ _HASH = re.compile(
 )
 _BLOB = re.compile(rb"[A-Za-z0-9+/=]{200,}")
 _LITERAL_START = re.compile(rb"^\s*(?:(?:(?:var|let|const)\s+)?[\w$.]+\s*=|export\s+default)?\s*[\[{]")
-_LITERAL_END = re.compile(rb"[\]}]\s*;?\s*$")
+_ASSIGNED = re.compile(rb"^\s*(?:(?:var|let|const)\s+)?[\w$.]+\s*=\s*[\[{]")
+_LEADING_COMMENTS = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|/\*.*?\*/|//[^\n]*)*", re.DOTALL)
+_LOGIC = re.compile(rb"\b(?:function|return|if|for|while|switch|class|new)\b|=>")
 _STRING = re.compile(rb'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
 _PAGE_LINK = re.compile(rb"^[\w./$%~-]*\.html?(?:#.*)?$", re.IGNORECASE)
+_LOCATION = re.compile(
+    rb"^(?:https?://[^\s\"'<>]+|[\w./$%~-]*(?:\.html?|/)(?:#[^\s\"'<>]*)?|#[\w.:-]+)$", re.IGNORECASE
+)
+INDEX_MIN_LOCATIONS = 20
+"""A long-line data literal with at least this many page addresses among its strings is a search
+index or data dump (a hand-kept JSON file is written over short lines)."""
+SITEMAP_MIN_URLS = 10
 LINK_SHARE = 0.3
 """Of the strings in a data literal, at least this share link to pages for it to be navigation
 data (a generator's tables list a name and a link per entry: about half)."""
@@ -104,6 +121,10 @@ def artefact_reason(data: bytes, kind: str) -> str:
             if data.lstrip()[:1] == b"<":
                 return f"generated markup (tags run together on long lines): {share}"
             return f"minified or bundled code: {share}"
+    if long_share >= 0.5:
+        long_data = _long_data(data, sum(len(line) > LONG_LINE for line in lines))
+        if long_data:
+            return long_data
     if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
         return "generated code: it points to its source map, so it was compiled from another file"
     navigation = _navigation_data(data)
@@ -115,6 +136,9 @@ def artefact_reason(data: bytes, kind: str) -> str:
         if tags >= MARKUP_MIN_TAGS and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data):
             count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
             return f"markup with next to no text: tags and attributes, {count} outside them"
+    sitemap = _sitemap(data)
+    if sitemap:
+        return sitemap
     if len(lines) >= 20 and (
         _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
     ):
@@ -124,15 +148,67 @@ def artefact_reason(data: bytes, kind: str) -> str:
     return ""
 
 
+def _code_start(data: bytes) -> int:
+    """Where ``data`` starts past a byte-order mark, blank space and comments."""
+    found = _LEADING_COMMENTS.match(data)
+    return found.end() if found else 0
+
+
+def _data_strings(data: bytes) -> list[bytes] | None:
+    """The strings of ``data`` when it is data and nothing else: past any leading comments, an
+    array or object literal (JSON, or assigned: ``var NAME = [...]``, ``window.NAME = {...}``),
+    perhaps followed by more assignments, with no program logic (functions, returns, branches,
+    loops) outside its strings. None for anything else."""
+    start = _code_start(data)
+    if not _LITERAL_START.match(data[start : start + 512]):
+        return None
+    found = _STRING.findall(data)
+    if _LOGIC.search(_STRING.sub(b'""', data[start:])):
+        return None
+    return [double or single for double, single in found]
+
+
 def _navigation_data(data: bytes) -> str:
     """Why ``data`` is a generator's navigation data (see the module's docstring), or ""."""
-    if not _LITERAL_START.match(data[:512]) or not _LITERAL_END.search(data[-64:]):
+    strings = _data_strings(data)
+    if not strings:
         return ""
-    strings = [double or single for double, single in _STRING.findall(data)]
     links = sum(1 for text in strings if _PAGE_LINK.match(text))
     if not links or links < LINK_SHARE * len(strings):
         return ""
     return (
         f"generated navigation data: {links:,} of the {len(strings):,} strings in its data literal "
         "link to pages"
+    )
+
+
+def _long_data(data: bytes, long_lines: int) -> str:
+    """Why ``data`` (mostly on long lines) is a search index, data dump or script data, or ""."""
+    strings = _data_strings(data)
+    if strings is None:
+        return ""
+    where = f"{_size(len(data))} on {long_lines} long line{'s' if long_lines > 1 else ''}"
+    locations = sum(1 for text in strings if _LOCATION.match(text))
+    if locations >= INDEX_MIN_LOCATIONS:
+        return (
+            f"generated search index or data dump: one data literal ({where}) whose strings hold "
+            f"{locations:,} page addresses"
+        )
+    start = _code_start(data)
+    if _ASSIGNED.match(data[start : start + 512]):
+        return f"generated script data: a value assigned to a variable, {where}"
+    return ""
+
+
+def _sitemap(data: bytes) -> str:
+    """Why ``data`` is a sitemap (markup listing web addresses, little else), or ""."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<" or data.count(b"://", 0, 8192) < SITEMAP_MIN_URLS:
+        return ""
+    words = _TAG.sub(b" ", data).split()
+    addresses = [word for word in words if b"://" in word]
+    if len(addresses) < SITEMAP_MIN_URLS or sum(map(len, addresses)) < 0.5 * sum(map(len, words)):
+        return ""
+    return (
+        f"generated list of web addresses (a sitemap): {len(addresses):,} addresses make up most of "
+        "the text outside its tags"
     )

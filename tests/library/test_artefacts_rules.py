@@ -60,6 +60,39 @@ def test_navigation_data_and_markup_without_text_are_generated() -> None:
     assert artefact_reason(icon, "text").startswith("markup with next to no text")
 
 
+def test_site_generators_text_indexes_sitemaps_and_script_data_are_generated() -> None:
+    """A static-site search index carries every page's text beside its address on one long line
+    (prose, so the minified rule misses it); a sitemap lists addresses; a sidebar's item list is
+    a literal assigned to a variable on one long line; a table of contents may open with a
+    licence comment and end with more assignments."""
+    for address in ("guide/page{i}.html#part", "guide/page{i}/", "https://example.org/p{i}/"):
+        docs = [
+            {"location": address.format(i=i), "title": f"Part {i}", "text": " ".join(prose(i, 4))}
+            for i in range(30)
+        ]
+        index = json.dumps({"config": {"lang": ["en"]}, "docs": docs}).encode()
+        assert artefact_reason(index, "code").startswith(
+            "generated search index or data dump: one data literal"
+        ), address
+        assert "30 page addresses" in artefact_reason(index, "code")
+    urls = "\n".join(
+        f"  <url><loc>https://example.org/guide/page{i}.html</loc><lastmod>2024-01-0{i % 9 + 1}</lastmod>"
+        "</url>"
+        for i in range(15)
+    )
+    sitemap = f'<?xml version="1.0"?>\n<urlset>\n{urls}\n</urlset>\n'.encode()
+    assert artefact_reason(sitemap, "code").startswith("generated list of web addresses (a sitemap): 15 ")
+    items = [[f"item_{i}", " ".join(prose(i, 1))] for i in range(40)]
+    sidebar = ("window.SIDEBAR_ITEMS = " + json.dumps({"fn": items}, separators=(",", ":")) + ";").encode()
+    assert artefact_reason(sidebar, "code").startswith("generated script data: a value assigned")
+    rows = ",\n".join(f'  [ "Part {i}", "part{i}.html", null ]' for i in range(12))
+    navigation = (
+        f"/*\n @licstart  Permission is granted to copy this file.\n @licend */\n"
+        f"var NAVTREE =\n[\n{rows}\n];\n\nvar SYNCMSG = 'click to sync';\n"
+    ).encode()
+    assert artefact_reason(navigation, "code").startswith("generated navigation data: 12 of the 25 ")
+
+
 def test_data_and_markup_written_by_people_are_kept() -> None:
     package: dict[str, object] = {
         "name": "harbour",
@@ -77,6 +110,19 @@ def test_data_and_markup_written_by_people_are_kept() -> None:
     assert artefact_reason(b"<https://example.org/manual/Users.html>\n", "sniff") == ""  # a note
     page_like = "<div><p>" + " ".join(prose(5, 6)) + "</p></div>"
     assert artefact_reason(page_like.encode(), "sniff") == ""
+    chats = [{"title": f"chat {i}", "messages": [" ".join(prose(i, 5))]} for i in range(40)]
+    export = json.dumps(chats).encode()  # one long line of prose, no page addresses: a document
+    assert artefact_reason(export, "code") == ""
+    feed_items = "\n".join(
+        f"<item><title>{' '.join(prose(i, 1))}</title><link>https://example.org/n{i}</link>"
+        f"<description>{' '.join(prose(i + 50, 3))}</description></item>"
+        for i in range(12)
+    )
+    assert artefact_reason(f"<rss><channel>\n{feed_items}\n</channel></rss>\n".encode(), "code") == ""
+    links = ", ".join(f'"page{i}.html"' for i in range(12))
+    logic = "function open(i) { if (i < pages.length) { location.href = pages[i]; } }"
+    menu = f"const pages = [{links}];\n{logic}\n"
+    assert artefact_reason(menu.encode(), "code") == ""  # a program that uses links is code
 
 
 def test_documents_with_long_lines_are_not_generated() -> None:

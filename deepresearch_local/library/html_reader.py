@@ -191,7 +191,6 @@ def _lines(region: Any) -> list[Line]:
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _MARKUP = re.compile(r"<!--.*?(?:-->|$)|<[!?][^>]*>|<[^>]*>", re.DOTALL)
-_REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\">\s]+)", re.IGNORECASE)
 
 
 def _parse(text: str) -> tuple[Any, str]:
@@ -216,12 +215,33 @@ def _parse(text: str) -> tuple[Any, str]:
     return root, "; ".join(dict.fromkeys(fatal))
 
 
+REDIRECT_TEXT = 200
+"""A page that sends the reader on at once (``<meta http-equiv="refresh" content="0; url=...">``)
+and holds fewer characters of text than this ("Redirecting...", "This page has moved") is a
+redirect, not a document: the page it points to is indexed on its own."""
+REDIRECT_DELAY = 5
+"""Seconds: a refresh later than this is a page that reloads itself, not a redirect."""
+_REFRESH_TO = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*[;,]\s*(?:url\s*=\s*)?['\"]?([^'\">\s]+)", re.IGNORECASE)
+"""A refresh's delay and address, ``0; url=page.html`` or, as browsers also accept, ``0; page.html``."""
+
+
+def _redirect_target(root: Any) -> str:
+    """Where a page's immediate meta refresh sends the reader ("" when it has none)."""
+    for meta in root.iter("meta"):
+        if meta.get("http-equiv", "").lower() != "refresh":
+            continue
+        found = _REFRESH_TO.match(meta.get("content", ""))
+        if found and float(found.group(1)) <= REDIRECT_DELAY:
+            return found.group(2)
+    return ""
+
+
 def _why_empty(root: Any) -> str:
     """Why a parsed page gave no lines, truthfully."""
     for meta in root.iter("meta"):
         if meta.get("http-equiv", "").lower() == "refresh":
-            target = _REFRESH.search(meta.get("content", ""))
-            return f"a redirect page (to {target.group(1)})" if target else "a redirect page"
+            target = _REFRESH_TO.match(meta.get("content", ""))
+            return f"a redirect page (to {target.group(2)})" if target else "a redirect page"
     body = root.find("body")
     if " ".join(_text(body if body is not None else root).split()):
         return "no text in the page outside scripts, navigation and other parts that are left out"
@@ -255,6 +275,10 @@ def read_html(data: bytes, name: str) -> Document:
         if fatal:
             raise ValueError(f"cannot parse the HTML: {fatal}")
         raise ReaderSkip(_why_empty(root))
+    if sum(len(line.text) for line in lines) < REDIRECT_TEXT:
+        target = _redirect_target(root)
+        if target:
+            raise ReaderSkip(f"a redirect page (to {target})")
     head_title = next(root.iter("title"), None)
     title = " ".join(_text(head_title).split()) if head_title is not None else ""
     if not title:

@@ -179,6 +179,12 @@ def test_pages_without_text_say_why_and_unparseable_ones_fail(tmp_path: Path, li
     (root / "shell.html").write_bytes(b"<html><head><title>t</title></head><body><div></div></body></html>")
     refresh = b'<meta http-equiv="refresh" content="0; URL=\'new/place.html\'">'
     (root / "redirect.html").write_bytes(b"<html><head>" + refresh + b"</head><body></body></html>")
+    moved = b'<html><head><meta http-equiv="Refresh" content="0;guide/index.html"></head>'
+    (root / "moved.html").write_bytes(moved + b"<body><p>Redirecting...</p></body></html>")
+    ticker = b'<html><head><meta http-equiv="refresh" content="300; url=ticker.html"></head>'
+    (root / "ticker.html").write_bytes(ticker + b"<body><p>Harbour open</p></body></html>")  # reloads itself
+    moved_with_text = b"<body><p>" + b"The ferry timetable moved to the harbour site. " * 6 + b"</p></body>"
+    (root / "notice.html").write_bytes(moved + moved_with_text)  # says more than "moved": a page
     (root / "app.html").write_bytes(b"<html><body><nav>menu</nav><script>render()</script></body></html>")
     (root / "nested.html").write_bytes(("<div>" * 3000 + "deep words" + "</div>" * 3000).encode())
     (root / "cut.html").write_bytes(
@@ -192,6 +198,9 @@ def test_pages_without_text_say_why_and_unparseable_ones_fail(tmp_path: Path, li
         "markup-only.html": ("skipped", "no text in the page (it holds only markup)"),
         "shell.html": ("skipped", "no text in the page"),
         "redirect.html": ("skipped", "a redirect page (to new/place.html)"),
+        "moved.html": ("skipped", "a redirect page (to guide/index.html)"),
+        "ticker.html": ("indexed", ""),
+        "notice.html": ("indexed", ""),
         "app.html": (
             "skipped",
             "no text in the page outside scripts, navigation and other parts that are left out",
@@ -206,7 +215,7 @@ def test_pages_without_text_say_why_and_unparseable_ones_fail(tmp_path: Path, li
             "text after that point is missing",
         ),
     }
-    assert (report.indexed, report.skipped, report.failed) == (1, 6, 1)
+    assert (report.indexed, report.skipped, report.failed) == (3, 7, 1)
     with pytest.raises(ValueError, match=r"^cannot parse the HTML: Excessive depth"):
         read_document("html", (root / "nested.html").read_bytes(), "nested.html")
     with pytest.raises(ReaderSkip, match=r"^empty page$"):

@@ -50,7 +50,8 @@ def _link_reason(path: Path, root: Path) -> str:
         return "broken symlink (its target does not exist)"
     target = Path(os.path.realpath(path))
     if not inside(target, root):
-        return f"symlink pointing outside the folder (to {target})"
+        where = target if target.is_dir() else target.parent
+        return f"symlink pointing outside the folder (to {target}); add {where} as a folder to index it"
     rel = target.relative_to(root).as_posix() or "."
     if target.is_dir() and inside(path.parent, target):
         return f"symlink loop (points back to its enclosing folder {rel})"

@@ -27,7 +27,11 @@ def test_coverage_lists_every_file_with_its_reason(indexed: Indexed) -> None:
         "binary.txt": ("skipped", "binary content (not text)"),
         "corrupt.pdf": ("failed", cov["corrupt.pdf"][1]),
         "empty.txt": ("skipped", "empty file"),
-        "escape.md": ("skipped", f"symlink pointing outside the folder (to {outside})"),
+        "escape.md": (
+            "skipped",
+            f"symlink pointing outside the folder (to {outside}); "
+            f"add {outside.parent} as a folder to index it",
+        ),
         "guide.md": ("indexed", ""),
         "huge.txt": ("skipped", "too large (17.0 MiB; the limit for this type is 16.0 MiB)"),
         "latin1.txt": ("indexed", "not UTF-8: decoded as cp1252"),

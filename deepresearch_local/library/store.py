@@ -133,6 +133,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_site_indexes_and_redirects",
+        # The artefact rules learnt static-site search indexes, sitemaps and script data, and the
+        # HTML reader immediate redirect pages: folders are read again once so files indexed
+        # before are judged by them. A file that reads the same keeps its chunks and their
+        # vectors (``_same_chunks``), so only the re-read costs time, not the embeddings.
+        "UPDATE folders SET reindex_pending = 1;",
+    ),
 ]
 
 
@@ -152,6 +160,21 @@ def statements(sql: str) -> list[str]:
 
 
 T = TypeVar("T")
+
+
+def _same_chunks(db: sqlite3.Connection, file_id: int, chunks: Sequence[Chunk], search_title: str) -> bool:
+    """Whether a file's stored chunks are ``chunks`` exactly (places, headings, text, title): a
+    file read again after an upgrade of the readers or rules mostly comes out the same, and
+    keeping its chunks keeps their embeddings, which take far longer to make than a re-read."""
+    stored = db.execute(
+        "SELECT c.ordinal, c.page, c.line_start, c.line_end, c.heading, fts.title, fts.body "
+        "FROM chunks c JOIN chunks_fts fts ON fts.rowid = c.id WHERE c.file_id = ? ORDER BY c.id",
+        (file_id,),
+    ).fetchall()
+    if len(stored) != len(chunks):
+        return False
+    fresh = [(c.ordinal, c.page, c.line_start, c.line_end, c.heading, search_title, c.text) for c in chunks]
+    return [tuple(row) for row in stored] == fresh
 
 
 class Store:
@@ -296,9 +319,11 @@ class Store:
             file_id = int(cur.lastrowid or 0)
         else:
             file_id = int(row[0])
-            self.drop_chunks(db, [file_id])
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(f"UPDATE files SET {sets} WHERE id = ?", [*values.values(), file_id])
+            if chunks and _same_chunks(db, file_id, chunks, search_title):
+                return file_id  # read again with the same result: chunk ids (and vectors) stay
+            self.drop_chunks(db, [file_id])
         if not chunks:
             return file_id
         self.bump_index(db)

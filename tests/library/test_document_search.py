@@ -202,6 +202,50 @@ def test_an_old_library_is_read_again_once_after_the_upgrade(tmp_path: Path) -> 
         assert {r.rel: r.indexed_at for r in lib.coverage()} == stamps
 
 
+def test_new_reading_rules_read_folders_again_once_and_keep_the_vectors_of_unchanged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library indexed by a version whose rules missed a site's search index: after the upgrade
+    the folder is read again once, the index is listed as generated, and the pages that read the
+    same keep their chunk ids, so their embeddings (hours of work on a big library) stay."""
+    import json
+
+    monkeypatch.setenv("DEEPRESEARCH_INDEX_WORKERS", "0")  # read here, where the old rules are patched in
+    root = tmp_path / "site"
+    (root / "search").mkdir(parents=True)
+    (root / "kiln.md").write_text("# Kiln\n\nThe kiln reaches its heat slowly.\n\n" + FILL, encoding="utf-8")
+    (root / "glaze.md").write_text("# Glaze\n\nA glaze is fired twice.\n\n" + FILL, encoding="utf-8")
+    docs = [{"location": f"p{i}.html#top", "title": f"Page {i}", "text": f"kiln {FILL}"} for i in range(25)]
+    (root / "search" / "search_index.json").write_text(json.dumps({"docs": docs}), encoding="utf-8")
+    db_path = tmp_path / "lib.sqlite3"
+    with monkeypatch.context() as old_rules:
+        old_rules.setattr("deepresearch_local.library.extract.artefact_reason", lambda data, kind: "")
+        with Library(db_path) as lib:
+            lib.add(root, "site")
+            assert {r.rel: r.status for r in lib.coverage()}["search/search_index.json"] == "indexed"
+
+    class Toy(_Unit):
+        def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+            return [[0.0, 0.6, 0.8] for _ in texts]
+
+    with Library(db_path) as lib:
+        assert lib.embed_missing(Toy()) == lib.vectors.count("toy") > 0
+        pages = "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.rel LIKE '%.md'"
+        page_chunks = sorted(int(r[0]) for r in lib.store.query(pages))
+        lib.store.db.execute(  # as a library of the version before this migration
+            "DELETE FROM schema_migrations WHERE name = 'read_again_for_site_indexes_and_redirects'"
+        )
+    with Library(db_path) as lib:
+        assert lib.upgrade_pending() == ["site"]
+        assert [Path(h.path).name for h in lib.search("kiln heat", mode="bm25")] == ["kiln.md"]
+        assert lib.upgrade_pending() == []
+        coverage = {r.rel: (r.status, r.reason) for r in lib.coverage()}
+        assert coverage["search/search_index.json"][0] == "skipped"
+        assert coverage["search/search_index.json"][1].startswith("generated search index or data dump")
+        assert sorted(int(r[0]) for r in lib.store.query(pages)) == page_chunks
+        assert lib.vectors.count("toy") == len(page_chunks) and lib.vectors.count_missing("toy") == 0
+
+
 def test_a_run_reads_an_upgraded_library_again_before_it_starts_with_progress(tmp_path: Path) -> None:
     """Not silently inside the run's first library search: the run's indexing progress shows it."""
     from deepresearch_local.agent.toolset import IndexNote, build_tools

@@ -20,7 +20,8 @@ CODE = _words(
     ".erl .clj .dart .sql .css .scss .less .vue .svelte .xml .json .jsonl .yaml .yml .toml .ini .cfg .conf "
     ".properties .gradle .cmake .mk .dockerfile .proto .graphql .tf .nix .el .vim .xsl .xslt .xsd .rng .dtd"
 )
-# Formats we recognise but do not read: say so instead of sniffing them as text.
+# Formats we recognise but do not read: say so instead of sniffing them as text. Names that say
+# nothing sure (``.dat`` holds text tables as often as binary records) are sniffed.
 UNSUPPORTED = {
     ".doc": "old Word format: save it as .docx or PDF",
     ".ppt": "PowerPoint: export it as PDF",
@@ -34,7 +35,7 @@ UNSUPPORTED = {
 BINARY = _words(
     ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ico .heic .svgz .mp3 .wav .flac .ogg .m4a .mp4 .mov .avi "
     ".mkv .webm .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .whl .exe .dll .so .dylib .o .a .lib "
-    ".bin .dat .db .sqlite .sqlite3 .pyc .class .woff .woff2 .ttf .otf .eot .iso .dmg .pkg .deb .rpm "
+    ".bin .db .sqlite .sqlite3 .pyc .class .woff .woff2 .ttf .otf .eot .iso .dmg .pkg .deb .rpm "
     ".gguf .safetensors .pt .pth .onnx .npy .npz .pkl .parquet .feather .h5"
 )
 

@@ -61,6 +61,19 @@ def test_coverage_lists_every_file_with_its_reason(indexed: Indexed) -> None:
     )
 
 
+def test_a_name_that_says_nothing_sure_is_judged_by_its_content(tmp_path: Path, library: Library) -> None:
+    root = tmp_path / "graphs"
+    root.mkdir()
+    (root / "flows.dat").write_text("Harbour;Ferry Point;12\nFerry Point;Kiln Island;7\n", encoding="utf-8")
+    (root / "records.dat").write_bytes(bytes(range(256)) * 8)
+    library.add(root, "graphs")
+    assert _coverage(library) == {
+        "flows.dat": ("indexed", ""),
+        "records.dat": ("skipped", "binary content (unknown file type)"),
+    }
+    assert [Path(h.path).name for h in library.search("ferry point kiln island")] == ["flows.dat"]
+
+
 @pytest.mark.parametrize(
     ("query", "rel", "location"),
     [

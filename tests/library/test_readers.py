@@ -86,6 +86,7 @@ def test_kinds_by_name() -> None:
     ]  # fmt: skip
     assert kind_for("README") is None and kind_for("photo.JPG") == "binary" and kind_for(".bashrc") is None
     assert {kind_for(n) for n in ("t.xsl", "s.xsd", "g.rng", "d.dtd")} == {"code"}  # XML that is code
+    assert kind_for("flows.dat") is None  # text tables as often as binary records: the content decides
 
 
 def test_pdf_pages_title_and_failures() -> None:

@@ -3,9 +3,15 @@
 Two files are duplicates when their normalized words are equal, or when their MinHash estimates a
 Jaccard similarity of word 3-shingles of at least ``SAME_FORMAT`` (0.9, for files of at least 200
 words), or of ``SOURCE_FORMAT`` (0.3) for two formats of one name (``_sources/os.rst.txt`` beside
-``os.html``: the markup of a source and its rendering differ, so their shingles do too). Only
-pairs sharing a text hash, an LSH band or a name are compared, so a folder of thousands of files
-costs milliseconds.
+``os.html``: the markup of a source and its rendering differ, so their shingles do too). Two
+formats of one place (one path, extensions aside, ends the other: ``_sources/cmd/break.rst.txt``
+and ``cmd/break.html``, or ``report.docx`` and ``report.pdf``) are also duplicates when the one
+the library would keep (the richer format) holds at least ``SOURCE_CONTAINED`` of the other's
+shingles (``held``): a short source has no MinHash, and a page may pull in text its source only
+names, which lowers the Jaccard similarity but not what the page holds of the source. (A program
+that quotes its short sample input is not a copy of that input, whichever format ranks first.) Only pairs
+sharing a text hash, an LSH band or a name are compared, so a folder of thousands of files costs
+milliseconds.
 
 The copy kept is the one a person would open: the richer format first (HTML, then DOCX, PDF,
 Markdown, plain text, CSV, code), then the longer text, then the shallower path, then the path's
@@ -22,13 +28,17 @@ from functools import cached_property
 from pathlib import PurePosixPath
 
 from deepresearch_local.library.detect import kind_for
-from deepresearch_local.library.signature import Signature, bands, similarity
+from deepresearch_local.library.signature import Signature, bands, held, similarity
 
 SAME_FORMAT = 0.9
 SAME_FORMAT_MIN_WORDS = 200
 """Shorter files of one format are duplicates only when their words are equal: two short notes
 written from one template differ in the few words that matter."""
 SOURCE_FORMAT = 0.3
+SOURCE_CONTAINED = 0.6
+"""Measured on Sphinx's sources beside their pages (CMake, Python): 0.87-0.88 for the median true
+pair, 0.67 for the 5th percentile of Python's; a source against another page reached 0.44 at most
+(CMake's policy pages share boilerplate)."""
 KIND_RANK = {"html": 0, "docx": 1, "pdf": 2, "markdown": 3, "text": 4, "csv": 5, "code": 6}
 
 
@@ -76,16 +86,34 @@ def likeness(a: Copy, b: Copy) -> float:
     """How alike two files are (1.0 for equal words), or 0.0 when they are not duplicates."""
     if a.sig.text_hash == b.sig.text_hash:
         return 1.0
-    if not a.sig.minhash or not b.sig.minhash:
+    formats = a.kind != b.kind and a.stem == b.stem
+    if formats and a.sig.minhash and b.sig.minhash:
+        value = similarity(a.sig.minhash, b.sig.minhash)
+        if value >= SOURCE_FORMAT:
+            return value
+    if formats and _one_place(a.rel, b.rel):
+        kept, other = (a, b) if a.preference <= b.preference else (b, a)
+        share = held(other.sig.sketch, kept.sig.sketch)  # what the copy kept holds of the other
+        return share if share is not None and share >= SOURCE_CONTAINED else 0.0
+    if formats or not a.sig.minhash or not b.sig.minhash:
         return 0.0
-    if a.kind != b.kind and a.stem == b.stem:
-        threshold = SOURCE_FORMAT
-    elif min(a.sig.words, b.sig.words) >= SAME_FORMAT_MIN_WORDS:
-        threshold = SAME_FORMAT
-    else:
+    if min(a.sig.words, b.sig.words) < SAME_FORMAT_MIN_WORDS:
         return 0.0
     value = similarity(a.sig.minhash, b.sig.minhash)
-    return value if value >= threshold else 0.0
+    return value if value >= SAME_FORMAT else 0.0
+
+
+def _place(rel: str) -> tuple[str, ...]:
+    """A path's folders and its name without document extensions, lower-cased."""
+    path = PurePosixPath(rel.lower())
+    return (*path.parent.parts, name_stem(rel))
+
+
+def _one_place(a: str, b: str) -> bool:
+    """Whether one path, extensions aside, ends the other (a mirror tree of sources)."""
+    x, y = _place(a), _place(b)
+    short, long = (x, y) if len(x) <= len(y) else (y, x)
+    return long[len(long) - len(short) :] == short
 
 
 class KeptFiles:
@@ -126,12 +154,15 @@ class KeptFiles:
 
 
 def _copy(row: sqlite3.Row) -> Copy:
-    sig = Signature(row["text_hash"], bytes(row["minhash"]), int(row["words"]), int(row["shingles"]))
+    sig = Signature(
+        row["text_hash"], bytes(row["minhash"]), int(row["words"]), int(row["shingles"]), bytes(row["sketch"])
+    )
     return Copy(int(row["file_id"]), str(row["rel"]), str(row["kind"]), sig)
 
 
 _SELECT = """
-    SELECT s.file_id, s.text_hash, s.minhash, s.words, s.shingles, s.duplicate_of, f.rel, f.kind, f.status
+    SELECT s.file_id, s.text_hash, s.minhash, s.words, s.shingles, s.sketch, s.duplicate_of,
+           f.rel, f.kind, f.status
     FROM file_signatures s JOIN files f ON f.id = s.file_id WHERE f.folder_id = ?
 """
 
@@ -151,11 +182,11 @@ def load_copies(db: sqlite3.Connection, folder_id: int) -> tuple[list[Copy], lis
 
 def save_signature(db: sqlite3.Connection, file_id: int, sig: Signature, duplicate_of: int | None) -> None:
     db.execute(
-        "INSERT INTO file_signatures (file_id, text_hash, minhash, words, shingles, duplicate_of) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(file_id) DO UPDATE SET text_hash = excluded.text_hash, "
+        "INSERT INTO file_signatures (file_id, text_hash, minhash, words, shingles, sketch, duplicate_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file_id) DO UPDATE SET text_hash = excluded.text_hash, "
         "minhash = excluded.minhash, words = excluded.words, shingles = excluded.shingles, "
-        "duplicate_of = excluded.duplicate_of",
-        (file_id, sig.text_hash, sig.minhash, sig.words, sig.shingles, duplicate_of),
+        "sketch = excluded.sketch, duplicate_of = excluded.duplicate_of",
+        (file_id, sig.text_hash, sig.minhash, sig.words, sig.shingles, sig.sketch, duplicate_of),
     )
 
 

@@ -12,6 +12,11 @@ and each bin keeps its smallest, so two documents agree in a bin with a probabil
 Jaccard similarity of their shingle sets. Empty bins are filled by rotation from the next full
 one. ``bands`` cuts it into LSH bands: only files sharing a band (or a name, or a text hash) are
 ever compared.
+
+The sketch is a bottom-k sample of the distinct shingles: the ``SKETCH`` smallest 32-bit shingle
+hashes (all of them for a shorter text, however short). It answers what the MinHash cannot: how
+much of a short source file's text a rendered page holds (``held``) when the page is far
+longer (it pulls in text the source only names) or the source too short for a MinHash.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ almost surely. (Two formats of one name are compared whatever their bands.)"""
 MIN_WORDS = 30
 """Below this only an exact copy counts as a duplicate (no MinHash is kept)."""
 
+SKETCH = 256
+"""Distinct shingle hashes kept in the sketch (1 KiB a file at most)."""
+CONTAINED_SAMPLE = 10
+"""``held`` needs at least this many of the part's shingles below both sketches' cut."""
+
 _EMPTY = 0xFFFFFFFF
 _MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xBF58476D1CE4E5B9)
 
@@ -43,6 +53,8 @@ class Signature:
     words: int
     shingles: int
     """Word 3-shingles in the text (repeats counted)."""
+    sketch: bytes = b""
+    """The ``SKETCH`` smallest distinct shingle hashes, ascending little-endian uint32 values."""
 
 
 class _Tables:
@@ -106,8 +118,8 @@ def signature(lines: Iterable[str]) -> Signature:
     t = _tables()
     words = word_hashes("\n".join(lines).lower())
     text_hash = hashlib.blake2b(words.tobytes(), digest_size=16).hexdigest()
-    if len(words) < MIN_WORDS:
-        return Signature(text_hash, b"", len(words), max(0, len(words) - SHINGLE + 1))
+    if len(words) < SHINGLE:
+        return Signature(text_hash, b"", len(words), 0)
     with np.errstate(over="ignore"):
         mixed = words[: 1 - SHINGLE] * t.mix[0]
         for offset in range(1, SHINGLE):
@@ -115,11 +127,25 @@ def signature(lines: Iterable[str]) -> Signature:
             mixed = (mixed ^ (mixed >> np.uint64(29))) * t.mix[offset] + words[offset:end]
         mixed = (mixed ^ (mixed >> np.uint64(32))) * t.mix[3]
         mixed ^= mixed >> np.uint64(29)
+    sketch = _sketch((mixed & np.uint64(0xFFFFFFFF)).astype("<u4"))
+    if len(words) < MIN_WORDS:
+        return Signature(text_hash, b"", len(words), len(mixed), sketch)
     smallest = np.full(BINS, np.iinfo(np.uint64).max, dtype=np.uint64)
     np.minimum.at(smallest, (mixed >> t.shift).astype(np.intp), mixed)
     found = (smallest >> t.shift) == t.bins  # a bin no shingle fell in still holds the maximum
     values = np.where(found, smallest & np.uint64(0xFFFFFFFF), np.uint64(_EMPTY)).astype("<u4")
-    return Signature(text_hash, _densify(values), len(words), len(mixed))
+    return Signature(text_hash, _densify(values), len(words), len(mixed), sketch)
+
+
+def _sketch(hashes: Any) -> bytes:
+    """The ``SKETCH`` smallest distinct values, ascending (a partial sort: pages run long)."""
+    import numpy as np
+
+    if len(hashes) > 8 * SKETCH:
+        smallest = np.unique(np.partition(hashes, 8 * SKETCH)[: 8 * SKETCH])
+        if len(smallest) >= SKETCH:  # else the text repeats itself so much that all are needed
+            return bytes(smallest[:SKETCH].tobytes())
+    return bytes(np.unique(hashes)[:SKETCH].tobytes())
 
 
 def _densify(values: Any) -> bytes:
@@ -151,3 +177,19 @@ def bands(minhash: bytes) -> list[bytes]:
     """The LSH band keys of a MinHash (none when it is empty)."""
     width = BAND_ROWS * 4
     return [bytes([i]) + minhash[i * width : (i + 1) * width] for i in range(len(minhash) // width)]
+
+
+def held(part: bytes, whole: bytes) -> float | None:
+    """The share of the shingles of one text (``part``'s sketch) that another (``whole``'s)
+    holds, estimated from the two sketches: exact below the lower of their largest hashes (a
+    random sample of the shingles, as hashes fall); None when that sample is too small."""
+    import numpy as np
+
+    x, y = np.frombuffer(part, "<u4"), np.frombuffer(whole, "<u4")
+    if not len(x) or not len(y):
+        return None
+    cut = min(int(x[-1]) if len(x) == SKETCH else 1 << 32, int(y[-1]) if len(y) == SKETCH else 1 << 32)
+    x, y = x[x <= cut], y[y <= cut]
+    if len(x) < CONTAINED_SAMPLE:
+        return None
+    return float(np.isin(x, y, assume_unique=True).sum()) / len(x)

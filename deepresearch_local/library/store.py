@@ -134,12 +134,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "read_again_for_site_indexes_and_redirects",
-        # The artefact rules learnt static-site search indexes, sitemaps and script data, and the
-        # HTML reader immediate redirect pages: folders are read again once so files indexed
-        # before are judged by them. A file that reads the same keeps its chunks and their
-        # vectors (``_same_chunks``), so only the re-read costs time, not the embeddings.
-        "UPDATE folders SET reindex_pending = 1;",
+        "read_again_for_site_indexes_redirects_and_source_copies",
+        # The artefact rules learnt static-site search indexes, sitemaps and script data, the
+        # HTML reader immediate redirect pages, and duplicates a sketch of each file's shingles (to
+        # find a short source beside its page): folders are read again once so files indexed before
+        # are judged by them. A file that reads the same keeps its chunks and their vectors
+        # (``_same_chunks``), so only the re-read costs time, not the embeddings.
+        """
+        ALTER TABLE file_signatures ADD COLUMN sketch BLOB NOT NULL DEFAULT x'';
+        UPDATE folders SET reindex_pending = 1;
+        """,
     ),
 ]
 

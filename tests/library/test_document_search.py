@@ -232,8 +232,9 @@ def test_new_reading_rules_read_folders_again_once_and_keep_the_vectors_of_uncha
         assert lib.embed_missing(Toy()) == lib.vectors.count("toy") > 0
         pages = "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.rel LIKE '%.md'"
         page_chunks = sorted(int(r[0]) for r in lib.store.query(pages))
-        lib.store.db.execute(  # as a library of the version before this migration
-            "DELETE FROM schema_migrations WHERE name = 'read_again_for_site_indexes_and_redirects'"
+        lib.store.db.executescript(  # as a library of the version before this migration
+            "ALTER TABLE file_signatures DROP COLUMN sketch; DELETE FROM schema_migrations "
+            "WHERE name = 'read_again_for_site_indexes_redirects_and_source_copies';"
         )
     with Library(db_path) as lib:
         assert lib.upgrade_pending() == ["site"]

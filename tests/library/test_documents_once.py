@@ -230,3 +230,40 @@ def test_an_api_reference_folder_keeps_its_pages_and_leaves_its_machinery(
     assert cov["icon.svg"][1].startswith("markup with next to no text")
     assert dict(breakdown(library.coverage())) == {"empty or no text": 2, "generated files": 1}
     assert _found(library, "quillwort") == ["char_helpers.html"]
+
+
+def test_a_short_source_or_one_its_page_outgrows_is_a_copy_but_a_quoted_sample_input_is_not(
+    tmp_path: Path, library: Library
+) -> None:
+    """Sources too short for a MinHash, and sources whose page pulls in shared text they only
+    name, are still copies of their page (the page holds their text); a program that quotes its
+    short sample input is not a copy of that input."""
+    root = tmp_path / "manual"
+    (root / "_sources" / "cmd").mkdir(parents=True)
+    (root / "cmd").mkdir()
+    (root / "examples").mkdir()
+    short = "Leave the enclosing loop at once and carry on after its end."
+    page = (
+        "<html><head><title>halt</title></head><body><div role='main'><h1>halt</h1>"
+        f"<p>{short}</p><pre>halt()</pre><p>See also the <a href='skip.html'>skip()</a> command.</p>"
+        "</div></body></html>"
+    )
+    (root / "cmd" / "halt.html").write_text(page, encoding="utf-8")
+    code = ".. code-block:: text\n\n  halt()"
+    rst = f"halt\n----\n\n{short}\n\n{code}\n\nSee also the :command:`skip` command.\n"
+    (root / "_sources" / "cmd" / "halt.rst.txt").write_text(rst, encoding="utf-8")
+    own, shared = prose(5, 4), [prose(10 + i, 6) for i in range(8)]
+    (root / "cmd" / "locate.html").write_text(html_page("locate", [own, *shared], "Finds a file."), "utf-8")
+    rst = "locate\n------\n\nFinds a file.\n\n" + " ".join(own) + "\n\n.. include:: LOCATE_COMMON.txt\n"
+    (root / "_sources" / "cmd" / "locate.rst.txt").write_text(rst, encoding="utf-8")
+    sample = " ".join(prose(60, 2))
+    (root / "examples" / "parse.txt").write_text(sample + "\n", encoding="utf-8")
+    program = "\n".join(f"int step{i}(int x) {{ return x * {i} + {i % 5}; }}" for i in range(40))
+    (root / "examples" / "parse.cpp").write_text(
+        f"// Reads parse.txt: {sample}\n{program}\n", encoding="utf-8"
+    )
+    library.add(root, "manual")
+    cov = _coverage(library)
+    assert cov["_sources/cmd/halt.rst.txt"] == ("skipped", "duplicate of cmd/halt.html")
+    assert cov["_sources/cmd/locate.rst.txt"] == ("skipped", "duplicate of cmd/locate.html")
+    assert (cov["examples/parse.txt"], cov["examples/parse.cpp"]) == (("indexed", ""), ("indexed", ""))

@@ -8,10 +8,10 @@ formats of one place (one path, extensions aside, ends the other: ``_sources/cmd
 and ``cmd/break.html``, or ``report.docx`` and ``report.pdf``) are also duplicates when the one
 the library would keep (the richer format) holds at least ``SOURCE_CONTAINED`` of the other's
 shingles (``held``): a short source has no MinHash, and a page may pull in text its source only
-names, which lowers the Jaccard similarity but not what the page holds of the source. (A program
-that quotes its short sample input is not a copy of that input, whichever format ranks first.) Only pairs
-sharing a text hash, an LSH band or a name are compared, so a folder of thousands of files costs
-milliseconds.
+names, which lowers the Jaccard similarity but not what the page holds of the source. A program
+that quotes its short sample input is no copy of that input, whichever format ranks first. Only
+pairs sharing a text hash, an LSH band or a name are compared, so a folder of thousands of files
+costs milliseconds.
 
 The copy kept is the one a person would open: the richer format first (HTML, then DOCX, PDF,
 Markdown, plain text, CSV, code), then the longer text, then the shallower path, then the path's

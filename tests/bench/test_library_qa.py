@@ -128,8 +128,14 @@ def test_the_readme_table_of_retrieval_figures(
 def test_the_committed_question_sets_are_well_formed() -> None:
     data = Path(__file__).parents[2] / "deepresearch_local" / "bench" / "data" / "library_qa"
     sets = {path.name: load_questions(path) for path in sorted(data.glob("*.jsonl"))}
-    assert {"python_sqlite_dev.jsonl", "heldout.jsonl", "heldout2.jsonl", "heldout3.jsonl"} <= set(sets)
-    corpora = ("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib")
+    assert {
+        "python_sqlite_dev.jsonl",
+        "heldout.jsonl",
+        "heldout2.jsonl",
+        "heldout3.jsonl",
+        "heldout4.jsonl",
+    } <= set(sets)
+    corpora = ("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs")
     for name, questions in sets.items():
         for q in questions:
             assert q.kind in ("paraphrase", "keyword"), (name, q.question)
@@ -139,3 +145,4 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         assert len({q.question for q in questions}) == len(questions), f"{name} repeats a question"
     assert len(sets["heldout2.jsonl"]) == 41
     assert {q.corpus for q in sets["heldout3.jsonl"]} == {"commons-lang", "sdl", "glib"}
+    assert {q.corpus for q in sets["heldout4.jsonl"]} == {"cmake", "mkdocs"}

@@ -32,6 +32,7 @@ documents. A folder's include rule overrides all of this (see ``rules``).
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 CHECKED_KINDS = frozenset({"text", "code", "sniff"})
 LONG_LINE = 1000
@@ -110,10 +111,10 @@ def artefact_reason(data: bytes, kind: str) -> str:
     lines = data.split(b"\n")
     long_bytes = sum(len(line) for line in lines if len(line) > LONG_LINE)
     long_share = long_bytes / len(data)
+    long_lines = sum(len(line) > LONG_LINE for line in lines)
     if long_share >= 0.5 and _share(data, _NOT_ASCII) < 0.3:
         spaces, symbols = _share(data, _SPACES), _share(data, _SYMBOLS)
         if spaces < 0.08 or symbols >= 0.15:
-            long_lines = sum(len(line) > LONG_LINE for line in lines)
             where = f"{_size(len(data))} on {long_lines} line{'s' if long_lines > 1 else ''}"
             if _JSONISH_START.match(data[:256]) and _share(data, b'"') >= 0.03:
                 return f"generated data (a search index or data dump): {where} of JSON-like text"
@@ -121,24 +122,21 @@ def artefact_reason(data: bytes, kind: str) -> str:
             if data.lstrip()[:1] == b"<":
                 return f"generated markup (tags run together on long lines): {share}"
             return f"minified or bundled code: {share}"
-    if long_share >= 0.5:
-        long_data = _long_data(data, sum(len(line) > LONG_LINE for line in lines))
+    literal = _data_literal(data)
+    if long_share >= 0.5 and literal is not None:
+        long_data = _long_data(data, literal, long_lines)
         if long_data:
             return long_data
     if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
         return "generated code: it points to its source map, so it was compiled from another file"
-    navigation = _navigation_data(data)
-    if navigation:
-        return navigation
-    if kind != "code" and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
-        outside, tags = _TAG.subn(b" ", data)
-        words = outside.split()
-        if tags >= MARKUP_MIN_TAGS and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data):
-            count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
-            return f"markup with next to no text: tags and attributes, {count} outside them"
-    sitemap = _sitemap(data)
-    if sitemap:
-        return sitemap
+    if literal is not None:
+        navigation = _navigation_data(literal)
+        if navigation:
+            return navigation
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        markup = _markup_reason(data, kind)
+        if markup:
+            return markup
     if len(lines) >= 20 and (
         _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
     ):
@@ -154,25 +152,29 @@ def _code_start(data: bytes) -> int:
     return found.end() if found else 0
 
 
-def _data_strings(data: bytes) -> list[bytes] | None:
-    """The strings of ``data`` when it is data and nothing else: past any leading comments, an
-    array or object literal (JSON, or assigned: ``var NAME = [...]``, ``window.NAME = {...}``),
-    perhaps followed by more assignments, with no program logic (functions, returns, branches,
-    loops) outside its strings. None for anything else."""
+class _Literal(NamedTuple):
+    start: int
+    """Where the data starts, past comments."""
+    strings: list[bytes]
+
+
+def _data_literal(data: bytes) -> _Literal | None:
+    """``data`` when it is data and nothing else: past any leading comments, an array or object
+    literal (JSON, or assigned: ``var NAME = [...]``, ``window.NAME = {...}``), perhaps followed by
+    more assignments, with no program logic (functions, returns, branches, loops) outside its
+    strings; with its strings. None for anything else."""
     start = _code_start(data)
     if not _LITERAL_START.match(data[start : start + 512]):
         return None
     found = _STRING.findall(data)
     if _LOGIC.search(_STRING.sub(b'""', data[start:])):
         return None
-    return [double or single for double, single in found]
+    return _Literal(start, [double or single for double, single in found])
 
 
-def _navigation_data(data: bytes) -> str:
-    """Why ``data`` is a generator's navigation data (see the module's docstring), or ""."""
-    strings = _data_strings(data)
-    if not strings:
-        return ""
+def _navigation_data(literal: _Literal) -> str:
+    """Why a data literal is a generator's navigation data (see the module's docstring), or ""."""
+    strings = literal.strings
     links = sum(1 for text in strings if _PAGE_LINK.match(text))
     if not links or links < LINK_SHARE * len(strings):
         return ""
@@ -182,29 +184,38 @@ def _navigation_data(data: bytes) -> str:
     )
 
 
-def _long_data(data: bytes, long_lines: int) -> str:
-    """Why ``data`` (mostly on long lines) is a search index, data dump or script data, or ""."""
-    strings = _data_strings(data)
-    if strings is None:
-        return ""
+def _long_data(data: bytes, literal: _Literal, long_lines: int) -> str:
+    """Why a data literal mostly on long lines is a search index, data dump or script data, or ""."""
     where = f"{_size(len(data))} on {long_lines} long line{'s' if long_lines > 1 else ''}"
-    locations = sum(1 for text in strings if _LOCATION.match(text))
+    locations = sum(1 for text in literal.strings if _LOCATION.match(text))
     if locations >= INDEX_MIN_LOCATIONS:
         return (
             f"generated search index or data dump: one data literal ({where}) whose strings hold "
             f"{locations:,} page addresses"
         )
-    start = _code_start(data)
-    if _ASSIGNED.match(data[start : start + 512]):
+    if _ASSIGNED.match(data[literal.start : literal.start + 512]):
         return f"generated script data: a value assigned to a variable, {where}"
     return ""
 
 
-def _sitemap(data: bytes) -> str:
-    """Why ``data`` is a sitemap (markup listing web addresses, little else), or ""."""
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<" or data.count(b"://", 0, 8192) < SITEMAP_MIN_URLS:
+def _markup_reason(data: bytes, kind: str) -> str:
+    """Why markup (``data`` starts with a tag) is generated, or "": tags with next to no text
+    between them (text and unknown-type files only), or a sitemap, markup whose text outside the
+    tags is mostly web addresses."""
+    sitemap_like = data.count(b"://", 0, 8192) >= SITEMAP_MIN_URLS
+    if kind == "code" and not sitemap_like:
         return ""
-    words = _TAG.sub(b" ", data).split()
+    outside, tags = _TAG.subn(b" ", data)
+    words = outside.split()
+    if (
+        kind != "code"
+        and tags >= MARKUP_MIN_TAGS
+        and sum(len(word) for word in words) < MARKUP_TEXT_SHARE * len(data)
+    ):
+        count = f"{len(words):,} word{'s' if len(words) != 1 else ''}"
+        return f"markup with next to no text: tags and attributes, {count} outside them"
+    if not sitemap_like:
+        return ""
     addresses = [word for word in words if b"://" in word]
     if len(addresses) < SITEMAP_MIN_URLS or sum(map(len, addresses)) < 0.5 * sum(map(len, words)):
         return ""

@@ -91,7 +91,7 @@ def likeness(a: Copy, b: Copy) -> float:
         value = similarity(a.sig.minhash, b.sig.minhash)
         if value >= SOURCE_FORMAT:
             return value
-    if formats and _one_place(a.rel, b.rel):
+    if formats and _one_place(a, b):
         kept, other = (a, b) if a.preference <= b.preference else (b, a)
         share = held(other.sig.sketch, kept.sig.sketch)  # what the copy kept holds of the other
         return share if share is not None and share >= SOURCE_CONTAINED else 0.0
@@ -103,13 +103,12 @@ def likeness(a: Copy, b: Copy) -> float:
     return value if value >= SAME_FORMAT else 0.0
 
 
-def _place(rel: str) -> tuple[str, ...]:
-    """A path's folders and its name without document extensions, lower-cased."""
-    path = PurePosixPath(rel.lower())
-    return (*path.parent.parts, name_stem(rel))
+def _place(copy: Copy) -> tuple[str, ...]:
+    """A file's folders and its name without document extensions (its stem), lower-cased."""
+    return (*PurePosixPath(copy.rel.lower()).parent.parts, copy.stem)
 
 
-def _one_place(a: str, b: str) -> bool:
+def _one_place(a: Copy, b: Copy) -> bool:
     """Whether one path, extensions aside, ends the other (a mirror tree of sources)."""
     x, y = _place(a), _place(b)
     short, long = (x, y) if len(x) <= len(y) else (y, x)

@@ -9,6 +9,7 @@ element names are compared without namespace or prefix."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
@@ -225,12 +226,17 @@ _REFRESH_TO = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*[;,]\s*(?:url\s*=\s*)?['\"]?([^
 """A refresh's delay and address, ``0; url=page.html`` or, as browsers also accept, ``0; page.html``."""
 
 
+def _refreshes(root: Any) -> Iterator[str]:
+    """The contents of a page's ``<meta http-equiv="refresh">`` elements, in order."""
+    for meta in root.iter("meta"):
+        if meta.get("http-equiv", "").lower() == "refresh":
+            yield meta.get("content", "")
+
+
 def _redirect_target(root: Any) -> str:
     """Where a page's immediate meta refresh sends the reader ("" when it has none)."""
-    for meta in root.iter("meta"):
-        if meta.get("http-equiv", "").lower() != "refresh":
-            continue
-        found = _REFRESH_TO.match(meta.get("content", ""))
+    for content in _refreshes(root):
+        found = _REFRESH_TO.match(content)
         if found and float(found.group(1)) <= REDIRECT_DELAY:
             return found.group(2)
     return ""
@@ -238,10 +244,9 @@ def _redirect_target(root: Any) -> str:
 
 def _why_empty(root: Any) -> str:
     """Why a parsed page gave no lines, truthfully."""
-    for meta in root.iter("meta"):
-        if meta.get("http-equiv", "").lower() == "refresh":
-            target = _REFRESH_TO.match(meta.get("content", ""))
-            return f"a redirect page (to {target.group(2)})" if target else "a redirect page"
+    for content in _refreshes(root):
+        target = _REFRESH_TO.match(content)
+        return f"a redirect page (to {target.group(2)})" if target else "a redirect page"
     body = root.find("body")
     if " ".join(_text(body if body is not None else root).split()):
         return "no text in the page outside scripts, navigation and other parts that are left out"

@@ -9,7 +9,7 @@ from deepresearch_local.library.model import FileRecord
 
 # (group, reason prefixes); the first group whose prefix starts the reason wins.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("duplicates", ("duplicate of ",)),
+    ("duplicates", ("duplicate of ", "combined copy of ")),
     ("excluded by the folder's rules", ("excluded by the folder's rule",)),
     (
         "generated files",

@@ -22,6 +22,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from deepresearch_local.library.combined import combined_copies, combined_prefix_pattern, combined_reason
 from deepresearch_local.library.duplicates import (
     KIND_RANK,
     Copy,
@@ -147,13 +148,14 @@ class FolderIndexer:
                 self._kept.remove(file_id)
         return file_id
 
-    def _demote(self, copy: Copy, original: Copy) -> None:
-        """A kept file turns out to be a copy of ``original``: drop its chunks."""
+    def _demote(self, copy: Copy, original: Copy, reason: str | None = None) -> None:
+        """A kept file turns out to be a copy of ``original`` (or, with ``reason``, to combine
+        it and others): drop its chunks."""
         with self.store.transaction() as db:
             self.store.drop_chunks(db, [copy.file_id])
             db.execute(
                 "UPDATE files SET status = 'skipped', reason = ?, chunks = 0 WHERE id = ?",
-                (duplicate_reason(original.rel), copy.file_id),
+                (reason or duplicate_reason(original.rel), copy.file_id),
             )
             db.execute(
                 "UPDATE file_signatures SET duplicate_of = ? WHERE file_id = ?",
@@ -256,9 +258,12 @@ class FolderIndexer:
         at another kept copy, or read and index them."""
         with self.store.lock:
             kept, dups = load_copies(self.store.db, self.folder_id)
+        combined = self._combined_ids()
         self._kept = KeptFiles(kept)
         promoted = 0
         for copy, original_id in sorted(dups, key=lambda pair: pair[0].preference):
+            if copy.file_id in combined:  # settled below, against every kept file
+                continue
             original = self.kept.alive.get(original_id) if original_id is not None else None
             if original is not None and original.preference < copy.preference and likeness(copy, original):
                 continue
@@ -283,12 +288,58 @@ class FolderIndexer:
                 promoted += 1
                 report.changed += copy.rel not in read
                 report.chunks_added += outcome.chunks
+        promoted += self._settle_combined(entries, read, report, combined)
         if promoted:
             report.notes.append(
                 f"{promoted} file{'s' if promoted > 1 else ''} found to copy another "
                 f"{'were' if promoted > 1 else 'was'} indexed after all: the file copied changed, went "
                 "away or turned out to be a copy itself"
             )
+
+    def _combined_ids(self) -> set[int]:
+        """The folder's files left out as combined copies of others."""
+        rows = self.store.query(
+            "SELECT id FROM files WHERE folder_id = ? AND status = 'skipped' AND reason LIKE ?",
+            (self.folder_id, combined_prefix_pattern()),
+        )
+        return {int(row["id"]) for row in rows}
+
+    def _settle_combined(
+        self, entries: dict[str, Entry], read: set[str], report: IndexReport, combined: set[int]
+    ) -> int:
+        """Leave out the kept files that are combined copies of others (``combined``), and index
+        those left out before that no longer are; returns how many were indexed."""
+        with self.store.lock:
+            kept, dups = load_copies(self.store.db, self.folder_id)
+        was = [copy for copy, _ in dups if copy.file_id in combined]
+        now = combined_copies(kept + was)
+        for copy in kept:
+            parts = now.get(copy.file_id)
+            if parts is not None and not self.rules.forced(copy.rel):
+                self._demote(copy, parts[0], combined_reason(parts))
+        promoted = 0
+        for copy in was:
+            parts = now.get(copy.file_id)
+            if parts is not None:
+                with self.store.transaction() as db:
+                    db.execute(
+                        "UPDATE files SET reason = ? WHERE id = ?", (combined_reason(parts), copy.file_id)
+                    )
+                    db.execute(
+                        "UPDATE file_signatures SET duplicate_of = ? WHERE file_id = ?",
+                        (parts[0].file_id, copy.file_id),
+                    )
+                continue
+            entry = entries.get(copy.rel)
+            rows = self.store.query("SELECT * FROM files WHERE id = ?", (copy.file_id,))
+            if entry is None or not rows:
+                continue
+            outcome = self._one(entry, rows[0], full=True)
+            if outcome.status == "indexed":
+                promoted += 1
+                report.changed += copy.rel not in read
+                report.chunks_added += outcome.chunks
+        return promoted
 
     def run(
         self,

@@ -145,6 +145,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_combined_copies",
+        # A file that puts several of the folder's files together (``library.combined``) is left
+        # out: folders are read again once so that one indexed before is found (its parts keep
+        # their chunks and vectors).
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

@@ -90,27 +90,27 @@ def combined_copies(copies: Sequence[Copy]) -> dict[int, list[Copy]]:
         if len(sketch) < SKETCH:  # a short text: a duplicate at most
             continue
         starts = np.searchsorted(hashes, sketch, "left")
-        ends = np.searchsorted(hashes, sketch, "right")
-        holders: list[list[int]] = []
-        counts: dict[int, int] = {}
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            found_in = [
-                o
-                for o in owners[start:end].tolist()
-                if alive[o] and words[o] < words[i] and formats[o] <= formats[i]
-            ]
-            holders.append(found_in)
-            for owner in found_in:
-                counts[owner] = counts.get(owner, 0) + 1
+        lengths = np.searchsorted(hashes, sketch, "right") - starts
+        if np.count_nonzero(lengths > 1) < HELD * len(sketch):  # most pages: held by no one
+            continue
+        # Every (hash of the sketch, file holding it) pair, then the smaller kept files in a
+        # format as rich as the whole's.
+        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        which = np.repeat(np.arange(len(sketch)), lengths)
+        holder = owners[at]
+        keep = alive[holder] & (words[holder] < words[i]) & (formats[holder] <= formats[i])
+        which, holder = which[keep], holder[keep]
+        counts = np.bincount(holder, minlength=len(copies))
         # A part's share of the sample follows its size; a page sharing a line or a menu holds
         # far less of the sample than its size would give it.
-        parts = {o for o, n in counts.items() if n >= SHARE * len(sketch) * words[o] / words[i]}
-        held = sum(1 for found_in in holders if parts.intersection(found_in))
+        is_part = (counts > 0) & (counts >= SHARE * len(sketch) * words / words[i])
+        parts = np.flatnonzero(is_part)
+        held = len(np.unique(which[is_part[holder]]))
         if held < HELD * len(sketch) or len(parts) < PARTS:
             continue
-        if int(words[list(parts)].sum()) > EXCESS * int(words[i]):
+        if int(words[parts].sum()) > EXCESS * int(words[i]):
             continue
-        ranked = sorted(parts, key=lambda o: (-counts[o], copies[o].rel))
+        ranked = sorted(parts.tolist(), key=lambda o: (-int(counts[o]), copies[o].rel))
         found[copies[i].file_id] = [copies[o] for o in ranked]
         alive[i] = False
     return found

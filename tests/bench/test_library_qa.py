@@ -134,8 +134,12 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout2.jsonl",
         "heldout3.jsonl",
         "heldout4.jsonl",
+        "heldout5.jsonl",
     } <= set(sets)
-    corpora = ("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs")
+    corpora = (
+        *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
+        *("apache", "django", "nodejs"),
+    )
     for name, questions in sets.items():
         for q in questions:
             assert q.kind in ("paraphrase", "keyword"), (name, q.question)
@@ -146,3 +150,5 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert len(sets["heldout2.jsonl"]) == 41
     assert {q.corpus for q in sets["heldout3.jsonl"]} == {"commons-lang", "sdl", "glib"}
     assert {q.corpus for q in sets["heldout4.jsonl"]} == {"cmake", "mkdocs"}
+    assert len(sets["heldout5.jsonl"]) == 40
+    assert not any(g.endswith("all.html") for q in sets["heldout5.jsonl"] for g in q.gold)

@@ -26,12 +26,13 @@ def _site(root: Path) -> dict[str, list[list[str]]]:
     sentence beside its own text."""
     root.mkdir(parents=True)
     parts = {name: _paragraphs(100 + i) for i, name in enumerate(TOPICS)}
-    mains = []
+    main = "<div role='main'>"
+    mains = []  # each page's main text, as a one-page edition strings them together
     for i, (name, paragraphs) in enumerate(parts.items()):
         page = html_page(name.title(), paragraphs, f"marker{i}")
         (root / f"{name}.html").write_text(page, encoding="utf-8")
-        mains.append(page[page.index("<div role='main'>") + 17 : page.index("</div><footer>")])
-    whole = "<!DOCTYPE html><html><head><title>The whole manual</title></head><body><div role='main'>"
+        mains.append(page[page.index(main) + len(main) : page.index("</div><footer>")])
+    whole = f"<!DOCTYPE html><html><head><title>The whole manual</title></head><body>{main}"
     (root / "all.html").write_text(whole + "".join(mains) + "</div></body></html>", encoding="utf-8")
     overview = [[parts[name][0][0] for name in TOPICS], *_paragraphs(300)]
     (root / "overview.html").write_text(html_page("Overview", overview, "start here"), encoding="utf-8")

@@ -255,7 +255,7 @@ class FolderIndexer:
 
     def _settle_duplicates(self, entries: dict[str, Entry], read: set[str], report: IndexReport) -> None:
         """Duplicates whose original changed, became a duplicate itself or went away: point them
-        at another kept copy, or read and index them."""
+        at another kept copy, or read and index them. Then the combined copies likewise."""
         with self.store.lock:
             kept, dups = load_copies(self.store.db, self.folder_id)
         combined = self._combined_ids()
@@ -269,32 +269,39 @@ class FolderIndexer:
                 continue
             better = [o for o, _ in self.kept.matches(copy) if o.preference < copy.preference]
             if better:
-                with self.store.transaction() as db:
-                    db.execute(
-                        "UPDATE files SET reason = ? WHERE id = ?",
-                        (duplicate_reason(better[0].rel), copy.file_id),
-                    )
-                    db.execute(
-                        "UPDATE file_signatures SET duplicate_of = ? WHERE file_id = ?",
-                        (better[0].file_id, copy.file_id),
-                    )
+                self._repoint(copy, duplicate_reason(better[0].rel), better[0])
                 continue
-            entry = entries.get(copy.rel)
-            if entry is None:
-                continue
-            rows = self.store.query("SELECT * FROM files WHERE id = ?", (copy.file_id,))
-            outcome = self._one(entry, rows[0] if rows else None, full=True)
-            if outcome.status == "indexed":
-                promoted += 1
-                report.changed += copy.rel not in read
-                report.chunks_added += outcome.chunks
-        promoted += self._settle_combined(entries, read, report, combined)
+            promoted += self._read_again(copy, entries, read, report)
+        was = [copy for copy, _ in dups if copy.file_id in combined]
+        promoted += self._settle_combined(was, entries, read, report)
         if promoted:
             report.notes.append(
                 f"{promoted} file{'s' if promoted > 1 else ''} found to copy another "
                 f"{'were' if promoted > 1 else 'was'} indexed after all: the file copied changed, went "
                 "away or turned out to be a copy itself"
             )
+
+    def _repoint(self, copy: Copy, reason: str, original: Copy) -> None:
+        """A file left out as a copy stays out, with a new reason and original."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE files SET reason = ? WHERE id = ?", (reason, copy.file_id))
+            db.execute(
+                "UPDATE file_signatures SET duplicate_of = ? WHERE file_id = ?",
+                (original.file_id, copy.file_id),
+            )
+
+    def _read_again(self, copy: Copy, entries: dict[str, Entry], read: set[str], report: IndexReport) -> bool:
+        """Read and index a file left out as a copy (counted in ``report``); whether it was indexed."""
+        entry = entries.get(copy.rel)
+        if entry is None:
+            return False
+        rows = self.store.query("SELECT * FROM files WHERE id = ?", (copy.file_id,))
+        outcome = self._one(entry, rows[0] if rows else None, full=True)
+        if outcome.status != "indexed":
+            return False
+        report.changed += copy.rel not in read
+        report.chunks_added += outcome.chunks
+        return True
 
     def _combined_ids(self) -> set[int]:
         """The folder's files left out as combined copies of others."""
@@ -305,13 +312,11 @@ class FolderIndexer:
         return {int(row["id"]) for row in rows}
 
     def _settle_combined(
-        self, entries: dict[str, Entry], read: set[str], report: IndexReport, combined: set[int]
+        self, was: list[Copy], entries: dict[str, Entry], read: set[str], report: IndexReport
     ) -> int:
-        """Leave out the kept files that are combined copies of others (``combined``), and index
-        those left out before that no longer are; returns how many were indexed."""
-        with self.store.lock:
-            kept, dups = load_copies(self.store.db, self.folder_id)
-        was = [copy for copy, _ in dups if copy.file_id in combined]
+        """Leave out the kept files that are combined copies of others, and index those left out
+        as such before (``was``) that no longer are; returns how many were indexed."""
+        kept = list(self.kept.alive.values())  # as the duplicates just settled left them
         now = combined_copies(kept + was)
         for copy in kept:
             parts = now.get(copy.file_id)
@@ -321,24 +326,9 @@ class FolderIndexer:
         for copy in was:
             parts = now.get(copy.file_id)
             if parts is not None:
-                with self.store.transaction() as db:
-                    db.execute(
-                        "UPDATE files SET reason = ? WHERE id = ?", (combined_reason(parts), copy.file_id)
-                    )
-                    db.execute(
-                        "UPDATE file_signatures SET duplicate_of = ? WHERE file_id = ?",
-                        (parts[0].file_id, copy.file_id),
-                    )
-                continue
-            entry = entries.get(copy.rel)
-            rows = self.store.query("SELECT * FROM files WHERE id = ?", (copy.file_id,))
-            if entry is None or not rows:
-                continue
-            outcome = self._one(entry, rows[0], full=True)
-            if outcome.status == "indexed":
-                promoted += 1
-                report.changed += copy.rel not in read
-                report.chunks_added += outcome.chunks
+                self._repoint(copy, combined_reason(parts), parts[0])
+            else:
+                promoted += self._read_again(copy, entries, read, report)
         return promoted
 
     def run(

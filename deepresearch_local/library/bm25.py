@@ -106,7 +106,7 @@ class TermScores:
             if kept is not None:
                 self._kept.move_to_end(term)
                 return kept
-        ids, scores = _scored(self.store, quote(term))
+        ids, scores = _alone(self.store, term)
         if len(ids) >= KEEP_FROM:
             with self._lock:
                 if self._at == now and term not in self._kept:
@@ -142,6 +142,15 @@ def _scored(store: Store, match: str) -> tuple[Ids, Scores]:
     flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64, count=2 * len(rows))
     ids = flat[0::2].astype(np.int64)  # chunk ids are far below 2**53: exact as floats
     return ids, -flat[1::2]  # rank is minus the score: exact
+
+
+def _alone(store: Store, term: str) -> tuple[Ids, Scores]:
+    """(chunk ids ascending, BM25 score) of the chunks holding one term, scored alone: from its
+    postings where that is cheaper (a word, see ``postings``), else by FTS5."""
+    from deepresearch_local.library.postings import Vocabulary
+
+    found = store.companion(Vocabulary).scores(term)
+    return found if found is not None else _scored(store, quote(term))
 
 
 def bound(rows: int, hits: int) -> float:

@@ -398,8 +398,14 @@ class Store:
                 self._counts_at = now
             count = self._counts.get(term)
             if count is None:
-                sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
-                count = int(self.db.execute(sql, (quote(term),)).fetchone()[0])
+                from deepresearch_local.library.postings import Vocabulary
+
+                counted = self.companion(Vocabulary).counts(term)  # a word: FTS5's vocabulary
+                if counted is not None:
+                    count = counted[0]
+                else:  # a phrase
+                    sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+                    count = int(self.db.execute(sql, (quote(term),)).fetchone()[0])
                 if len(self._counts) < 100_000:
                     self._counts[term] = count
             return count

@@ -7,7 +7,8 @@ length). So the ranking FTS5 would give for ``"a" OR "b" OR "c"`` is the sum of 
 sums). Scoring is what costs: a query pays for every chunk holding any of its terms, and a common
 word holds tens of thousands. Scored alone, a common word's scores are the same in every query
 until the library changes, so they are kept (``TermScores``) and a query scores only its rarer
-words afresh.
+words afresh. A word scored alone is read from FTS5's postings and scored in numpy where that is
+cheaper (``postings``: the same doubles as ``bm25()``).
 
 A common word seen for the first time need not be scored everywhere either (``top_chunks``, the
 "max-score" idea of search engines): a term's part of a chunk's score is always below

@@ -120,10 +120,13 @@ class Vocabulary:
                 return None
             if tokenize.group(1) != self._tokenize:
                 db.execute("DROP TABLE IF EXISTS temp.word_form")
-                db.execute(f"CREATE VIRTUAL TABLE temp.word_form USING fts5(w, tokenize = {tokenize.group(1)})")
-                db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.word_form_rows USING fts5vocab(temp, word_form, row)")
-                db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_words USING fts5vocab(main, chunks_fts, row)")
-                db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_hits USING fts5vocab(main, chunks_fts, instance)")
+                for name, using in (
+                    ("word_form", f"fts5(w, tokenize = {tokenize.group(1)})"),
+                    ("word_form_rows", "fts5vocab(temp, word_form, row)"),
+                    ("chunk_words", "fts5vocab(main, chunks_fts, row)"),
+                    ("chunk_hits", "fts5vocab(main, chunks_fts, instance)"),
+                ):
+                    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{name} USING {using}")
                 self._tokenize = tokenize.group(1)
                 self._forms.clear()
         except sqlite3.Error:

@@ -13,17 +13,17 @@ import pytest
 
 from deepresearch_local.library import Library
 from deepresearch_local.library.postings import INSTANCE_RATIO, Vocabulary, sizes, varints
-from deepresearch_local.library.query import quote, query_terms
+from deepresearch_local.library.query import query_terms, quote
 
-WORDS = "harbour ferry timetable bread starter oven copper kettle signal tide rope anchor".split()
+WORDS = ["harbour", "ferry", "timetable", "bread", "starter", "oven", "copper", "kettle", "signal", "tide"]
 
 
 def _page(rng: random.Random, n: int) -> str:
     title = " ".join(rng.sample(WORDS, 2)).title()
     sections = []
-    for s in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(1, 3)):
         heading = " ".join(rng.sample(WORDS, rng.randint(1, 2)))
-        words = rng.choices(WORDS + ["caching", "cached", "caches", "Café", "cafe"], k=rng.randint(5, 400))
+        words = rng.choices([*WORDS, "caching", "cached", "caches", "Café", "cafe"], k=rng.randint(5, 400))
         sections.append(f"## {heading}\n\n" + " ".join(words))
     if n % 7 == 0:
         sections.append("数据库的索引和查询 缓存数据库 kettle")
@@ -46,7 +46,7 @@ def _fts5(library: Library, term: str) -> tuple[list[int], list[float]]:
 
 
 def _terms() -> list[str]:
-    out = WORDS + ["Caching", "caches", "café", "CAFE", "zeppelin"]
+    out = [*WORDS, "Caching", "caches", "café", "CAFE", "zeppelin"]
     out += [t for t in query_terms("数据库") if " " not in t]  # its CJK bigrams
     return out
 
@@ -90,8 +90,9 @@ def test_word_counts_are_fts5s(tmp_path: Path) -> None:
     with Library(tmp_path / "lib.sqlite3") as library:
         library.add(_folder(tmp_path / "docs", 30), "docs")
         vocabulary = Vocabulary(library.store)
-        for term in _terms() + ["ferry timetable", "cafe kettle"]:
-            matched = library.store.query("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (quote(term),))
+        count = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        for term in [*_terms(), "ferry timetable", "cafe kettle"]:
+            matched = library.store.query(count, (quote(term),))
             assert library.store.frequency(term) == matched[0][0], term
             counted = vocabulary.counts(term)
             if " " in term:

@@ -160,7 +160,8 @@ def _library(r: dict[str, Any]) -> list[str]:
         "A query's first sight of a common word scores every chunk holding it (that is the p95) unless "
         "the query's rarer words settle the top without it (a bound on what the word can add); the "
         "word's scores are then kept until the index changes, and the 3-query searches, made of the "
-        "single queries' own words, find them kept."
+        "single queries' own words, find them kept. A word is scored from FTS5's postings in numpy "
+        "(the same numbers as FTS5's `bm25()`, bit for bit, at about a third of its cost)."
     )
     if r.get("hybrid_query"):
         h, hf = r["hybrid_query"], r["hybrid_fused_query"]

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from deepresearch_local.library.postings import Vocabulary, varints
 from deepresearch_local.library.query import quote, to_match
 from deepresearch_local.library.store import Store
 
@@ -96,7 +97,8 @@ class TermScores:
             self._now()
             if self._rows < 0:
                 found = self.store.query("SELECT block FROM chunks_fts_data WHERE id = 1")
-                self._rows = _varint(bytes(found[0][0])) if found else 0
+                totals = varints(bytes(found[0][0])) if found else []
+                self._rows = totals[0] if totals else 0
             return self._rows
 
     def term(self, term: str) -> tuple[Ids, Scores]:
@@ -119,18 +121,6 @@ class TermScores:
         return ids, scores
 
 
-def _varint(data: bytes) -> int:
-    """The first SQLite varint of ``data`` (big-endian 7-bit groups; a ninth byte counts 8 bits)."""
-    value = 0
-    for i, byte in enumerate(data[:9]):
-        if i == 8:
-            return (value << 8) | byte
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value
-    return value
-
-
 def _scored(store: Store, match: str) -> tuple[Ids, Scores]:
     """(chunk ids ascending, BM25 score) of every chunk matching an FTS5 expression."""
     import numpy as np
@@ -148,8 +138,6 @@ def _scored(store: Store, match: str) -> tuple[Ids, Scores]:
 def _alone(store: Store, term: str) -> tuple[Ids, Scores]:
     """(chunk ids ascending, BM25 score) of the chunks holding one term, scored alone: from its
     postings where that is cheaper (a word, see ``postings``), else by FTS5."""
-    from deepresearch_local.library.postings import Vocabulary
-
     found = store.companion(Vocabulary).scores(term)
     return found if found is not None else _scored(store, quote(term))
 

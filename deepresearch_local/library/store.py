@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from deepresearch_local.library.cjk import index_text
 from deepresearch_local.library.model import Chunk
+from deepresearch_local.library.postings import Vocabulary
 
 BM25_WEIGHTS = (2.0, 1.5, 1.0, 1.0)
 """title, heading path, body, CJK bigrams. Measured on the retrieval dev set
@@ -398,8 +399,6 @@ class Store:
                 self._counts_at = now
             count = self._counts.get(term)
             if count is None:
-                from deepresearch_local.library.postings import Vocabulary
-
                 counted = self.companion(Vocabulary).counts(term)  # a word: FTS5's vocabulary
                 if counted is not None:
                     count = counted[0]

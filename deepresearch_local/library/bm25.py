@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from deepresearch_local.library.postings import Vocabulary, varints
+from deepresearch_local.library.postings import IDF_FLOOR, K1, Vocabulary, idf, varints
 from deepresearch_local.library.query import quote, to_match
 from deepresearch_local.library.store import Store
 
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 
 KEEP_FROM = 1000
 """A term in at least this many chunks has its scores kept between queries."""
-K1 = 1.2
-"""FTS5's BM25 constant k1 (fixed in SQLite): a term adds less than ``idf * (K1 + 1)``."""
-IDF_FLOOR = 1e-6
-"""FTS5's smallest idf (a term in over half of the chunks)."""
 BOUND_MARGIN = 1e-6
 """Relative slack on the bounds (their sums are rounded like any other)."""
 DENSE_SPAN = 8
@@ -94,10 +90,9 @@ class TermScores:
     def rows(self) -> int:
         """Chunks in the index as FTS5 counts them for BM25 (its "averages" record)."""
         with self._lock:
-            self._now()
-            if self._rows < 0:
-                found = self.store.query("SELECT block FROM chunks_fts_data WHERE id = 1")
-                totals = varints(bytes(found[0][0])) if found else []
+            now = self._now()
+            if self._rows < 0:  # the averages record: the row count, then the token totals
+                totals = varints(now[1])
                 self._rows = totals[0] if totals else 0
             return self._rows
 
@@ -145,8 +140,8 @@ def _alone(store: Store, term: str) -> tuple[Ids, Scores]:
 def bound(rows: int, hits: int) -> float:
     """More than a term in ``hits`` of ``rows`` chunks can add to any chunk's score (FTS5's idf,
     times ``K1 + 1``, the limit of the term-frequency part)."""
-    idf = math.log((rows - hits + 0.5) / (hits + 0.5)) if rows > 0 else IDF_FLOOR
-    return max(idf, IDF_FLOOR) * (K1 + 1.0) * (1.0 + BOUND_MARGIN)
+    most = max(idf(rows, hits), IDF_FLOOR) if rows > 0 else IDF_FLOOR
+    return most * (K1 + 1.0) * (1.0 + BOUND_MARGIN)
 
 
 def _summed(parts: Sequence[tuple[Ids, Scores]]) -> tuple[Ids, Scores]:

@@ -257,6 +257,8 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"   {hit.snippet}")
         if hit.also_at:
             print(f"   also at: {'; '.join(str(loc) for loc in hit.also_at)}")
+        if hit.also_in:
+            print(f"   same passage in: {'; '.join(hit.also_in)}")
         print()
     return 0
 

@@ -170,6 +170,8 @@ class Hit:
     """Higher is better: the fused rank score of the file (see ``library.search``)."""
     also_at: tuple[Location, ...] = ()
     """Other strong passages of the same file, best first."""
+    also_in: tuple[str, ...] = ()
+    """Files ranked lower whose best passage mostly repeats this one's (see ``library.copies``)."""
 
     def as_dict(self) -> dict[str, object]:
         loc = self.location
@@ -185,6 +187,7 @@ class Hit:
             "line_end": loc.line_end,
             "heading": loc.heading,
             "also_at": [str(a) for a in self.also_at],
+            "also_in": list(self.also_in),
         }
 
 

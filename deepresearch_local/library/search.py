@@ -14,10 +14,11 @@ five different candidate pages, not five pieces of one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from deepresearch_local.library.bm25 import TermScores, top_chunks
+from deepresearch_local.library.copies import copy_of, matched_shingles
 from deepresearch_local.library.feedback import feedback_query
 from deepresearch_local.library.model import Hit, Location
 from deepresearch_local.library.owners import owners
@@ -40,6 +41,9 @@ candidates 0.57, 500 0.60, 1000 0.62 recall@5 with BM25; more costs query time).
 RRF_K = 60
 ALSO_AT = 3
 SNIPPET_WORDS = 40
+COPY_LOOKAHEAD = 5
+"""Files looked at past the ``k`` shown, to fill the places of results that repeat a better one
+(see ``copies``)."""
 SECOND_WEIGHT = 0.5
 """How much a file's second and third best chunks add to its best one (see ``file_order``)."""
 DENSE_WEIGHT = 1.5
@@ -229,19 +233,30 @@ def search(
                 rankings.append((vectors.nearest(embedder.id, pulled, limit, folder_id), DENSE_WEIGHT))
     unknown = {chunk_id for scored, _ in rankings for chunk_id, _ in scored} - file_of.keys()
     file_of.update(_files_of(store, unknown))  # the dense hits' files
-    fused = fuse_files(rankings, file_of)[:k]
+    fused = fuse_files(rankings, file_of)[: k + COPY_LOOKAHEAD]
     best: list[tuple[float, list[int]]] = []
     for _, entry in fused:
         ordered = sorted(entry.chunks, key=lambda c: -entry.chunks[c])
         best.append((entry.score, ordered[: 1 + ALSO_AT]))
     rows = _chunk_rows(store, [c for _, ids in best for c in ids])
+    found = [(score, [c for c in ids if c in rows]) for score, ids in best]
+    found = [(score, present) for score, present in found if present]
     terms = [t for text in texts for t in query_terms(text)]
+    bodies = [str(rows[present[0]]["body"]) for _, present in found]
+    snippets = [snippet(body, terms) for body in bodies]
+    copies = copy_of(bodies, [matched_shingles(text, terms) for text in snippets])
     hits: list[Hit] = []
-    for score, ids in best:
-        present = [c for c in ids if c in rows]
-        if not present:
+    at: dict[int, int] = {}  # position in ``found`` -> position in ``hits``
+    for i, ((score, present), original) in enumerate(zip(found, copies, strict=True)):
+        if original is not None:
+            if original in at:
+                first = hits[at[original]]
+                hits[at[original]] = replace(first, also_in=(*first.also_in, str(rows[present[0]]["path"])))
             continue
+        if len(hits) == k:
+            continue  # later files can still be copies of the ones shown
         top = rows[present[0]]
+        at[i] = len(hits)
         hits.append(
             Hit(
                 chunk_id=present[0],
@@ -249,7 +264,7 @@ def search(
                 title=str(top["title"]),
                 folder=str(top["folder"]),
                 location=_location(top),
-                snippet=snippet(str(top["body"]), terms),
+                snippet=snippets[i],
                 score=score,
                 also_at=tuple(_location(rows[c]) for c in present[1:]),
             )

@@ -138,6 +138,8 @@ class LocalSearchTool(_LibraryTool):
         evidence = []
         for i, hit in enumerate(hits, start=1):
             also = f"\nAlso at: {'; '.join(str(loc) for loc in hit.also_at)}" if hit.also_at else ""
+            if hit.also_in:
+                also += f"\nSame passage in: {'; '.join(hit.also_in)}"
             items.append(f"{i}. [{hit.title}]({hit.path}:{hit.location})\n{hit.snippet}{also}")
             evidence.append(
                 Evidence(

@@ -26,6 +26,8 @@ def hit_prompt(rank: int, hit: Hit) -> Text:
     text.append(f"\n   {hit.snippet}")
     if hit.also_at:
         text.append(f"\n   also at {'; '.join(str(loc) for loc in hit.also_at)}", style="dim")
+    if hit.also_in:
+        text.append(f"\n   same passage in {'; '.join(short_path(p) for p in hit.also_in)}", style="dim")
     return text
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from deepresearch_local.library.compressed import inner_name
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -34,7 +36,7 @@ UNSUPPORTED = {
 }
 BINARY = _words(
     ".png .jpg .jpeg .gif .bmp .tif .tiff .webp .ico .heic .svgz .mp3 .wav .flac .ogg .m4a .mp4 .mov .avi "
-    ".mkv .webm .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .whl .exe .dll .so .dylib .o .a .lib "
+    ".mkv .webm .zip .tgz .bz2 .xz .zst .7z .rar .tar .jar .war .whl .exe .dll .so .dylib .o .a .lib "
     ".bin .db .sqlite .sqlite3 .pyc .class .woff .woff2 .ttf .otf .eot .iso .dmg .pkg .deb .rpm "
     ".gguf .safetensors .pt .pth .onnx .npy .npz .pkl .parquet .feather .h5"
 )
@@ -42,7 +44,12 @@ BINARY = _words(
 
 def kind_for(name: str) -> str | None:
     """The reader for a file name: "markdown", "html", "pdf", "docx", "csv", "code", "text",
-    "binary" / "unsupported" for formats we refuse, or None when only the content can tell."""
+    "binary" / "unsupported" for formats we refuse, or None when only the content can tell. A
+    gzip-compressed file is read as what it holds (see ``compressed``): ``guide.html.gz`` is HTML,
+    ``NEWS.gz`` is told by its content and ``site.tar.gz`` is an archive."""
+    inner = inner_name(name)
+    if inner is not None:
+        return kind_for(inner) if "." in inner.lstrip(".") else None
     lower = name.lower()
     suffix = "." + lower.rsplit(".", 1)[1] if "." in lower.lstrip(".") else ""
     if suffix in MARKDOWN:
@@ -67,6 +74,9 @@ def kind_for(name: str) -> str | None:
 
 
 def unsupported_reason(name: str) -> str:
+    inner = inner_name(name)
+    if inner is not None:
+        return unsupported_reason(inner).replace(" (", ", gzip-compressed (", 1)
     suffix = "." + name.lower().rsplit(".", 1)[-1]
     return f"unsupported type {suffix} ({UNSUPPORTED.get(suffix, 'binary format')})"
 

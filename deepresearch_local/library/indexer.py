@@ -42,6 +42,8 @@ from deepresearch_local.library.store import Store
 from deepresearch_local.library.walk import Entry, walk
 
 BINARY_KINDS = frozenset({"pdf", "docx"})
+PASSED_OVER = frozenset({"binary", "unsupported"})
+"""Kinds the walk gives files that are not read at all."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ def _same_stat(row: sqlite3.Row, size: int, mtime_ns: int | None) -> bool:
     that could not be read at all has no hash and is tried again)."""
     read_before = row["sha256"] is not None or row["status"] == "skipped"
     return read_before and (row["size"], row["mtime_ns"]) == (size, mtime_ns)
+
+
+def _newly_read(row: sqlite3.Row, entry: Entry) -> bool:
+    """The last run passed the file over for its type (a ``.gz`` before this version read them)
+    and the walk now gives it a reader: it is read, however old it is."""
+    return row["kind"] in PASSED_OVER and entry.kind not in PASSED_OVER
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,12 @@ class FolderIndexer:
                 return UNCHANGED
             return Outcome("skipped", reason)
         size = entry.size or 0
-        if not full and row is not None and _same_stat(row, size, entry.mtime_ns):
+        if (
+            not full
+            and row is not None
+            and _same_stat(row, size, entry.mtime_ns)
+            and not _newly_read(row, entry)
+        ):
             return UNCHANGED
         limit = self.limits.max_document_bytes if entry.kind in BINARY_KINDS else self.limits.max_text_bytes
         if size > limit:
@@ -340,7 +353,7 @@ class FolderIndexer:
         started = time.perf_counter()
         report = IndexReport(folder=self.name, root=str(self.root))
         rows = self.store.query(
-            "SELECT id, rel, size, mtime_ns, sha256, status, reason FROM files WHERE folder_id = ?",
+            "SELECT id, rel, kind, size, mtime_ns, sha256, status, reason FROM files WHERE folder_id = ?",
             (self.folder_id,),
         )
         existing = {row["rel"]: row for row in rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepresearch_local.library.compressed import TooLarge, gunzip, inner_name
 from deepresearch_local.library.detect import kind_for, looks_binary, unsupported_reason
 from deepresearch_local.library.errors import LibraryError, ReaderSkip
 from deepresearch_local.library.extract import read_bytes
@@ -67,12 +68,20 @@ def load_document(path: Path, limits: Limits = DEFAULT_LIMITS) -> Document:
         raise LibraryError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if len(data) > limit:
         raise LibraryError(f"{path.name} is too large to read (over {limit // (1024 * 1024)} MiB).")
+    name = inner_name(path.name) or path.name
+    if name != path.name:
+        try:
+            data = gunzip(data, limit)
+        except TooLarge as exc:
+            raise LibraryError(f"{path.name} is too large to read once decompressed ({exc}).") from exc
+        except ValueError as exc:
+            raise LibraryError(f"{path.name} could not be read: {exc}") from exc
     if kind == "sniff":
         if looks_binary(data):
             raise LibraryError(f"{path.name} holds binary data, not text.")
         kind = "text"
     try:
-        return read_document(kind, data, path.name)
+        return read_document(kind, data, name)
     except ReaderSkip as exc:
         raise LibraryError(f"{path.name}: {exc}.") from exc
     except Exception as exc:

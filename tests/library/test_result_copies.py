@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deepresearch_local.library import Library
 from deepresearch_local.library.copies import copy_of, matched_shingles, shingles
 from deepresearch_local.library.query import query_terms
@@ -110,3 +112,31 @@ def test_search_lists_the_copy_with_the_first_and_fills_its_place(tmp_path: Path
     assert set(paths[1:]) <= set(topics)  # ...which went to the next file
     assert all(not h.also_in for h in hits[1:])
     assert hits[0].as_dict()["also_in"] == list(hits[0].also_in)
+
+
+def test_every_view_names_the_copy(
+    tmp_path: Path, library: Library, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepresearch_local.cli.main import main
+    from deepresearch_local.tools.base import ToolContext
+    from deepresearch_local.tools.local import LocalSearchTool
+    from deepresearch_local.tui.widgets.library.search import hit_prompt
+
+    root = tmp_path / "api"
+    (root / "source").mkdir(parents=True)
+    api = f"<pre>{SIGNATURE}</pre><p>{DOC}</p>"
+    (root / "Ledger.html").write_text(_page("Ledger", api), encoding="utf-8")
+    (root / "source" / "Ledger.html").write_text(
+        _page("Source code", f"<pre>{_listing(40)}</pre>"), encoding="utf-8"
+    )
+    library.add(root, "api")
+    query = "reconcile the ledger with the bank statement"
+    (hit,) = library.search(query, k=1, mode="bm25")
+    (copy,) = hit.also_in
+    assert {Path(hit.path).parent.name, Path(copy).parent.name} == {"api", "source"}
+
+    result = LocalSearchTool(library).call({"query": [query]}, ToolContext())
+    assert f"\nSame passage in: {copy}" in result.text
+    assert main(["docs", "search", query, "-k", "1"]) == 0
+    assert f"   same passage in: {copy}" in capsys.readouterr().out
+    assert "same passage in" in hit_prompt(1, hit).plain

@@ -5,7 +5,9 @@ embedding model, through a dense nearest-neighbour search, twice: with the query
 with that vector pulled toward BM25's first files (``feedback``). Every such ranked list of chunks is
 turned into a ranked list of *files* (a file ranks where its best chunk ranks), and the file lists
 are fused by reciprocal rank. A result is one file with its best passage (the chunk that ranked
-highest across the lists) and the other places in the file that ranked well ("also at").
+highest across the lists) and the other places in the file that ranked well ("also at"). A file
+whose matched words mostly repeat a better result's passage is named under that result instead
+of taking a place of its own (``copies``).
 
 Why files, not chunks: a person (or the model) looking for the page that answers a question wants
 five different candidate pages, not five pieces of one.

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.search import file_order, fuse_files, snippet
+from deepresearch_local.library.query import reciprocal_rank_fusion
+from deepresearch_local.library.search import file_order, fuse_files, scaled, snippet
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (
@@ -66,14 +67,32 @@ def test_folder_filter_and_bm25_mode(manual: Library, tmp_path: Path) -> None:
     assert len(manual.search("sourdough", k=10, mode="bm25")) == 5
 
 
-def test_fusion_ranks_files_by_their_strong_chunks() -> None:
-    file_of = {1: 10, 2: 10, 3: 20, 4: 30}
-    fused = fuse_files([([(1, 5.0), (3, 4.5), (2, 4.0)], 1.0), ([(4, 0.9), (3, 0.8)], 1.0)], file_of, k=1)
-    order = [file_id for file_id, _ in fused]
-    # list 1 ranks file 10 (5 + 0.5 * 4) over file 20 (4.5); list 2 ranks file 30 over file 20
-    assert order == [20, 10, 30]
-    assert fused[0][1].score == pytest.approx(1 / 3 + 1 / 3)
-    assert fused[1][1].chunks[1] > fused[1][1].chunks[2]  # the best passage of file 10 is chunk 1
+def test_fusion_scales_each_ranking_from_its_first_file_to_its_depth() -> None:
+    file_of = {1: 10, 2: 10, 3: 20, 4: 30, 5: 40, 6: 50}
+    ranking = [(1, 8.0), (3, 5.0), (2, 4.0), (4, 4.0), (5, 3.0), (6, 1.0)]
+    # file 10 scores 8 + 0.5 * 4 = 10; with a depth of 4, file 40 (3.0) is the floor
+    fused = dict(fuse_files([(ranking, 2.0)], file_of, depth=4))
+    assert {f: e.score for f, e in fused.items() if e.score} == pytest.approx(
+        {10: 2.0, 20: 2 * (5 - 3) / (10 - 3), 30: 2 * (4 - 3) / (10 - 3)}
+    )
+    assert fused[40].score == fused[50].score == 0.0  # below the depth: no score, still a candidate
+    assert fused[10].chunks[1] > fused[10].chunks[2]  # the best passage of file 10 is chunk 1
+    # fewer files than the depth: scaled down to 0, so the last one keeps its share
+    short = dict(fuse_files([(ranking, 1.0)], file_of, depth=50))
+    assert short[50].score == pytest.approx(1 / 10) and short[20].score == pytest.approx(5 / 10)
+    assert scaled({1: -0.2, 2: 0.3, 3: 0.8}) == pytest.approx({2: 0.5, 3: 1.0})  # cosines below 0
+    assert scaled({1: 2.0, 2: 2.0}, depth=2) == {1: 1.0, 2: 1.0}
+
+
+def test_a_confident_first_beats_a_file_both_rank_second() -> None:
+    """Reciprocal ranks put a file that every list ranks second, far behind its first, above the
+    lists' firsts; scaled scores keep the firsts on top."""
+    file_of = {n: n for n in range(1, 9)}
+    keywords = [(1, 10.0), (2, 2.0), (3, 1.9), (4, 1.0)]
+    meaning = [(5, 5.0), (2, 3.0), (6, 2.9), (7, 1.0)]
+    order = [f for f, _ in fuse_files([(keywords, 1.0), (meaning, 1.0)], file_of, depth=4)]
+    assert order[:3] == [1, 5, 2]
+    assert reciprocal_rank_fusion([[1, 2, 3, 4], [5, 2, 6, 7]], k=60)[0][0] == 2  # what it replaced
 
 
 def test_two_strong_passages_beat_one_slightly_better() -> None:

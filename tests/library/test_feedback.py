@@ -19,7 +19,7 @@ VECTORS = {
     # no query word; as close to the query as to the kneading page: the page the user wants
     "resting.md": [0.8, 0.0, 0.6],
     # no query word; closer to the query than resting.md, unrelated to the kneading page
-    **{f"other{n}.md": [0.9, math.sqrt(1 - 0.81), 0.0] for n in range(4)},
+    **{f"other{n}.md": [0.85, math.sqrt(1 - 0.85**2), 0.0] for n in range(4)},
 }
 
 
@@ -53,8 +53,8 @@ def test_feedback_brings_up_the_page_both_retrievers_ranked_low(
     with_feedback = _names(shelf)
     monkeypatch.setattr(search_module, "feedback_query", lambda *args: None)
     without = _names(shelf)
-    assert with_feedback[0] == without[0] == "kneading.md"  # BM25's only hit leads either way
-    assert without.index("resting.md") == 5  # behind every 'other' page: they are nearer the query
+    resting = without.index("resting.md")
+    assert all(without.index(f"other{n}.md") < resting for n in range(4))  # they are nearer the query
     assert with_feedback.index("resting.md") <= 2  # pulled toward the kneading page, it passes them
 
 

@@ -11,8 +11,7 @@ phrase, so chunks that keep the tokens together rank higher.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
 
 MAX_TERMS = 32
 
@@ -92,17 +91,3 @@ def prune_common(terms: Sequence[str], frequency: Callable[[str], int], budget: 
         kept.append(term)
         total += counts[term]
     return [t for t in terms if t in kept]
-
-
-K = TypeVar("K", bound=Hashable)
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[K]], k: int = 60) -> list[tuple[K, float]]:
-    """Fuse ranked lists (best first) into one: each item scores the sum of 1 / (k + rank) over
-    the lists it appears in. Ties keep the order of first appearance."""
-    scores: dict[K, float] = {}
-    for ranking in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
-    order = {key: i for i, key in enumerate(scores)}
-    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))

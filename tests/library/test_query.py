@@ -12,7 +12,6 @@ from deepresearch_local.library.query import (
     match_expression,
     prune_common,
     query_terms,
-    reciprocal_rank_fusion,
 )
 
 
@@ -93,12 +92,6 @@ def test_several_queries_are_fused_and_deduplicated(small: Library) -> None:
     assert [Path(h.path).name for h in hits] == ["cache.md", "files.md"]
     assert hits[0].score == pytest.approx(2.0) and hits[1].score == pytest.approx(1.0)  # first twice, once
     assert small.search(["", "   "]) == []
-
-
-def test_reciprocal_rank_fusion() -> None:
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "a"], ["d"]], k=1)
-    assert [key for key, _ in fused] == ["a", "c", "d", "b"]
-    assert dict(fused) == pytest.approx({"a": 1 / 2 + 1 / 3, "c": 1 / 4 + 1 / 2, "b": 1 / 3, "d": 1 / 2})
 
 
 def test_prune_common_keeps_the_rarest_within_budget() -> None:

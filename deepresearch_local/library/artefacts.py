@@ -20,6 +20,10 @@ the shape of their bytes, never by a list of file names, so the same rules hold 
   MkDocs, Jekyll or Hugo write them; or a script's data, a literal assigned to a variable (a
   sidebar's item list), which nobody writes by hand on such lines (plain JSON without page
   addresses, such as an exported chat history, stays a document);
+- pages exported as data: a data literal (pretty-printed, so the rules above miss it) most of
+  whose text is HTML inside its strings (``"desc": "<p>Returns ...</p>"``), as documentation
+  tools write a machine-readable copy of their pages (Node's ``all.json``, Sphinx's JSON builder);
+  the rendered pages are the documents;
 - a sitemap: markup whose text outside the tags is mostly web addresses (dates beside them);
 - markup with next to no text (text and unknown-type files only): tags and attributes with
   hardly a word between them, such as image maps, icons and labelled diagrams (``.xml`` and other
@@ -60,6 +64,15 @@ SITEMAP_MIN_URLS = 10
 LINK_SHARE = 0.3
 """Of the strings in a data literal, at least this share link to pages for it to be navigation
 data (a generator's tables list a name and a link per entry: about half)."""
+_HTML_TAG = re.compile(
+    rb"<(?:p|a|div|span|code|pre|ul|ol|li|dl|dt|dd|h[1-6]|table|tr|td|em|strong|blockquote|section)"
+    rb"(?:\s[^<>]*)?>",
+    re.IGNORECASE,
+)
+EXPORT_MIN_BYTES = 4096
+EXPORT_HTML_SHARE = 0.5
+"""A data literal whose strings holding HTML tags make up at least this share of its string bytes
+is pages exported as data (a translation table with a few ``<strong>`` strings is far below)."""
 _TAG = re.compile(rb"<[^>]*>")
 MARKUP_TEXT_SHARE = 0.02
 """Markup whose words outside its tags make up less than this share of its bytes holds no text."""
@@ -130,7 +143,7 @@ def artefact_reason(data: bytes, kind: str) -> str:
     if kind == "code" and _SOURCE_MAP_URL.search(data[-1024:]):
         return "generated code: it points to its source map, so it was compiled from another file"
     if literal is not None:
-        navigation = _navigation_data(literal)
+        navigation = _navigation_data(literal) or _exported_pages(literal)
         if navigation:
             return navigation
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
@@ -181,6 +194,20 @@ def _navigation_data(literal: _Literal) -> str:
     return (
         f"generated navigation data: {links:,} of the {len(strings):,} strings in its data literal "
         "link to pages"
+    )
+
+
+def _exported_pages(literal: _Literal) -> str:
+    """Why a data literal is pages exported as data (HTML in most of its text), or ""."""
+    total = sum(len(text) for text in literal.strings)
+    if total < EXPORT_MIN_BYTES:
+        return ""
+    html = sum(len(text) for text in literal.strings if _HTML_TAG.search(text))
+    if html < EXPORT_HTML_SHARE * total:
+        return ""
+    return (
+        f"generated data: pages exported as data, {round(100 * html / total)}% of the text in its "
+        "data literal is HTML markup (the rendered pages are the documents)"
     )
 
 

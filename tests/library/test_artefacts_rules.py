@@ -91,6 +91,16 @@ def test_site_generators_text_indexes_sitemaps_and_script_data_are_generated() -
         f"var NAVTREE =\n[\n{rows}\n];\n\nvar SYNCMSG = 'click to sync';\n"
     ).encode()
     assert artefact_reason(navigation, "code").startswith("generated navigation data: 12 of the 25 ")
+    modules = [
+        {
+            "name": f"module{i}",
+            "desc": f"<p>{' '.join(prose(i, 3))}</p>\n<pre><code>call({i})</code></pre>",
+            "methods": [{"textRaw": f"run{i}()", "desc": f"<p>{' '.join(prose(i + 40, 2))}</p>"}],
+        }
+        for i in range(20)
+    ]
+    exported = json.dumps({"modules": modules}, indent=2).encode()  # short lines: no rule above
+    assert artefact_reason(exported, "code").startswith("generated data: pages exported as data, ")
 
 
 def test_data_and_markup_written_by_people_are_kept() -> None:
@@ -123,6 +133,16 @@ def test_data_and_markup_written_by_people_are_kept() -> None:
     logic = "function open(i) { if (i < pages.length) { location.href = pages[i]; } }"
     menu = f"const pages = [{links}];\n{logic}\n"
     assert artefact_reason(menu.encode(), "code") == ""  # a program that uses links is code
+    strings = {f"label_{i}": " ".join(prose(i, 2)) for i in range(60)}
+    strings |= {f"hint_{i}": f"Press <strong>Save</strong> {' '.join(prose(i, 1))}" for i in range(5)}
+    translations = json.dumps(strings, indent=2).encode()  # a few strings carry markup
+    assert artefact_reason(translations, "code") == ""
+    cells = [
+        {"cell_type": "code", "outputs": [{"data": {"text/html": [f"<p>{' '.join(prose(i, 4))}</p>"]}}]}
+        for i in range(20)
+    ]
+    notebook = json.dumps({"cells": cells, "nbformat": 4, "metadata": {}}, indent=1).encode()
+    assert artefact_reason(notebook, "code") == ""  # a notebook's HTML outputs do not make it data
 
 
 def test_documents_with_long_lines_are_not_generated() -> None:

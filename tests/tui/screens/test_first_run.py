@@ -65,7 +65,7 @@ def test_download_the_recommended_build_add_documents_and_start(
     assert variant is not None
     data = make_bytes(6 * MiB, seed=5)
     hub.add(variant.sources[0].repo, variant.sources[0].file or "", data)
-    hub.rate = 8 * MiB
+    hub.rate = 3 * MiB  # slow enough that the download step is seen before it finishes
     make_docs(tmp_path)
     assert SessionService.needs_first_run()
 

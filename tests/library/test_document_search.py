@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.search import file_order, fuse_files, scaled, snippet
+from deepresearch_local.library.search import file_scores, fuse_files, scaled, snippet
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (
@@ -97,8 +97,9 @@ def test_a_confident_first_beats_a_file_both_rank_second() -> None:
 
 def test_two_strong_passages_beat_one_slightly_better() -> None:
     file_of = {1: 10, 2: 20, 3: 20, 9: 99}
-    assert file_order([(1, 5.0), (2, 4.8), (3, 4.7), (9, 0.1)], file_of) == [20, 10, 99]
-    assert file_order([(5, 1.0)], file_of) == []  # a chunk that is gone is skipped
+    scores = file_scores([(1, 5.0), (2, 4.8), (3, 4.7), (9, 0.1)], file_of)
+    assert sorted(scores, key=lambda f: -scores[f]) == [20, 10, 99]
+    assert file_scores([(5, 1.0)], file_of) == {}  # a chunk that is gone is skipped
 
 
 def test_snippet_shows_the_window_with_the_query_words() -> None:

@@ -10,6 +10,7 @@ ignored. Archives (``.tar.gz``, ``.tgz``) stay unsupported: they hold many files
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 SUFFIX = ".gz"
 _GZIP = 16 + zlib.MAX_WBITS
@@ -47,3 +48,32 @@ def gunzip(data: bytes, limit: int) -> bytes:
         rest = unpacker.unused_data
         if not rest.strip(b"\0"):
             return bytes(out)
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """A file's content as its reader sees it."""
+
+    name: str
+    """The name that chooses the reader: without ``.gz`` for a gzip file."""
+    data: bytes
+    problem: str = ""
+    """Why the content could not be unpacked ("" when it was, or needed no unpacking)."""
+    too_large: bool = False
+    """The problem is the size limit (a skip), not damage (a failure)."""
+
+
+def unpack(name: str, data: bytes, limit: int) -> Unpacked:
+    """The content of a file called ``name``: unpacked when the name says gzip, as is otherwise.
+    Indexing and reading one document both come through here, so they refuse the same files for
+    the same reasons."""
+    inner = inner_name(name)
+    if inner is None:
+        return Unpacked(name, data)
+    try:
+        return Unpacked(inner, gunzip(data, limit))
+    except TooLarge:
+        reason = f"too large once decompressed (over {limit / 1024 / 1024:.1f} MiB, the limit for this type)"
+        return Unpacked(inner, b"", reason, too_large=True)
+    except ValueError as exc:
+        return Unpacked(inner, b"", str(exc))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deepresearch_local.library.artefacts import artefact_reason
 from deepresearch_local.library.chunking import chunk_document
-from deepresearch_local.library.compressed import TooLarge, gunzip, inner_name
+from deepresearch_local.library.compressed import unpack
 from deepresearch_local.library.detect import looks_binary
 from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Chunk, Document, Status
@@ -105,17 +105,10 @@ def extract(job: Job) -> Extracted:
     if job.known_sha256 == digest:
         return Extracted(None, sha256=digest)
     kind = job.kind
-    name = job.path.name
-    inner = inner_name(name)
-    if inner is not None:
-        name = inner
-        try:
-            data = gunzip(data, job.limit)
-        except TooLarge:
-            reason = f"too large once decompressed (over {mib(job.limit)}, the limit for this type)"
-            return Extracted("skipped", reason, kind, digest)
-        except ValueError as exc:
-            return Extracted("failed", str(exc), kind, digest)
+    unpacked = unpack(job.path.name, data, job.limit)
+    if unpacked.problem:
+        return Extracted("skipped" if unpacked.too_large else "failed", unpacked.problem, kind, digest)
+    name, data = unpacked.name, unpacked.data
     if kind == "sniff" and looks_binary(data):
         return Extracted("skipped", "binary content (unknown file type)", kind, digest)
     generated = "" if job.forced else artefact_reason(data, kind)

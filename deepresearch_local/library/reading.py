@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deepresearch_local.library.compressed import TooLarge, gunzip, inner_name
+from deepresearch_local.library.compressed import unpack
 from deepresearch_local.library.detect import kind_for, looks_binary, unsupported_reason
 from deepresearch_local.library.errors import LibraryError, ReaderSkip
 from deepresearch_local.library.extract import read_bytes
@@ -68,14 +68,10 @@ def load_document(path: Path, limits: Limits = DEFAULT_LIMITS) -> Document:
         raise LibraryError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if len(data) > limit:
         raise LibraryError(f"{path.name} is too large to read (over {limit // (1024 * 1024)} MiB).")
-    name = inner_name(path.name) or path.name
-    if name != path.name:
-        try:
-            data = gunzip(data, limit)
-        except TooLarge as exc:
-            raise LibraryError(f"{path.name} is too large to read once decompressed ({exc}).") from exc
-        except ValueError as exc:
-            raise LibraryError(f"{path.name} could not be read: {exc}") from exc
+    unpacked = unpack(path.name, data, limit)
+    if unpacked.problem:
+        raise LibraryError(f"{path.name} could not be read: {unpacked.problem}.")
+    name, data = unpacked.name, unpacked.data
     if kind == "sniff":
         if looks_binary(data):
             raise LibraryError(f"{path.name} holds binary data, not text.")

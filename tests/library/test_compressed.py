@@ -12,6 +12,7 @@ import pytest
 
 from deepresearch_local.library import Library
 from deepresearch_local.library.compressed import TooLarge, gunzip
+from deepresearch_local.library.errors import LibraryError
 from deepresearch_local.library.indexer import Limits
 
 PAGE = (
@@ -70,6 +71,10 @@ def test_compressed_files_are_read_as_what_they_hold(tmp_path: Path) -> None:
         assert Path(lib.search("archipelago tide tables", k=1, mode="bm25")[0].path).name == "NEWS.gz"
         assert Path(lib.search("barometer", k=1, mode="bm25")[0].path).name == "notes.md.gz"
         assert "lighthouse keeper" in lib.read(str(root / "guide.html.gz")).rendered
+        for refused in ("broken.txt.gz", "plain.txt.gz", "big.txt.gz"):  # reading says what indexing said
+            with pytest.raises(LibraryError) as caught:
+                lib.read(str(root / refused))
+            assert str(caught.value) == f"{refused} could not be read: {coverage[refused][2]}."
 
 
 def test_files_an_older_version_passed_over_are_read_once_it_can(tmp_path: Path) -> None:

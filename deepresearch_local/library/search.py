@@ -56,6 +56,11 @@ COPY_LOOKAHEAD = 5
 (see ``copies``)."""
 SECOND_WEIGHT = 0.5
 """How much a file's second and third best chunks add to its best one (see ``file_scores``)."""
+FEEDBACK_AMONG = 2000
+"""The feedback vector (the query moved 0.3 toward a centre, see ``feedback``) is ranked among the
+query's own 2,000 nearest chunks rather than all of them, which saves a second pass over every
+vector (8 of the 26 ms of a hybrid query at 100k chunks). Over the seven question sets, 1,000 and
+3,000 gave the same recall@5 as ranking all chunks."""
 DENSE_WEIGHT = 1.5
 """How much a dense ranking (the plain one, and the feedback one) counts against a BM25 ranking in
 the fusion (dev set, MiniLM, before feedback: dense alone 0.77 recall@5 against BM25's 0.60;
@@ -252,12 +257,13 @@ def search(
     for text in texts:
         rankings.append((_bm25(store, text, limit, folder_id, match_budget, file_of), 1.0))
     if mode == "hybrid" and embedder is not None and vectors.count(embedder.id):
-        for text, (lexical, _) in zip(texts, list(rankings), strict=True):
-            vector = embedder.embed_query(text)
-            rankings.append((vectors.nearest(embedder.id, vector, limit, folder_id), DENSE_WEIGHT))
+        query_vectors = [embedder.embed_query(text) for text in texts]
+        near = vectors.shortlists(embedder.id, query_vectors, max(limit, FEEDBACK_AMONG), folder_id)
+        for (lexical, _), vector, shortlist in zip(list(rankings), query_vectors, near, strict=True):
+            rankings.append((shortlist.ranked()[:limit], DENSE_WEIGHT))
             pulled = feedback_query(vectors, embedder.id, vector, lexical, file_of)
             if pulled is not None:
-                rankings.append((vectors.nearest(embedder.id, pulled, limit, folder_id), DENSE_WEIGHT))
+                rankings.append((shortlist.nearest(pulled, limit), DENSE_WEIGHT))
     unknown = {chunk_id for scored, _ in rankings for chunk_id, _ in scored} - file_of.keys()
     file_of.update(_files_of(store, unknown))  # the dense hits' files
     fused = fuse_files(rankings, file_of)[: k + COPY_LOOKAHEAD]

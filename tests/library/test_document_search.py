@@ -135,6 +135,19 @@ def test_vectors_are_searched_stored_per_model_and_dropped_with_their_chunks(man
     assert manual.search("alpha", k=1, embedder=_Unit(), mode="bm25") == []
     with pytest.raises(ValueError, match="dimensions"):
         manual.vectors.nearest("toy", [1.0, 0.0], 1)
+    # several query vectors in one pass rank exactly as one at a time; a vector near a query is
+    # ranked among that query's shortlist as among all chunks; a wrong dimension is refused
+    queries = [[2.0, 0.0, 0.0], [0.0, 3.0, 4.0], [1.0, 1.0, 0.0]]
+    together = manual.vectors.shortlists("toy", queries, 3)
+    assert [s.ranked() for s in together] == [manual.vectors.nearest("toy", q, 3) for q in queries]
+    assert together[1].ranked()[0][0] not in oven and together[0].ranked()[0][0] in oven
+    wide = manual.vectors.shortlists("toy", [[1.0, 0.2, 0.0]], len(ids))[0]
+    assert wide.nearest([1.0, 0.3, 0.1], 2) == manual.vectors.nearest("toy", [1.0, 0.3, 0.1], 2)
+    assert manual.vectors.shortlists("toy", [], 3) == []
+    with pytest.raises(ValueError, match="dimensions"):
+        manual.vectors.shortlists("toy", [[1.0, 0.0, 0.0], [1.0, 0.0]], 1)
+    with pytest.raises(ValueError, match="dimensions"):
+        wide.nearest([1.0, 0.0], 1)
     # re-indexing a changed file drops its chunks' vectors (and search no longer sees them)
     oven_path = Path(manual.coverage()[0].path).parent / "oven.md"
     oven_path.write_text("# oven.md\n\nNothing about bread now.\n", encoding="utf-8")

@@ -229,9 +229,9 @@ class Shortlist:
         return list(zip(self.ids.tolist(), self.scores.astype("float64").tolist(), strict=True))
 
     def nearest(self, vector: VectorLike, n: int) -> list[tuple[int, float]]:
-        """The ``n`` chunks of the shortlist closest to another ``vector``: exact for a vector near
-        the shortlist's query (whose own nearest are among the query's), e.g. the query moved
-        toward a feedback centre."""
+        """The ``n`` chunks of the shortlist closest to another ``vector``. Meant for a vector near
+        the shortlist's query (the query moved toward a feedback centre), whose own nearest chunks
+        are among the query's; a chunk outside the shortlist is never returned."""
         if not len(self.ids) or n <= 0:
             return []
         scores = _rounded(self.rows @ _unit(vector, self.rows.shape[1], "the library's model"))

@@ -135,16 +135,18 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout3.jsonl",
         "heldout4.jsonl",
         "heldout5.jsonl",
+        "heldout6.jsonl",
     } <= set(sets)
     corpora = (
         *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
-        *("apache", "django", "nodejs"),
+        *("apache", "django", "nodejs", "flask", "jinja", "sqlalchemy", "curl"),
     )
     for name, questions in sets.items():
         for q in questions:
             assert q.kind in ("paraphrase", "keyword"), (name, q.question)
             assert q.corpus in corpora, (name, q.question)
-            pages = all(g.endswith((".html", ".txt")) and not g.startswith("/") for g in q.gold)
+            documents = (".html", ".txt", ".md", ".md.gz", ".c")  # heldout6 asks about notes and code
+            pages = all(g.endswith(documents) and not g.startswith("/") for g in q.gold)
             assert pages, (name, q.gold)
         assert len({q.question for q in questions}) == len(questions), f"{name} repeats a question"
     assert len(sets["heldout2.jsonl"]) == 41
@@ -152,3 +154,4 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert {q.corpus for q in sets["heldout4.jsonl"]} == {"cmake", "mkdocs"}
     assert len(sets["heldout5.jsonl"]) == 40
     assert not any(g.endswith("all.html") for q in sets["heldout5.jsonl"] for g in q.gold)
+    assert {q.corpus for q in sets["heldout6.jsonl"]} == {"flask", "jinja", "sqlalchemy", "curl"}

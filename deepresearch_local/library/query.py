@@ -11,7 +11,7 @@ phrase, so chunks that keep the tokens together rank higher.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 MAX_TERMS = 32
 
@@ -38,6 +38,29 @@ _TOKEN = re.compile(r"[^\W_]+")
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens, split the way FTS5's unicode61 tokenizer splits."""
     return [t.lower() for t in _TOKEN.findall(text)]
+
+
+MAX_PAIRS = 16
+
+
+def adjacent_pairs(text: str, words: Collection[str] | None = None) -> list[str]:
+    """Each two content words that follow each other in ``text`` (no common word between them),
+    as a phrase: "wrong description", "network call"; with ``words``, only those words count (any
+    other breaks the pair). Search adds a little for chunks holding such a phrase (see
+    ``search.PAIR_WEIGHT``): a passage that says what the question says, in the same words next to
+    each other, is more likely about it than one holding the words apart."""
+    from deepresearch_local.library.cjk import has_cjk
+
+    pairs: list[str] = []
+    previous: str | None = None
+    for word in tokens(text):
+        if word in STOPWORDS or has_cjk(word) or (words is not None and word not in words):
+            previous = None  # CJK is matched as bigrams already
+            continue
+        if previous is not None:
+            pairs.append(f"{previous} {word}")
+        previous = word
+    return list(dict.fromkeys(pairs))[:MAX_PAIRS]
 
 
 def quote(term: str) -> str:

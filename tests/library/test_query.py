@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Hit, Library, Reranker
+from deepresearch_local.library import search as search_module
 from deepresearch_local.library.query import (
+    adjacent_pairs,
     match_expression,
     prune_common,
     query_terms,
@@ -85,6 +87,36 @@ def test_title_outranks_body(tmp_path: Path, library: Library) -> None:
     (root / "b.md").write_text("# Tulips\n\nNotes about soil and bulbs.\n", encoding="utf-8")
     library.add(root)
     assert [Path(h.path).name for h in library.search("tulips")] == ["b.md", "a.md"]
+
+
+def test_adjacent_words_are_paired() -> None:
+    text = "I wrote the wrong description for my most recent change, before the network call."
+    assert adjacent_pairs(text) == ["wrong description", "recent change", "network call"]
+    # with the words search kept, a word left out (too common) breaks the pair too
+    assert adjacent_pairs(text, {"wrong", "description", "network"}) == ["wrong description"]
+    assert adjacent_pairs("中文 search text") == ["search text"]  # CJK runs are searched as bigrams
+
+
+def test_keyword_search_prefers_the_words_side_by_side(
+    tmp_path: Path, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passage saying "network call" beats one that holds both words more often but apart; the
+    same search without pairs shows the order the words alone give."""
+    root = tmp_path / "p"
+    root.mkdir()
+    filler = "The harbour timetable changes with the seasons and the tides. " * 3
+    (root / "apart.md").write_text(
+        f"# Notes\n\nThe network is slow. {filler}Each call waits; the network may recover.\n",
+        encoding="utf-8",
+    )
+    (root / "together.md").write_text(
+        f"# Notes\n\nWait a few seconds before the next network call. {filler}\n", encoding="utf-8"
+    )
+    library.add(root)
+    question = "How long should I pause before retrying a network call?"
+    assert [Path(h.path).name for h in library.search(question, mode="bm25")] == ["together.md", "apart.md"]
+    monkeypatch.setattr(search_module, "PAIR_WEIGHT", 0.0)
+    assert [Path(h.path).name for h in library.search(question, mode="bm25")] == ["apart.md", "together.md"]
 
 
 def test_several_queries_are_fused_and_deduplicated(small: Library) -> None:

@@ -92,7 +92,7 @@ def test_search_lists_the_copy_with_the_first_and_fills_its_place(tmp_path: Path
     topics = {
         "statements.html": "Bank statements arrive each morning; the ledger team files them by account.",
         "closing.html": "Closing the month: every ledger entry is checked and the statement is signed.",
-        "review.html": "A clerk reviews unmatched payments by hand when the bank cannot explain them.",
+        "review.html": "A clerk reviews by hand the payments left unmatched that the bank cannot explain.",
         "booking.html": "The booking date of an entry is the day the amount reached the account.",
     }
     for n, (name, text) in enumerate(topics.items()):

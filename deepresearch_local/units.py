@@ -19,6 +19,12 @@ def human_bytes(n: int | float | None) -> str:
     return f"{value:.1f} TiB"  # pragma: no cover - the loop returns at TiB
 
 
+def mib(n: int) -> str:
+    """A size in MiB whatever it is, one decimal (``"0.1 MiB"``, ``"64.0 MiB"``): file size
+    limits and the sizes compared with them read alike."""
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
 def human_rate(bytes_per_second: float | None) -> str:
     """``4194304.0`` -> ``"4.0 MiB/s"``."""
     return f"{human_bytes(bytes_per_second)}/s"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from deepresearch_local.units import mib
+
 SUFFIX = ".gz"
 _GZIP = 16 + zlib.MAX_WBITS
 """``wbits`` for zlib to expect a gzip header and trailer."""
@@ -73,7 +75,7 @@ def unpack(name: str, data: bytes, limit: int) -> Unpacked:
     try:
         return Unpacked(inner, gunzip(data, limit))
     except TooLarge:
-        reason = f"too large once decompressed (over {limit / 1024 / 1024:.1f} MiB, the limit for this type)"
+        reason = f"too large once decompressed (over {mib(limit)}, the limit for this type)"
         return Unpacked(inner, b"", reason, too_large=True)
     except ValueError as exc:
         return Unpacked(inner, b"", str(exc))

@@ -22,10 +22,7 @@ from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Chunk, Document, Status
 from deepresearch_local.library.readers import read_document
 from deepresearch_local.library.signature import Signature, signature
-
-
-def mib(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MiB"
+from deepresearch_local.units import mib
 
 
 def read_bytes(path: Path, limit: int) -> bytes:

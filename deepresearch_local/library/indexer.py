@@ -33,13 +33,14 @@ from deepresearch_local.library.duplicates import (
     load_copies,
     save_signature,
 )
-from deepresearch_local.library.extract import Extracted, Job, cut, extract, mib
+from deepresearch_local.library.extract import Extracted, Job, cut, extract
 from deepresearch_local.library.model import Chunk, IndexReport, Progress, ProgressCallback, Status
 from deepresearch_local.library.parallel import Reads, default_workers, extracted
 from deepresearch_local.library.rules import excluded_reason, load_rules, mark_applied
 from deepresearch_local.library.signature import Signature
 from deepresearch_local.library.store import Store
 from deepresearch_local.library.walk import Entry, walk
+from deepresearch_local.units import mib
 
 BINARY_KINDS = frozenset({"pdf", "docx"})
 PASSED_OVER = frozenset({"binary", "unsupported"})

@@ -10,7 +10,8 @@ What a person would call a document is indexed once: the folder's exclude rules,
 folder's include rules override the last two. Files are read in the order of the format the
 library prefers to keep (HTML first), so a source rarely gets indexed only to be dropped when its
 rendering comes; after the files, duplicates whose original changed or went away are settled
-again (re-pointed to another copy, or read and indexed).
+again (re-pointed to another copy, or read and indexed). A run's writes are committed together,
+every half second (``Store.batched``).
 """
 
 from __future__ import annotations
@@ -350,6 +351,15 @@ class FolderIndexer:
         on_progress: ProgressCallback | None = None,
         full: bool = False,
         should_stop: Callable[[], bool] | None = None,
+    ) -> IndexReport:
+        with self.store.batched():
+            return self._run(on_progress, full, should_stop)
+
+    def _run(
+        self,
+        on_progress: ProgressCallback | None,
+        full: bool,
+        should_stop: Callable[[], bool] | None,
     ) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport(folder=self.name, root=str(self.root))

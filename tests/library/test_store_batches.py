@@ -1,0 +1,86 @@
+"""Writes batched into one transaction (how a folder is indexed): committed together, searchable
+meanwhile through the library's own connection, and never mixed with another thread's write."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from deepresearch_local.library.store import Store
+
+
+def _keys(path: Path) -> list[str]:
+    """What another connection (another process, say) sees committed."""
+    with sqlite3.connect(path) as other:
+        return [row[0] for row in other.execute("SELECT key FROM library_state WHERE key LIKE 'k%' ORDER BY key")]
+
+
+def _put(store: Store, key: str) -> None:
+    with store.transaction() as db:
+        db.execute("INSERT INTO library_state (key, value) VALUES (?, 1)", (key,))
+
+
+def test_a_batch_commits_its_writes_together(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.sqlite3")
+    with store.batched():
+        _put(store, "k1")
+        _put(store, "k2")
+        assert _keys(tmp_path / "lib.sqlite3") == []  # not committed yet
+        assert len(store.query("SELECT key FROM library_state WHERE key LIKE 'k%'")) == 2  # seen here
+    assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2"]
+    _put(store, "k3")  # outside a batch: at once
+    assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2", "k3"]
+    store.close()
+
+
+def test_a_failed_write_rolls_the_batch_back_and_is_reported(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError), store.batched():
+        _put(store, "k1")
+        _put(store, "k1")  # the same key twice
+    assert _keys(tmp_path / "lib.sqlite3") == []
+    assert not store.db.in_transaction
+    _put(store, "k2")  # the library goes on as before
+    assert _keys(tmp_path / "lib.sqlite3") == ["k2"]
+    store.close()
+
+
+def test_another_threads_write_commits_the_batch_first_and_stays_its_own(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.sqlite3")
+    failed: list[BaseException] = []
+
+    def elsewhere() -> None:
+        _put(store, "k2")
+        try:
+            with store.transaction() as db:
+                db.execute("INSERT INTO library_state (key, value) VALUES ('k3', 1)")
+                raise RuntimeError("this write fails")
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    with store.batched():
+        _put(store, "k1")
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2"]  # the batch went first; k3 rolled back
+        _put(store, "k4")
+        with pytest.raises(RuntimeError, match="another thread"):
+            holder: list[BaseException] = []
+
+            def batch_elsewhere() -> None:
+                try:
+                    with store.batched():
+                        pass
+                except RuntimeError as exc:
+                    holder.append(exc)
+
+            other = threading.Thread(target=batch_elsewhere)
+            other.start()
+            other.join()
+            raise holder[0]
+    assert failed and _keys(tmp_path / "lib.sqlite3") == ["k1", "k2", "k4"]
+    store.close()

@@ -56,6 +56,10 @@ class Job:
     when the file is not a copy of one already kept."""
     size: int = 0
     """The file's size when it was listed (how much reading it ahead may hold in memory)."""
+    likely_copy: bool = False
+    """The folder holds a file of this name in a format kept before this one (a page beside
+    its ``_sources/*.txt``): this one is probably a copy, so a worker neither cuts its text nor
+    sends it back (see ``Extracted.withheld``)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Extracted:
     chunks: tuple[Chunk, ...] | None = None
     chunk_error: str = ""
     """Why cutting failed (the file fails unless it is a copy of a kept one)."""
+    withheld: bool = False
+    """A worker kept the text of a likely copy to itself: the caller reads the file again in
+    the rare case it is kept after all."""
 
 
 def error_text(exc: Exception) -> str:

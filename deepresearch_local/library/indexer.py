@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deepresearch_local.library.combined import combined_copies, combined_prefix_pattern, combined_reason
@@ -32,6 +32,7 @@ from deepresearch_local.library.duplicates import (
     duplicate_reason,
     likeness,
     load_copies,
+    name_stem,
     save_signature,
 )
 from deepresearch_local.library.extract import Extracted, Job, cut, extract
@@ -91,6 +92,23 @@ def _order(entry: Entry) -> int:
     if entry.skip:
         return -1
     return KIND_RANK.get("text" if entry.kind == "sniff" else entry.kind, len(KIND_RANK))
+
+
+def _mark_likely_copies(jobs: list[Job]) -> list[Job]:
+    """The jobs, ``likely_copy`` set on each whose name (extensions aside) another job has in a
+    format the library keeps first."""
+
+    def rank(job: Job) -> int:
+        return KIND_RANK.get("text" if job.kind == "sniff" else job.kind, len(KIND_RANK))
+
+    best: dict[str, int] = {}
+    stems = [name_stem(job.path.name) for job in jobs]
+    for job, stem in zip(jobs, stems, strict=True):
+        best[stem] = min(best.get(stem, len(KIND_RANK)), rank(job))
+    return [
+        replace(job, likely_copy=True) if best[stem] < rank(job) else job
+        for job, stem in zip(jobs, stems, strict=True)
+    ]
 
 
 class FolderIndexer:
@@ -244,6 +262,9 @@ class FolderIndexer:
                 duplicate_of=better[0].file_id,
             )
             return Outcome("skipped", reason, read=True)
+        if found.withheld:  # a likely copy kept after all: its text is read here
+            step = replace(step, likely_copy=False)
+            return self._apply(entry, row, step, extract(step))
         chunks, error = found.chunks, found.chunk_error
         if chunks is None and not error and found.document is not None:
             chunks, error = cut(found.document)  # only now: a copy of a kept file is never cut
@@ -380,7 +401,7 @@ class FolderIndexer:
         read: set[str] = set()
         stopped = False
         steps = [self._before_reading(entry, existing.get(entry.rel), full) for entry in entries]
-        jobs = [step for step in steps if isinstance(step, Job)]
+        jobs = _mark_likely_copies([step for step in steps if isinstance(step, Job)])
         reads = Reads()
         with closing(extracted(jobs, self.workers, reads)) as results:
             for done, (entry, step) in enumerate(zip(entries, steps, strict=True), start=1):

@@ -169,18 +169,28 @@ def _result(function: Callable[[T], R], item: T, future: Future[R], reads: Reads
 
 
 def _extract_all(jobs: Sequence[Job]) -> list[Extracted]:
-    return [extract(job) for job in jobs]
+    return [_extract_here(job) for job in jobs]
+
+
+def _extract_here(job: Job) -> Extracted:
+    """A job's extraction in a worker: a likely copy's text stays here (it is rarely kept, and
+    sending it costs the indexing process as much as storing it)."""
+    found = extract(job)
+    if job.likely_copy and found.document is not None:
+        return replace(found, document=None, withheld=True)
+    return found
 
 
 def extracted(
     jobs: Sequence[Job], workers: int, reads: Reads | None = None
 ) -> Generator[Extracted, None, None]:
     """Each job's extraction, in order; read by ``workers`` processes when there are at least
-    ``PARALLEL_FROM`` files (chunks are then cut there too), ``BATCH`` files per message."""
+    ``PARALLEL_FROM`` files (chunks are then cut there too, except for likely copies, whose
+    text is withheld), ``BATCH`` files per message."""
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         yield from map(extract, jobs)
         return
-    ready = [replace(job, chunk=True) for job in jobs]
+    ready = [replace(job, chunk=not job.likely_copy) for job in jobs]
     batches = [ready[at : at + BATCH] for at in range(0, len(ready), BATCH)]
     for batch in ordered_map(_extract_all, batches, workers, reads, size=_batch_size):
         yield from batch

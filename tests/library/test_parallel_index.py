@@ -48,6 +48,9 @@ def build_many(root: Path) -> None:
     write_docx(root / "memo.docx")
     (root / "blob").write_bytes(bytes(range(256)) * 8)  # no extension: told apart by its content
     (root / "CHANGES").write_text("Version 2 renamed the quokka option.\n", encoding="utf-8")
+    # One name in two formats that are not copies: the text is kept after all (read again).
+    (root / "history.html").write_text(html_page("History", [prose(901, 6)], "Founded in a barn."), "utf-8")
+    (root / "history.txt").write_text("\n".join(prose(902, 8)) + "\nThe quillwort ledger.\n", "utf-8")
     (root / "empty.txt").write_bytes(b"")
     (root / "blank.md").write_text("\n   \n\n", encoding="utf-8")
 
@@ -93,10 +96,12 @@ def test_workers_index_exactly_what_one_process_does(tmp_path: Path) -> None:
     assert statuses["legacy.xhtml"][0] == "indexed"
     assert statuses["blob"][1].startswith("binary")
     assert statuses["CHANGES"][0] == "indexed"
+    assert statuses["history.txt"][0] == statuses["history.html"][0] == "indexed"
     assert sum(1 for status, _ in statuses.values() if status == "indexed") >= FILES - 20
     for lib in (alone, shared):
         assert [h.path for h in lib.search("zeta7")] == [str(root / "note007.md")]
         assert "Crème brûlée" in lib.search("brûlée")[0].snippet
+        assert [h.path for h in lib.search("quillwort")] == [str(root / "history.txt")]
         lib.close()
 
 

@@ -26,9 +26,16 @@ def bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+_LEADS = (*(bytes([lead]) for lead in range(0xE3, 0xEA)), b"\xef")
+"""The UTF-8 lead bytes of U+3000-U+9FFF and U+F000-U+FFFF, which hold every CJK range above."""
+
+
 def index_text(text: str) -> str:
     """The bigrams of every CJK run in ``text``, space-separated ("" when it holds none)."""
     if text.isascii():  # most text: no regex needed
+        return ""
+    data = text.encode("utf-8", "surrogatepass")
+    if not any(lead in data for lead in _LEADS):  # the rest of European text: a byte search
         return ""
     return " ".join(piece for run in _RUN.findall(text) for piece in bigrams(run))
 

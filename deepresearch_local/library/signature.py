@@ -82,6 +82,11 @@ def _tables() -> _Tables:
     return _TABLES
 
 
+_PUNCTUATION = ((0xC2, 0xA0, 0xBF, 2), (0xE2, 0x80, 0x81, 3))
+"""UTF-8 of U+00A0-U+00BF (C2 A0..BF) and U+2000-U+207F (E2 80..81 xx): lead byte, second byte's
+range, length. Their bytes are not word bytes."""
+
+
 def word_hashes(text: str) -> Any:
     """A uint64 hash per word of ``text`` (already lower-cased), in order."""
     import numpy as np
@@ -90,15 +95,13 @@ def word_hashes(text: str) -> Any:
     raw = text.encode("utf-8", "surrogatepass")
     data = np.frombuffer(raw, dtype=np.uint8)
     word = t.word_byte[data]
-    if len(data) >= 2:  # U+00A0-U+00BF: C2 A0..BF
-        latin = (data[:-1] == 0xC2) & (data[1:] >= 0xA0) & (data[1:] <= 0xBF)
-        word[:-1] &= ~latin
-        word[1:] &= ~latin
-    if len(data) >= 3:  # U+2000-U+207F: E2 80..81 xx
-        general = (data[:-2] == 0xE2) & (data[1:-1] >= 0x80) & (data[1:-1] <= 0x81)
-        word[:-2] &= ~general
-        word[1:-1] &= ~general
-        word[2:] &= ~general
+    for lead, low, high, width in _PUNCTUATION:
+        at = np.flatnonzero(data[: len(data) - width + 1] == lead)  # few: look at those only
+        if len(at):
+            second = data[at + 1]
+            at = at[(second >= low) & (second <= high)]
+            for offset in range(width):
+                word[at + offset] = False
     edges = np.flatnonzero(np.diff(word, prepend=False, append=False))
     starts, lengths = edges[0::2], edges[1::2] - edges[0::2]
     padded = np.frombuffer(raw + bytes(16), dtype=np.uint8)

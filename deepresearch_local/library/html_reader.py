@@ -168,16 +168,47 @@ def _xpath(expression: str) -> Any:
     return compiled
 
 
-def _region(root: Any) -> Any:
-    """The page's main region when it marks one (``<main>``, ``role=main``, ``<article>``), else
-    its body, else the whole tree."""
-    marked = _xpath("//main|//*[@role]|//article")(root)
-    for want in ("main", "article"):
-        for el in marked:
-            if el.tag == want or (want == "main" and el.get("role", "").lower() == "main"):
-                return el
+def _region(root: Any, text: str) -> Any:
+    """The page's main region when it marks one (``<main>``, ``role=main``, ``<article>``, the
+    first in that order of preference and then in the page's), else its body, else the whole
+    tree. ``text``, the page parsed, says cheaply which of them to look for."""
+    roles = _ROLE_MAIN.search(text) is not None
+    mains = _MAIN_TAG.search(text) is not None
+    if roles and mains:  # both kinds: the first in the page wins, which the full search knows
+        marked = _xpath("//main|//*[@role]|//article")(root)
+        for want in ("main", "article"):
+            for el in marked:
+                if el.tag == want or (want == "main" and _role(el) == "main"):
+                    return el
+    else:
+        for el in _by_role(root) if roles else root.iter("main") if mains else ():
+            return el
+        for el in root.iter("article"):
+            return el
     body = root.find("body")
     return body if body is not None else root
+
+
+_ROLE_MAIN = re.compile(r"""role\s*=\s*["']?\s*main\b""", re.IGNORECASE)
+_MAIN_TAG = re.compile(r"<main\b", re.IGNORECASE)
+_ROLE_HOLDERS = ("div", "section", "main", "article", "td", "span")
+"""Where pages put ``role="main"``, looked through first (a filter in C, not an XPath over
+every element)."""
+
+
+def _role(el: Any) -> str:
+    return str(el.get("role", "")).strip().lower()
+
+
+def _by_role(root: Any) -> Iterator[Any]:
+    """The elements with ``role="main"``, the usual holders first."""
+    found = False
+    for el in root.iter(*_ROLE_HOLDERS):
+        if _role(el) == "main":
+            found = True
+            yield el
+    if not found:
+        yield from (el for el in _xpath("//*[@role]")(root) if _role(el) == "main")
 
 
 def _lines(region: Any) -> list[Line]:
@@ -271,7 +302,7 @@ def read_html(data: bytes, name: str) -> Document:
         if not " ".join(_MARKUP.sub(" ", text).split()):
             raise ReaderSkip("no text in the page (it holds only markup)") from exc
         raise ValueError(f"cannot parse the HTML: {exc}") from exc
-    region = _region(root)
+    region = _region(root, text)
     lines = _lines(region)
     if not lines and region is not root:  # a marked region without text: read the whole body
         body = root.find("body")

@@ -233,3 +233,43 @@ def test_utf16_text_without_a_byte_order_mark_is_text() -> None:
 def test_deeply_nested_but_parseable_page_keeps_its_words() -> None:
     page = ("<div>" * 1500 + "<p>bottom of the well</p>" + "</div>" * 1500).encode()
     assert [line.text for line in read_document("html", page, "deep.html").lines] == ["bottom of the well"]
+
+
+def _page(body: str) -> bytes:
+    return f"<!DOCTYPE html><html><head><title>T</title></head><body>{body}</body></html>".encode()
+
+
+SIDE = "<div class='sidebar'><p>sidebar words</p></div>"
+MAIN_TEXT = "<p>the main words</p>"
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted", "left_out"),
+    [
+        (f"{SIDE}<main>{MAIN_TEXT}</main>", "the main words", "sidebar"),
+        (f"{SIDE}<DIV ROLE='Main'>{MAIN_TEXT}</DIV>", "the main words", "sidebar"),
+        (f"{SIDE}<center role=main>{MAIN_TEXT}</center>", "the main words", "sidebar"),  # an odd holder
+        (f"{SIDE}<article>{MAIN_TEXT}</article>", "the main words", "sidebar"),
+        # main and role=main both marked: the first in the page, whichever kind
+        (f"<div role='main'>{MAIN_TEXT}</div><main><p>later words</p></main>", "the main words", "later"),
+        (f"<main>{MAIN_TEXT}</main><div role='main'><p>later words</p></div>", "the main words", "later"),
+        # a main region is preferred to an article, wherever the article is
+        (f"<article><p>article words</p></article><div role='main'>{MAIN_TEXT}</div>", "the main words", "article"),
+    ],
+)
+def test_the_main_region_is_read_when_the_page_marks_one(body: str, wanted: str, left_out: str) -> None:
+    text = " ".join(line.text for line in read_document("html", _page(body), "p.html").lines)
+    assert wanted in text and left_out not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"{SIDE}<div data-role='main'>{MAIN_TEXT}</div>",  # not the role attribute
+        f"{SIDE}<div role='navigation main-ish'>x</div><div>{MAIN_TEXT}</div><script>role='main'</script>",
+        f"{SIDE}<main>   </main><div>{MAIN_TEXT}</div>",  # a marked region without text
+    ],
+)
+def test_a_page_without_a_main_region_is_read_whole(body: str) -> None:
+    text = " ".join(line.text for line in read_document("html", _page(body), "p.html").lines)
+    assert "sidebar words" in text and "the main words" in text

@@ -12,7 +12,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from deepresearch_local.library.artefacts import artefact_reason
 from deepresearch_local.library.chunking import chunk_document
@@ -20,9 +20,12 @@ from deepresearch_local.library.compressed import unpack
 from deepresearch_local.library.detect import looks_binary
 from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Chunk, Document, Status
-from deepresearch_local.library.readers import read_document
+from deepresearch_local.library.readers import decode_plain, read_document
 from deepresearch_local.library.signature import Signature, signature
 from deepresearch_local.units import mib
+
+
+EMPTY_TEXT = "no text (only spaces and blank lines)"
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
@@ -58,8 +61,9 @@ class Job:
     """The file's size when it was listed (how much reading it ahead may hold in memory)."""
     likely_copy: bool = False
     """The folder holds a file of this name in a format kept before this one (a page beside
-    its ``_sources/*.txt``): this one is probably a copy, so a worker neither cuts its text nor
-    sends it back (see ``Extracted.withheld``)."""
+    its ``_sources/*.txt``): this one is probably a copy, so its text is neither cut nor sent
+    back by a worker, and a plain text file is read only for its signature (see
+    ``Extracted.withheld``)."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,8 @@ class Extracted:
     chunk_error: str = ""
     """Why cutting failed (the file fails unless it is a copy of a kept one)."""
     withheld: bool = False
-    """A worker kept the text of a likely copy to itself: the caller reads the file again in
-    the rare case it is kept after all."""
+    """The text of a likely copy was left out: the caller reads the file again in the rare case
+    it is kept after all."""
 
 
 def error_text(exc: Exception) -> str:
@@ -95,6 +99,18 @@ def cut(document: Document) -> tuple[tuple[Chunk, ...] | None, str]:
         return tuple(chunk_document(document)), ""
     except Exception as exc:  # a damaged file must never stop the run
         return None, error_text(exc)
+
+
+def _likely_copy(data: bytes, name: str, digest: str) -> Extracted:
+    """A text file that is probably a copy: its signature from the text as a whole (the same as
+    from its lines), and the text withheld (``Extracted.withheld``)."""
+    try:
+        text, note = decode_plain(data)
+    except ReaderSkip as exc:
+        return Extracted("skipped", str(exc), "text", digest)
+    if not text.strip():
+        return Extracted("skipped", EMPTY_TEXT, "text", digest)
+    return Extracted("indexed", note, "text", digest, PurePath(name).name, note, signature([text]), withheld=True)
 
 
 def extract(job: Job) -> Extracted:
@@ -119,6 +135,8 @@ def extract(job: Job) -> Extracted:
     kind = "text" if kind == "sniff" else kind
     if generated:
         return Extracted("skipped", generated, kind, digest)
+    if job.likely_copy and kind == "text":
+        return _likely_copy(data, name, digest)
     try:
         document = read_document(kind, data, name)
     except ReaderSkip as exc:
@@ -126,7 +144,7 @@ def extract(job: Job) -> Extracted:
     except Exception as exc:  # a damaged file must never stop the run
         return Extracted("failed", error_text(exc), kind, digest)
     if not any(line.text.strip() for line in document.lines):  # it would give no chunks
-        return Extracted("skipped", "no text (only spaces and blank lines)", kind, digest)
+        return Extracted("skipped", EMPTY_TEXT, kind, digest)
     sig = signature(line.text for line in document.lines)
     found = Extracted("indexed", document.note, kind, digest, document.title, document.note, sig, document)
     if not job.chunk:

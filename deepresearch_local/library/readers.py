@@ -31,7 +31,8 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def decode_plain(data: bytes) -> tuple[str, str]:
+    """(the text of a text file, a note when it was not UTF-8); ``ReaderSkip`` for binary data."""
     if looks_binary(data):
         raise ReaderSkip("binary content (not text)")
     text, encoding = decode_text(data)
@@ -42,7 +43,7 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 def read_text(data: bytes, name: str, kind: str = "text") -> Document:
     """Plain text, source code and CSV: lines as they are."""
-    text, note = _decode(data)
+    text, note = decode_plain(data)
     lines = [Line(t, i) for i, t in enumerate(split_lines(text), start=1)]
     return Document(kind=kind, title=PurePath(name).name, lines=lines, note=note)
 
@@ -50,7 +51,7 @@ def read_text(data: bytes, name: str, kind: str = "text") -> Document:
 def read_markdown(data: bytes, name: str) -> Document:
     """Markdown: source line numbers plus the heading path (ATX and setext headings; fenced code
     blocks are never headings)."""
-    text, note = _decode(data)
+    text, note = decode_plain(data)
     raw = split_lines(text)
     stack: list[tuple[int, str]] = []
     lines: list[Line] = []

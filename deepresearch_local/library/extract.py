@@ -24,7 +24,6 @@ from deepresearch_local.library.readers import decode_plain, read_document
 from deepresearch_local.library.signature import Signature, signature
 from deepresearch_local.units import mib
 
-
 EMPTY_TEXT = "no text (only spaces and blank lines)"
 
 
@@ -110,7 +109,8 @@ def _likely_copy(data: bytes, name: str, digest: str) -> Extracted:
         return Extracted("skipped", str(exc), "text", digest)
     if not text.strip():
         return Extracted("skipped", EMPTY_TEXT, "text", digest)
-    return Extracted("indexed", note, "text", digest, PurePath(name).name, note, signature([text]), withheld=True)
+    title = PurePath(name).name
+    return Extracted("indexed", note, "text", digest, title, note, signature([text]), withheld=True)
 
 
 def extract(job: Job) -> Extracted:

@@ -15,7 +15,8 @@ from deepresearch_local.library.store import Store
 def _keys(path: Path) -> list[str]:
     """What another connection (another process, say) sees committed."""
     with sqlite3.connect(path) as other:
-        return [row[0] for row in other.execute("SELECT key FROM library_state WHERE key LIKE 'k%' ORDER BY key")]
+        rows = other.execute("SELECT key FROM library_state WHERE key LIKE 'k%' ORDER BY key")
+        return [row[0] for row in rows]
 
 
 def _put(store: Store, key: str) -> None:

@@ -44,6 +44,7 @@ class _Arrays:
     at: tuple[int, bytes]
     file_of_chunk: _Table
     folder_of_file: _Table
+    chunks_of_file: _Table
 
 
 class Owners:
@@ -65,7 +66,7 @@ class Owners:
                 chunks = cursor.execute("SELECT id, file_id FROM chunks").fetchall()
                 files = cursor.execute("SELECT id, folder_id FROM files").fetchall()
             file_of_chunk, folder_of_file = _lookup(chunks), _lookup(files)
-            self._arrays = _Arrays(now, file_of_chunk, folder_of_file)
+            self._arrays = _Arrays(now, file_of_chunk, folder_of_file, _counted(file_of_chunk.values))
             return self._arrays
 
     def of(self, chunk_ids: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -76,6 +77,25 @@ class Owners:
         files = arrays.file_of_chunk.get(np.asarray(chunk_ids, dtype=np.int64))
         folders = arrays.folder_of_file.get(files)
         return files.tolist(), folders.tolist()
+
+    def sizes(self, file_ids: Sequence[int]) -> list[int]:
+        """How many chunks each file has in the index (0 for a file with none)."""
+        import numpy as np
+
+        counts = self._current().chunks_of_file.get(np.asarray(file_ids, dtype=np.int64))
+        return np.maximum(counts, 0).tolist()  # type: ignore[no-any-return]
+
+
+def _counted(values: IntArray) -> _Table:
+    """How many times each value occurs (a file's chunks, from each chunk's file)."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    if not len(ordered):
+        return _Table(ordered, ordered)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, len(ordered)))
+    return _Table(ordered[starts], counts.astype(np.int64))
 
 
 def _lookup(pairs: Sequence[tuple[int, int]]) -> _Table:

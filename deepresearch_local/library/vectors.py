@@ -202,7 +202,7 @@ class VectorIndex:
         loaded = self._load(model)
         if loaded.matrix.shape[0] == 0 or size <= 0 or not len(queries):
             empty = np.zeros(0, dtype=np.int64)
-            return [Shortlist(empty, np.zeros(0, dtype=np.float32), loaded.matrix[:0]) for _ in queries]
+            return [Shortlist(empty, np.zeros(0, dtype=np.float32), loaded.matrix[:0], 0.0) for _ in queries]
         columns = [_unit(query, loaded.matrix.shape[1], model) for query in queries]
         products = loaded.matrix @ np.stack(columns, axis=1)
         size = min(size, products.shape[0])
@@ -212,7 +212,9 @@ class VectorIndex:
             if folder_id is not None:
                 scores = np.where(loaded.folders == folder_id, scores, -np.inf)
             top = _best(scores, size)
-            out.append(Shortlist(loaded.ids[top], scores[top], loaded.matrix[top]))
+            finite = scores if folder_id is None else scores[np.isfinite(scores)]
+            spread = float(finite.std()) if len(finite) else 0.0
+            out.append(Shortlist(loaded.ids[top], scores[top], loaded.matrix[top], spread))
         return out
 
 
@@ -223,6 +225,8 @@ class Shortlist:
     ids: IntArray
     scores: FloatArray
     rows: Matrix
+    spread: float
+    """The standard deviation of the query's cosines over all the chunks searched."""
 
     def ranked(self) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the shortlist, best first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.search import file_scores, fuse_files, scaled, snippet
+from deepresearch_local.library.search import Ranking, file_scores, for_size, fuse_files, scaled, snippet
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (
@@ -70,14 +71,14 @@ def test_fusion_scales_each_ranking_from_its_first_file_to_its_depth() -> None:
     file_of = {1: 10, 2: 10, 3: 20, 4: 30, 5: 40, 6: 50}
     ranking = [(1, 8.0), (3, 5.0), (2, 4.0), (4, 4.0), (5, 3.0), (6, 1.0)]
     # file 10 scores 8 + 0.5 * 4 = 10; with a depth of 4, file 40 (3.0) is the floor
-    fused = dict(fuse_files([(ranking, 2.0)], file_of, depth=4))
+    fused = dict(fuse_files([Ranking(ranking, 2.0)], file_of, depth=4))
     assert {f: e.score for f, e in fused.items() if e.score} == pytest.approx(
         {10: 2.0, 20: 2 * (5 - 3) / (10 - 3), 30: 2 * (4 - 3) / (10 - 3)}
     )
     assert fused[40].score == fused[50].score == 0.0  # below the depth: no score, still a candidate
     assert fused[10].chunks[1] > fused[10].chunks[2]  # the best passage of file 10 is chunk 1
     # fewer files than the depth: scaled down to 0, so the last one keeps its share
-    short = dict(fuse_files([(ranking, 1.0)], file_of, depth=50))
+    short = dict(fuse_files([Ranking(ranking, 1.0)], file_of, depth=50))
     assert short[50].score == pytest.approx(1 / 10) and short[20].score == pytest.approx(5 / 10)
     assert scaled({1: -0.2, 2: 0.3, 3: 0.8}) == pytest.approx({2: 0.5, 3: 1.0})  # cosines below 0
     assert scaled({1: 2.0, 2: 2.0}, depth=2) == {1: 1.0, 2: 1.0}
@@ -89,10 +90,31 @@ def test_a_confident_first_beats_a_file_both_rank_second() -> None:
     file_of = {n: n for n in range(1, 9)}
     keywords = [(1, 10.0), (2, 2.0), (3, 1.9), (4, 1.0)]
     meaning = [(5, 5.0), (2, 3.0), (6, 2.9), (7, 1.0)]
-    order = [f for f, _ in fuse_files([(keywords, 1.0), (meaning, 1.0)], file_of, depth=4)]
+    order = [f for f, _ in fuse_files([Ranking(keywords, 1.0), Ranking(meaning, 1.0)], file_of, depth=4)]
     assert order[:3] == [1, 5, 2]
     rrf = {f: sum(1 / (60 + r.index(f) + 1) for r in ([1, 2, 3, 4], [5, 2, 6, 7]) if f in r) for f in file_of}
     assert max(rrf, key=lambda f: rrf[f]) == 2  # what reciprocal ranks (k = 60) put first
+
+
+def test_a_files_size_alone_lends_it_no_rank() -> None:
+    """The best of a changelog's 3,000 chunks scores a little above a one-page answer by chance
+    alone; with sizes known, the page comes first, and the correction grows with the spread."""
+    scores = {1: 0.62, 2: 0.60, 3: 0.40}  # 1: a changelog, 2: the page that answers, 3: a note
+    sizes = {1: 3000, 2: 4, 3: 1}
+    corrected = for_size(scores, sizes, spread=0.1)
+    assert max(corrected, key=lambda f: corrected[f]) == 2
+    assert corrected[3] == scores[3]  # one chunk: nothing to give back
+    assert corrected[1] == pytest.approx(0.62 - 0.25 * 0.1 * math.sqrt(2 * math.log(3000)))
+    assert for_size(scores, sizes, spread=0.0) == scores
+    # no spread given: that of the scores themselves
+    own = for_size(scores, sizes, spread=None)
+    mean = sum(scores.values()) / 3
+    spread = math.sqrt(sum((v - mean) ** 2 for v in scores.values()) / 3)
+    assert own == pytest.approx(for_size(scores, sizes, spread=spread))
+    file_of = {10: 1, 20: 2, 30: 3}
+    ranking = Ranking([(10, 0.62), (20, 0.60), (30, 0.40)], 1.0, 0.1)
+    assert [f for f, _ in fuse_files([ranking], file_of)] == [1, 2, 3]  # sizes unknown: as scored
+    assert [f for f, _ in fuse_files([ranking], file_of, sizes=sizes)] == [2, 1, 3]
 
 
 def test_two_strong_passages_beat_one_slightly_better() -> None:
@@ -144,6 +166,11 @@ def test_vectors_are_searched_stored_per_model_and_dropped_with_their_chunks(man
     wide = manual.vectors.shortlists("toy", [[1.0, 0.2, 0.0]], len(ids))[0]
     assert wide.nearest([1.0, 0.3, 0.1], 2) == manual.vectors.nearest("toy", [1.0, 0.3, 0.1], 2)
     assert manual.vectors.shortlists("toy", [], 3) == []
+    # each shortlist knows how widely its query's cosines spread over all chunks
+    cosines = [1.0 if i in oven else 0.0 for i in ids]  # the query [2, 0, 0]
+    mean = sum(cosines) / len(cosines)
+    spread = (sum((c - mean) ** 2 for c in cosines) / len(cosines)) ** 0.5
+    assert together[0].spread == pytest.approx(spread, abs=1e-3) and spread > 0
     with pytest.raises(ValueError, match="dimensions"):
         manual.vectors.shortlists("toy", [[1.0, 0.0, 0.0], [1.0, 0.0]], 1)
     with pytest.raises(ValueError, match="dimensions"):

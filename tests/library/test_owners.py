@@ -38,3 +38,6 @@ def test_owners_follow_the_index(tmp_path: Path) -> None:
         assert len(now) == len(expected) - 1
         files, _ = owners(library.store).of(list(expected))
         assert [f for f in files if f >= 0] == [now[c][0] for c in expected if c in now]
+        counts = library.store.query("SELECT id, chunks FROM files WHERE status = 'indexed'")
+        file_ids = [int(r[0]) for r in counts]
+        assert owners(library.store).sizes([*file_ids, 99_999]) == [*(int(r[1]) for r in counts), 0]

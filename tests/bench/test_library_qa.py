@@ -136,10 +136,12 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout4.jsonl",
         "heldout5.jsonl",
         "heldout6.jsonl",
+        "heldout7.jsonl",
     } <= set(sets)
     corpora = (
         *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
         *("apache", "django", "nodejs", "flask", "jinja", "sqlalchemy", "curl"),
+        *("pytest", "requests", "click", "bash"),
     )
     for name, questions in sets.items():
         for q in questions:
@@ -155,3 +157,4 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert len(sets["heldout5.jsonl"]) == 40
     assert not any(g.endswith("all.html") for q in sets["heldout5.jsonl"] for g in q.gold)
     assert {q.corpus for q in sets["heldout6.jsonl"]} == {"flask", "jinja", "sqlalchemy", "curl"}
+    assert {q.corpus for q in sets["heldout7.jsonl"]} == {"pytest", "requests", "click", "bash"}

@@ -402,7 +402,7 @@ class FolderIndexer:
         stopped = False
         steps = [self._before_reading(entry, existing.get(entry.rel), full) for entry in entries]
         jobs = _mark_likely_copies([step for step in steps if isinstance(step, Job)])
-        reads = Reads()
+        reads = Reads(on_wait=self.store.commit_batch)
         with closing(extracted(jobs, self.workers, reads)) as results:
             for done, (entry, step) in enumerate(zip(entries, steps, strict=True), start=1):
                 if should_stop is not None and should_stop():

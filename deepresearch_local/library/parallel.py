@@ -14,6 +14,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as WaitedTooLong  # the builtin one only from 3.11
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -32,6 +33,10 @@ cores)."""
 AHEAD_BYTES = 64 * 1024 * 1024
 """...and files of at most this many bytes in all (their sizes when listed), so a folder of large
 files holds little in memory; one message per worker is always handed out."""
+SLOW_WAIT = 0.05
+"""Seconds a result may keep the indexing process waiting before ``Reads.on_wait`` is called."""
+SLOW_BYTES = 1024 * 1024
+"""Files this large, read in the indexing process itself, are announced to ``Reads.on_wait``."""
 MAX_WORKERS = 6
 WORKERS_ENV = "DEEPRESEARCH_INDEX_WORKERS"
 
@@ -46,6 +51,9 @@ class Reads:
     workers: int = 0
     broken: str = ""
     """Why the workers were given up (the rest was read in the indexing process), or ""."""
+    on_wait: Callable[[], None] | None = None
+    """Called before waiting on a result that is slow to come (``SLOW_WAIT``) or reading a large
+    file in this process (``SLOW_BYTES``): the indexer commits what it has stored meanwhile."""
 
 
 def cores() -> int:
@@ -158,6 +166,13 @@ def _done(function: Callable[[T], R], item: T) -> Future[R]:
 
 
 def _result(function: Callable[[T], R], item: T, future: Future[R], reads: Reads) -> R:
+    if reads.on_wait is not None and not future.done():
+        try:
+            return future.result(timeout=SLOW_WAIT)
+        except WaitedTooLong:
+            reads.on_wait()
+        except Exception:  # a dead worker, or the call failed there: handled below
+            pass
     try:
         return future.result()
     except Exception as exc:  # a dead worker, or the call failed there: do it here
@@ -188,7 +203,10 @@ def extracted(
     ``PARALLEL_FROM`` files (chunks are then cut there too, except for likely copies, whose
     text is withheld), ``BATCH`` files per message."""
     if workers < 2 or len(jobs) < PARALLEL_FROM:
-        yield from map(extract, jobs)
+        for job in jobs:
+            if reads is not None and reads.on_wait is not None and job.size >= SLOW_BYTES:
+                reads.on_wait()
+            yield extract(job)
         return
     ready = [replace(job, chunk=not job.likely_copy) for job in jobs]
     batches = [ready[at : at + BATCH] for at in range(0, len(ready), BATCH)]

@@ -290,6 +290,13 @@ class Store:
         if time.monotonic() - self._batch_began >= BATCH_SECONDS:
             self.db.execute("COMMIT")
 
+    def commit_batch(self) -> None:
+        """Commit the writes the batch holds so far (before a wait: other connections cannot
+        write while a transaction is open, and a long one would make them time out)."""
+        with self.lock:
+            if self._batcher == threading.get_ident() and self.db.in_transaction:
+                self.db.execute("COMMIT")
+
     @contextmanager
     def batched(self) -> Iterator[None]:
         """This thread's writes (``transaction``) committed together, at most ``BATCH_SECONDS``
@@ -298,7 +305,8 @@ class Store:
 
         The lock is held only while each write runs: searches go on between them and see the
         writes so far, and another thread's write commits the batch first and then runs in a
-        transaction of its own. A write that fails rolls back the batch's writes since its last
+        transaction of its own. Whoever batches calls ``commit_batch`` before waiting on
+        something slow, as other connections cannot write meanwhile. A write that fails rolls back the batch's writes since its last
         commit, so a batch must end at the first failure (as indexing does: the next run reads
         those files again), as must a process killed meanwhile."""
         with self.lock:

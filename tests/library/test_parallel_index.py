@@ -8,14 +8,16 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from deepresearch_local.library import IndexReport, Library
+from deepresearch_local.library.extract import Job
 from deepresearch_local.library.indexer import FolderIndexer
-from deepresearch_local.library.parallel import AHEAD_PER_WORKER, PARALLEL_FROM, Reads, ordered_map
+from deepresearch_local.library.parallel import AHEAD_PER_WORKER, PARALLEL_FROM, Reads, extracted, ordered_map
 from tests.library.corpus import pdf_bytes, write_docx
 from tests.library.generated import build_generated, html_page, prose
 
@@ -171,6 +173,37 @@ def test_a_call_that_fails_in_a_worker_is_done_again_here() -> None:
 
 def _square(n: int) -> int:
     return n * n
+
+
+def _slow_at_five(n: int) -> int:
+    if n == 5:
+        time.sleep(0.5)
+    return n * n
+
+
+def test_the_indexer_hears_before_a_long_wait() -> None:
+    """A result that keeps the indexing process waiting (a large file in a worker) is announced
+    first, so the indexer commits what it stored and other connections can write meanwhile."""
+    waits: list[int] = []
+    taken: list[int] = []
+    reads = Reads(on_wait=lambda: waits.append(len(taken)))
+    for value in ordered_map(_slow_at_five, list(range(12)), 2, reads):
+        taken.append(value)
+    assert taken == [n * n for n in range(12)]
+    assert 5 in waits  # announced before the slow one's result, with five results taken
+    assert len(waits) < 12
+
+
+def test_a_large_file_read_in_this_process_is_announced(tmp_path: Path) -> None:
+    small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+    small.write_text("a few words\n", encoding="utf-8")
+    large.write_text("many words here\n" * 80_000, encoding="utf-8")  # over SLOW_BYTES
+    jobs = [Job(p, "text", 1 << 24, size=p.stat().st_size) for p in (small, large, small)]
+    order: list[str] = []
+    reads = Reads(on_wait=lambda: order.append("wait"))
+    for found in extracted(jobs, 0, reads):
+        order.append(found.title)
+    assert order == ["small.txt", "wait", "large.txt", "small.txt"]
 
 
 class _Counted(list[int]):

@@ -85,3 +85,18 @@ def test_another_threads_write_commits_the_batch_first_and_stays_its_own(tmp_pat
             raise holder[0]
     assert failed and _keys(tmp_path / "lib.sqlite3") == ["k1", "k2", "k4"]
     store.close()
+
+
+def test_the_batch_can_commit_before_a_wait_and_go_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.sqlite3")
+    with store.batched():
+        _put(store, "k1")
+        store.commit_batch()  # the indexer does this before waiting on a slow file
+        assert _keys(tmp_path / "lib.sqlite3") == ["k1"]
+        with sqlite3.connect(tmp_path / "lib.sqlite3", timeout=0.1) as other:  # others may write now
+            other.execute("INSERT INTO library_state (key, value) VALUES ('k2', 1)")
+        _put(store, "k3")
+        assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2"]
+    assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2", "k3"]
+    store.commit_batch()  # outside a batch: nothing to do
+    store.close()

@@ -305,16 +305,21 @@ class Store:
 
         The lock is held only while each write runs: searches go on between them and see the
         writes so far, and another thread's write commits the batch first and then runs in a
-        transaction of its own. Whoever batches calls ``commit_batch`` before waiting on
+        transaction of its own (as do all its writes while it indexes another folder in a
+        ``batched`` of its own: one thread batches at a time). Whoever batches calls
+        ``commit_batch`` before waiting on
         something slow, as other connections cannot write meanwhile. A write that fails rolls
         back the batch's writes since its last commit, so a batch must end at the first failure
         (as indexing does: the next run reads those files again), as must a process killed
         meanwhile."""
         with self.lock:
-            if self._batcher not in (None, threading.get_ident()):
-                raise RuntimeError("another thread is batching writes to this library")
-            self._batcher = threading.get_ident()
-            self._batching += 1
+            mine = self._batcher in (None, threading.get_ident())
+            if mine:
+                self._batcher = threading.get_ident()
+                self._batching += 1
+        if not mine:  # another thread batches: this one's writes stay one transaction each
+            yield
+            return
         try:
             yield
         finally:

@@ -307,11 +307,10 @@ class Store:
         writes so far, and another thread's write commits the batch first and then runs in a
         transaction of its own (as do all its writes while it indexes another folder in a
         ``batched`` of its own: one thread batches at a time). Whoever batches calls
-        ``commit_batch`` before waiting on
-        something slow, as other connections cannot write meanwhile. A write that fails rolls
-        back the batch's writes since its last commit, so a batch must end at the first failure
-        (as indexing does: the next run reads those files again), as must a process killed
-        meanwhile."""
+        ``commit_batch`` before waiting on something slow, as other connections cannot write
+        meanwhile. A write that fails rolls back the batch's writes since its last commit, so a
+        batch must end at the first failure (as indexing does: the next run reads those files
+        again), as must a process killed meanwhile."""
         with self.lock:
             mine = self._batcher in (None, threading.get_ident())
             if mine:

@@ -52,6 +52,10 @@ _JSONISH_START = re.compile(rb"^\s*(?:[\w.$]+\s*(?:\(|=)\s*)?[\[{]")
 _HASH = re.compile(
     rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b|\b(?:sha1|sha256|sha384|sha512|h1)[-:][A-Za-z0-9+/=_-]{24,}"
 )
+_HASH_PREFIXES = tuple(
+    f"{name}{sep}".encode() for name in ("sha1", "sha256", "sha384", "sha512", "h1") for sep in "-:"
+)
+"""What a named hash in ``_HASH`` starts with ("sha" alone is in "shall" and "share")."""
 _BLOB = re.compile(rb"[A-Za-z0-9+/=]{200,}")
 _LITERAL_START = re.compile(rb"^\s*(?:(?:(?:var|let|const)\s+)?[\w$.]+\s*=|export\s+default)?\s*[\[{]")
 _ASSIGNED = re.compile(rb"^\s*(?:(?:var|let|const)\s+)?[\w$.]+\s*=\s*[\[{]")
@@ -114,6 +118,13 @@ def _has_run(data: bytes, table: bytes, length: int) -> bool:
     return b"x" * length in data.translate(table)
 
 
+def _at_most_hashes(data: bytes) -> int:
+    """An upper bound on the hashes ``_HASH`` finds, from substring counts (a regular expression
+    over a long changelog that names a few commits costs far more)."""
+    digests = data.translate(_HEX_CHARS).count(b"x" * 40)  # each hex digest holds one such run
+    return digests + sum(data.count(prefix) for prefix in _HASH_PREFIXES)
+
+
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KiB"
 
@@ -141,9 +152,11 @@ def artefact_reason(data: bytes, kind: str) -> str:
         if blobs >= 0.5 * len(data):
             return f"encoded binary data: {round(100 * blobs / len(data))}% of it is base64 or hex, not text"
     lines = data.split(b"\n")
-    long_bytes = sum(len(line) for line in lines if len(line) > LONG_LINE)
+    long_bytes = long_lines = 0
+    if max(map(len, lines)) > LONG_LINE:  # most files have no long line: no loop in Python
+        long_bytes = sum(len(line) for line in lines if len(line) > LONG_LINE)
+        long_lines = sum(len(line) > LONG_LINE for line in lines)
     long_share = long_bytes / len(data)
-    long_lines = sum(len(line) > LONG_LINE for line in lines)
     if long_share >= 0.5 and _share(data, _NOT_ASCII) < 0.3:
         spaces, symbols = _share(data, _SPACES), _share(data, _SYMBOLS)
         if spaces < 0.08 or symbols >= 0.15:
@@ -169,11 +182,10 @@ def artefact_reason(data: bytes, kind: str) -> str:
         markup = _markup_reason(data, kind)
         if markup:
             return markup
-    if len(lines) >= 20 and (
-        _has_run(data, _HEX_CHARS, 40) or b"sha" in data or b"h1-" in data or b"h1:" in data
-    ):
+    wanted = max(10, 0.08 * len(lines))  # hashes that make a lock file
+    if len(lines) >= 20 and _at_most_hashes(data) >= wanted:
         hashes = len(_HASH.findall(data))
-        if hashes >= 10 and hashes >= 0.08 * len(lines):
+        if hashes >= wanted:
             return f"generated lock file or checksum list: {hashes:,} package hashes in {len(lines):,} lines"
     return ""
 

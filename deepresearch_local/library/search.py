@@ -6,11 +6,11 @@ vectors from an embedding model, through a dense nearest-neighbour search, twice
 own vector and with that vector pulled toward BM25's first files (``feedback``), the second ranked
 among the first's nearest chunks (one pass over the vectors serves all of a search's queries).
 Every such ranked list of chunks is turned into scores of *files* (a file scores by its best
-chunks), scaled to 1 for the list's first file down to 0 for its 50th, and the files' weighted sums
-rank them. A result is one file with its best passage (the chunk that ranked highest across the
-lists) and the other places in the file that ranked well ("also at"). A file whose matched words
-mostly repeat a better result's passage is named under that result instead of taking a place of its
-own (``copies``).
+chunks; in hybrid search, less what its size alone lends it, see ``SIZE_CORRECTION``), scaled to 1
+for the list's first file down to 0 for its 50th, and the files' weighted sums rank them. A result
+is one file with its best passage (the chunk that ranked highest across the lists) and the other
+places in the file that ranked well ("also at"). A file whose matched words mostly repeat a better
+result's passage is named under that result instead of taking a place of its own (``copies``).
 
 Why files, not chunks: a person (or the model) looking for the page that answers a question wants
 five different candidate pages, not five pieces of one.

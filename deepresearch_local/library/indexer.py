@@ -86,27 +86,26 @@ class Outcome:
 UNCHANGED = Outcome(None)
 
 
+def _rank(kind: str) -> int:
+    """Where a walk's kind comes in the order of the formats kept among duplicates."""
+    return KIND_RANK.get("text" if kind == "sniff" else kind, len(KIND_RANK))
+
+
 def _order(entry: Entry) -> int:
     """Entries passed over without reading first, then files in the order of the format kept
     among duplicates (``sorted`` keeps the walk's order within each)."""
-    if entry.skip:
-        return -1
-    return KIND_RANK.get("text" if entry.kind == "sniff" else entry.kind, len(KIND_RANK))
+    return -1 if entry.skip else _rank(entry.kind)
 
 
 def _mark_likely_copies(jobs: list[Job]) -> list[Job]:
     """The jobs, ``likely_copy`` set on each whose name (extensions aside) another job has in a
     format the library keeps first."""
-
-    def rank(job: Job) -> int:
-        return KIND_RANK.get("text" if job.kind == "sniff" else job.kind, len(KIND_RANK))
-
     best: dict[str, int] = {}
     stems = [name_stem(job.path.name) for job in jobs]
     for job, stem in zip(jobs, stems, strict=True):
-        best[stem] = min(best.get(stem, len(KIND_RANK)), rank(job))
+        best[stem] = min(best.get(stem, len(KIND_RANK)), _rank(job.kind))
     return [
-        replace(job, likely_copy=True) if best[stem] < rank(job) else job
+        replace(job, likely_copy=True) if best[stem] < _rank(job.kind) else job
         for job, stem in zip(jobs, stems, strict=True)
     ]
 

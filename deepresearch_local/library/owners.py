@@ -90,12 +90,8 @@ def _counted(values: IntArray) -> _Table:
     """How many times each value occurs (a file's chunks, from each chunk's file)."""
     import numpy as np
 
-    ordered = np.sort(values)
-    if not len(ordered):
-        return _Table(ordered, ordered)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    counts = np.diff(np.append(starts, len(ordered)))
-    return _Table(ordered[starts], counts.astype(np.int64))
+    keys, counts = np.unique(values, return_counts=True)  # once per change of the index
+    return _Table(keys.astype(np.int64), counts.astype(np.int64))
 
 
 def _lookup(pairs: Sequence[tuple[int, int]]) -> _Table:

@@ -57,7 +57,9 @@ ALSO_AT = 3
 SNIPPET_WORDS = 40
 COPY_LOOKAHEAD = 5
 """Files looked at past the ``k`` shown, to fill the places of results that repeat a better one
-(see ``copies``)."""
+(see ``copies``). When copies still leave fewer than ``k`` results (eight versions of one API
+description share their best passage), twice as many are looked at, up to ``MAX_LOOKAHEAD``."""
+MAX_LOOKAHEAD = 200
 SECOND_WEIGHT = 0.5
 """How much a file's second and third best chunks add to its best one (see ``file_scores``)."""
 FEEDBACK_AMONG = 2000
@@ -358,7 +360,21 @@ def search(
     if dense:
         ranked_files = sorted(set(file_of.values()))
         sizes = dict(zip(ranked_files, owners(store).sizes(ranked_files), strict=True))
-    fused = fuse_files(rankings, file_of, sizes=sizes)[: k + COPY_LOOKAHEAD]
+    fused = fuse_files(rankings, file_of, sizes=sizes)
+    terms = [t for text in texts for t in query_terms(text)]
+    looked = k + COPY_LOOKAHEAD
+    while True:
+        hits = _distinct(store, fused[:looked], terms, k)
+        if len(hits) >= k or looked >= len(fused) or looked >= k + MAX_LOOKAHEAD:
+            return hits
+        looked = min(2 * looked, k + MAX_LOOKAHEAD)  # copies took places: look further
+
+
+def _distinct(
+    store: Store, fused: Sequence[tuple[int, _FileScore]], terms: Sequence[str], k: int
+) -> list[Hit]:
+    """Up to ``k`` results from the fused files, best first, each file whose passage repeats a
+    better one's named under it (``also_in``) instead of taking a place."""
     best: list[tuple[float, list[int]]] = []
     for _, entry in fused:
         ordered = sorted(entry.chunks, key=lambda c: -entry.chunks[c])
@@ -366,7 +382,6 @@ def search(
     rows = _chunk_rows(store, [c for _, ids in best for c in ids])
     found = [(score, [c for c in ids if c in rows]) for score, ids in best]
     found = [(score, present) for score, present in found if present]
-    terms = [t for text in texts for t in query_terms(text)]
     bodies = [str(rows[present[0]]["body"]) for _, present in found]
     snippets = [snippet(body, terms) for body in bodies]
     copies = copy_of(bodies, [matched_shingles(text, terms) for text in snippets])

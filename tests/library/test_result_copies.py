@@ -140,3 +140,30 @@ def test_every_view_names_the_copy(
     assert main(["docs", "search", query, "-k", "1"]) == 0
     assert f"   same passage in: {copy}" in capsys.readouterr().out
     assert "same passage in" in hit_prompt(1, hit).plain
+
+
+def test_many_copies_of_one_passage_still_leave_k_results(tmp_path: Path, library: Library) -> None:
+    """Eight versions of one API description share the passage that matched: one place, seven
+    names under it, and the other places go to the next files however far down they are."""
+    root = tmp_path / "api"
+    root.mkdir()
+    for version in range(8):
+        changes = " ".join(f"Version{version} change{w} noted{version}x{w}." for w in range(120))
+        body = f"<h2>reconcile</h2><p>{DOC}</p><h2>changes</h2><p>{changes}</p>"
+        (root / f"v1.{30 + version}.html").write_text(_page(f"API v1.{30 + version}", body), encoding="utf-8")
+    topics = {
+        "statements.html": "Bank statements arrive each morning; the ledger team files them by account.",
+        "closing.html": "Closing the month: every ledger entry is checked and the statement is signed.",
+        "review.html": "A clerk reviews by hand the payments left unmatched that the bank cannot explain.",
+        "booking.html": "The booking date of an entry is the day the amount reached the account.",
+    }
+    for name, text in topics.items():
+        (root / name).write_text(_page(name, f"<p>{text}</p>"), encoding="utf-8")
+    report = library.add(root, "api")
+    assert report.indexed == 12  # the versions differ too much to be duplicates of one another
+
+    query = "match ledger entries against the bank statement by amount and date, review unmatched by hand"
+    hits = library.search(query, k=4, mode="bm25")
+    names = [Path(h.path).name for h in hits]
+    assert names[0].startswith("v1.") and len(hits[0].also_in) == 7
+    assert len(names) == 4 and set(names[1:]) <= set(topics)

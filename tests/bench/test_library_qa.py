@@ -137,11 +137,12 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout5.jsonl",
         "heldout6.jsonl",
         "heldout7.jsonl",
+        "heldout8.jsonl",
     } <= set(sets)
     corpora = (
         *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
         *("apache", "django", "nodejs", "flask", "jinja", "sqlalchemy", "curl"),
-        *("pytest", "requests", "click", "bash"),
+        *("pytest", "requests", "click", "bash", "docker", "vim", "sphinx"),
     )
     for name, questions in sets.items():
         for q in questions:
@@ -158,3 +159,4 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert not any(g.endswith("all.html") for q in sets["heldout5.jsonl"] for g in q.gold)
     assert {q.corpus for q in sets["heldout6.jsonl"]} == {"flask", "jinja", "sqlalchemy", "curl"}
     assert {q.corpus for q in sets["heldout7.jsonl"]} == {"pytest", "requests", "click", "bash"}
+    assert {q.corpus for q in sets["heldout8.jsonl"]} == {"docker", "vim", "sphinx"}

@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 from deepresearch_local.library.detect import decode_text, looks_binary
 from deepresearch_local.library.errors import ReaderSkip
+from deepresearch_local.library.front_matter import front_matter
 from deepresearch_local.library.model import Document, Line
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
@@ -50,14 +51,17 @@ def read_text(data: bytes, name: str, kind: str = "text") -> Document:
 
 def read_markdown(data: bytes, name: str) -> Document:
     """Markdown: source line numbers plus the heading path (ATX and setext headings; fenced code
-    blocks are never headings)."""
+    blocks are never headings). The title is the front matter's, else the first level-1 heading's,
+    else the file name; front matter lines are kept as text (its description and keywords can be
+    what a search needs) but never read as headings."""
     text, note = decode_plain(data)
     raw = split_lines(text)
+    top, fields = front_matter(raw)
+    lines = [Line(t, i + 1) for i, t in enumerate(raw[:top])]
     stack: list[tuple[int, str]] = []
-    lines: list[Line] = []
     fence = ""
-    title = ""
-    i = 0
+    title = fields.get("title", "")
+    i = top
     while i < len(raw):
         t = raw[i]
         match = _FENCE.match(t)
@@ -76,7 +80,7 @@ def read_markdown(data: bytes, name: str) -> Document:
                 t.strip()
                 and _SETEXT.match(nxt)
                 and not _SETEXT.match(t)
-                and (i == 0 or not raw[i - 1].strip())
+                and (i == top or not raw[i - 1].strip())
             ):
                 level, heading = (1 if nxt.strip()[0] == "=" else 2), t.strip()
         if level:

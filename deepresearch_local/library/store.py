@@ -157,6 +157,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_markdown_front_matter",
+        # The Markdown reader takes a page's title from its front matter (``front_matter``) and
+        # never reads a comment in it as a heading: folders are read again once so Markdown files
+        # indexed before get their titles (other files keep their chunks and vectors).
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

@@ -92,41 +92,10 @@ def read_markdown(data: bytes, name: str) -> Document:
 
 
 def read_pdf(data: bytes, name: str) -> Document:
-    """PDF via pypdf: one unit per page, lines numbered within their page."""
-    import logging
+    """PDF via pypdf: one unit per page, lines numbered within their page (see ``pdf_reader``)."""
+    from deepresearch_local.library.pdf_reader import read_pdf as read
 
-    import pypdf
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ReaderSkip("encrypted PDF (needs a password)")
-        pages = list(reader.pages)
-    except ReaderSkip:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files
-        raise ValueError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    lines: list[Line] = []
-    bad = 0
-    for number, page in enumerate(pages, start=1):
-        try:
-            text = page.extract_text() or ""
-        except Exception:
-            bad += 1
-            continue
-        for i, t in enumerate(split_lines(text), start=1):
-            lines.append(Line(t, i, number))
-    if not any(line.text.strip() for line in lines):
-        raise ReaderSkip("no extractable text (a scanned PDF? OCR is not supported)")
-    title = ""
-    try:
-        meta = reader.metadata
-        title = str(meta.title).strip() if meta and meta.title else ""
-    except Exception:
-        title = ""
-    note = f"{bad} of {len(pages)} pages could not be read" if bad else ""
-    return Document(kind="pdf", title=title or PurePath(name).name, lines=lines, pages=len(pages), note=note)
+    return read(data, name)
 
 
 def read_docx(data: bytes, name: str) -> Document:

@@ -166,6 +166,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_pdf_hyphens_and_outlines",
+        # The PDF reader makes words hyphenated at line ends whole and gives lines the headings of
+        # the PDF's outline (``pdf_reader``): folders are read again once for PDFs indexed before.
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,172 @@
+"""PDF: pypdf's text, one unit per page, lines numbered within their page, with two repairs that a
+typeset document needs before it can be searched:
+
+- A word hyphenated across a line break is made whole on the first line ("ma-" and "chine
+  precision" become "machine" and "precision"), so it is found by its own spelling. The
+  hyphen stays when the document writes that form elsewhere on one line and never the joined
+  one ("pseudo-" and "random" become "pseudo-random").
+- The document's outline (its bookmarks) gives the lines their heading path, as headings do in
+  other formats: a section starts at the line of its page that shows its title, or, when none
+  does, at the top of that page (or on the next page, when a section shown on the page comes
+  before it). A chunk then starts afresh at a section, and its heading is searched.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+
+from deepresearch_local.library.errors import ReaderSkip
+from deepresearch_local.library.model import Document, Line
+
+_BROKEN = re.compile(r"([^\W\d_]+)-\s*$")
+"""A line ending in a word fragment and a hyphen (not a dash: a letter comes right before it)."""
+_CONTINUED = re.compile(r"^(\s*)([^\W\d_]+)(\S*)(.*)$")
+"""A line starting with the rest of that word in lower case, what follows it glued on (a comma)."""
+_WORD = re.compile(r"[^\W\d_]+")
+_COMPOUND = re.compile(r"[^\W\d_]+-[^\W\d_]+")
+_NUMBERING = re.compile(r"^[\dA-Z]{1,3}([.\d]*)\s+")
+"""A section number before a title on the page ("6.3 ", "A.1 ", "IV "), left out when matching."""
+
+
+def read_pdf(data: bytes, name: str) -> Document:
+    """The pages' text with hyphenated words joined and outline headings (see the module)."""
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ReaderSkip("encrypted PDF (needs a password)")
+        pages = list(reader.pages)
+    except ReaderSkip:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files
+        raise ValueError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    texts: list[list[str]] = []
+    bad = 0
+    for page in pages:
+        try:
+            texts.append(_split(page.extract_text() or ""))
+        except Exception:
+            bad += 1
+            texts.append([])
+    if not any(t.strip() for page_lines in texts for t in page_lines):
+        raise ReaderSkip("no extractable text (a scanned PDF? OCR is not supported)")
+    join_hyphenated(texts)
+    lines = with_headings(texts, outline(reader))
+    title = ""
+    try:
+        meta = reader.metadata
+        title = str(meta.title).strip() if meta and meta.title else ""
+    except Exception:
+        title = ""
+    note = f"{bad} of {len(pages)} pages could not be read" if bad else ""
+    return Document(kind="pdf", title=title or PurePath(name).name, lines=lines, pages=len(pages), note=note)
+
+
+def _split(text: str) -> list[str]:
+    from deepresearch_local.library.readers import split_lines
+
+    return split_lines(text)
+
+
+def join_hyphenated(pages: list[list[str]]) -> None:
+    """Make words broken across two lines of a page whole on the first line (in place)."""
+    text = "\n".join(t for page in pages for t in page).lower()
+    words = set(_WORD.findall(text))
+    compounds = set(_COMPOUND.findall(text))
+    for lines in pages:
+        for at in range(len(lines) - 1):
+            broken = _BROKEN.search(lines[at])
+            rest = _CONTINUED.match(lines[at + 1]) if broken else None
+            if broken is None or rest is None or not rest.group(2)[0].islower():
+                continue
+            head, tail = broken.group(1), rest.group(2)
+            whole = (head + tail).lower()
+            keep = f"{head}-{tail}".lower() in compounds and whole not in words
+            lines[at] = lines[at][: broken.end(1)] + ("-" if keep else "") + tail + rest.group(3)
+            lines[at + 1] = rest.group(4).lstrip()
+
+
+def outline(reader: Any) -> list[tuple[int, tuple[str, ...]]]:
+    """(0-based page, heading path) of each entry of the PDF's outline, in its order; empty when
+    the PDF has none or it cannot be read."""
+    found: list[tuple[int, tuple[str, ...]]] = []
+    numbers = {  # pypdf's own lookup walks the page tree per entry (0.45 s for 648 entries)
+        page.indirect_reference.idnum: at
+        for at, page in enumerate(reader.pages)
+        if page.indirect_reference is not None
+    }
+
+    def page_of(item: Any) -> int | None:
+        target = getattr(item, "page", None)
+        if isinstance(target, int):
+            return target
+        number = numbers.get(getattr(target, "idnum", None))
+        return number if number is not None else reader.get_destination_page_number(item)
+
+    def walk(items: Sequence[Any], path: tuple[str, ...]) -> None:
+        last = path
+        for item in items:
+            if isinstance(item, list):
+                walk(item, last)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            page = page_of(item)
+            if title and page is not None and page >= 0:
+                last = (*path, title)
+                found.append((page, last))
+
+    try:
+        walk(reader.outline, ())
+    except Exception:  # a damaged outline costs the headings, never the text
+        return []
+    return found
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _shows(line: str, title: str) -> bool:
+    """Whether a line of the page is the section's title (its number before it allowed)."""
+    text = _norm(line)
+    return text == title or _NUMBERING.sub("", text, count=1) == title
+
+
+def with_headings(
+    pages: Sequence[Sequence[str]], entries: Sequence[tuple[int, tuple[str, ...]]]
+) -> list[Line]:
+    """The pages' lines, each under the heading path of the outline entry it falls in."""
+    starts: dict[int, list[tuple[str, ...]]] = {}
+    for page, path in entries:
+        starts.setdefault(page, []).append(path)
+    lines: list[Line] = []
+    current: tuple[str, ...] = ()
+    for index, texts in enumerate(pages):
+        switches: dict[int, tuple[tuple[str, ...], bool]] = {}
+        at = 0
+        later: tuple[str, ...] | None = None
+        for path in starts.get(index, []):
+            title = _norm(path[-1])
+            shown = next((i for i in range(at, len(texts)) if _shows(texts[i], title)), None)
+            if shown is not None:
+                at, later = shown, None
+                switches[at] = (path, True)
+            elif any(seen for _, seen in switches.values()):
+                later = path  # somewhere below a section shown on the page: from the next page on
+            else:
+                switches[at] = (path, False)  # at the top of its page, as chapters start
+        for i, text in enumerate(texts):
+            is_heading = False
+            if i in switches:
+                current, is_heading = switches[i]
+            lines.append(Line(text, i + 1, index + 1, current, is_heading))
+        if later is not None:
+            current = later
+    return lines

@@ -135,8 +135,8 @@ def _norm(text: str) -> str:
 
 def _shows(line: str, title: str) -> bool:
     """Whether a line of the page is the section's title (its number before it allowed)."""
-    text = _norm(line)
-    return text == title or _NUMBERING.sub("", text, count=1) == title
+    text = " ".join(line.split())
+    return text.casefold() == title or _NUMBERING.sub("", text, count=1).casefold() == title
 
 
 def with_headings(

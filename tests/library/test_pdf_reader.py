@@ -77,6 +77,18 @@ def test_a_damaged_outline_costs_the_headings_not_the_text() -> None:
     assert [(line.text, line.heading) for line in lines] == [("one", ()), ("two", ())]
 
 
+def test_a_title_is_found_after_its_section_number() -> None:
+    for shown in ("B.2 Tables", "IV  Tables", "12.3.1 tables", "Tables"):
+        lines = with_headings([["intro", shown, "rows"]], [(0, ("Tables",))])
+        assert [(line.heading, line.is_heading) for line in lines] == [
+            ((), False),
+            (("Tables",), True),
+            (("Tables",), False),
+        ], shown
+    lines = with_headings([["intro", "Tables of contents", "rows"]], [(0, ("Tables",))])
+    assert lines[0].heading == ("Tables",) and not any(line.is_heading for line in lines)
+
+
 def test_search_finds_the_whole_word_and_shows_the_section(tmp_path: Path, library: Library) -> None:
     root = tmp_path / "papers"
     root.mkdir()

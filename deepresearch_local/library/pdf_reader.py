@@ -22,6 +22,7 @@ from typing import Any
 
 from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Document, Line
+from deepresearch_local.library.readers import split_lines
 
 _BROKEN = re.compile(r"([^\W\d_]+)-\s*$")
 """A line ending in a word fragment and a hyphen (not a dash: a letter comes right before it)."""
@@ -51,7 +52,7 @@ def read_pdf(data: bytes, name: str) -> Document:
     bad = 0
     for page in pages:
         try:
-            texts.append(_split(page.extract_text() or ""))
+            texts.append(split_lines(page.extract_text() or ""))
         except Exception:
             bad += 1
             texts.append([])
@@ -67,12 +68,6 @@ def read_pdf(data: bytes, name: str) -> Document:
         title = ""
     note = f"{bad} of {len(pages)} pages could not be read" if bad else ""
     return Document(kind="pdf", title=title or PurePath(name).name, lines=lines, pages=len(pages), note=note)
-
-
-def _split(text: str) -> list[str]:
-    from deepresearch_local.library.readers import split_lines
-
-    return split_lines(text)
 
 
 def join_hyphenated(pages: list[list[str]]) -> None:

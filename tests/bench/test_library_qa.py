@@ -83,6 +83,38 @@ def test_bench_qa_text_output_and_kept_index(
     assert "crafts 5 files" in capsys.readouterr().out
 
 
+GLAZE = """<html><head><title>Glazes</title></head><body><h1>Glazes</h1>
+<p>A glaze is a thin coat of powdered glass and clay. Fired in the kiln above 1000 degrees it melts
+into a smooth, waterproof skin; ash, feldspar and metal oxides give it colour and texture, and a
+crawling glaze pulls back from dusty spots on the pot.</p></body></html>"""
+
+
+def test_gold_pages_left_out_as_copies_or_redirects_count_through_the_file_standing_for_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "manual"
+    (docs / "mirror").mkdir(parents=True)
+    (docs / "glazes.html").write_text(GLAZE, encoding="utf-8")
+    (docs / "mirror" / "glazes.html").write_text(GLAZE, encoding="utf-8")  # a copy: left out
+    stub = '<html><head><meta http-equiv="refresh" content="0; url=glazes.html#top"></head><body></body>'
+    (docs / "Glazing.html").write_text(stub, encoding="utf-8")  # a redirect: left out
+    for name, text in TOPICS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    questions = [
+        {"question": "glaze melts waterproof", "gold": ["mirror/glazes.html"]},
+        {"question": "glaze melts waterproof", "gold": ["Glazing.html"]},
+        {"question": "glaze melts waterproof", "gold": ["tides.md"]},  # a wrong gold stays wrong
+    ]
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps(q) for q in questions) + "\n", encoding="utf-8")
+    assert main(["bench", "library", "--qa", str(qa), "--docs", f"pots={docs}", "--json", "--k", "1"]) == 0
+    (bm25,) = json.loads(capsys.readouterr().out)["modes"]
+    assert bm25["recall@1"] == round(2 / 3, 3)
+    assert bm25["gold_stand_ins"] == 2
+    (miss,) = bm25["misses"]
+    assert miss["gold"] == ["tides.md"]
+
+
 def test_questions_file_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "x", "gold": ["a.md"]}\n{"question": "no gold"}\n', encoding="utf-8")
@@ -138,11 +170,12 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout6.jsonl",
         "heldout7.jsonl",
         "heldout8.jsonl",
+        "heldout9.jsonl",
     } <= set(sets)
     corpora = (
         *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
         *("apache", "django", "nodejs", "flask", "jinja", "sqlalchemy", "curl"),
-        *("pytest", "requests", "click", "bash", "docker", "vim", "sphinx"),
+        *("pytest", "requests", "click", "bash", "docker", "vim", "sphinx", "zsh", "rust-book", "rust-std"),
     )
     for name, questions in sets.items():
         for q in questions:
@@ -160,3 +193,5 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert {q.corpus for q in sets["heldout6.jsonl"]} == {"flask", "jinja", "sqlalchemy", "curl"}
     assert {q.corpus for q in sets["heldout7.jsonl"]} == {"pytest", "requests", "click", "bash"}
     assert {q.corpus for q in sets["heldout8.jsonl"]} == {"docker", "vim", "sphinx"}
+    assert {q.corpus for q in sets["heldout9.jsonl"]} == {"zsh", "rust-book", "rust-std"}
+    assert len(sets["heldout9.jsonl"]) == 48

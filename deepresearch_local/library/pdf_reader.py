@@ -1,6 +1,12 @@
-"""PDF: pypdf's text, one unit per page, lines numbered within their page, with two repairs that a
+"""PDF: pypdf's text, one unit per page, lines numbered within their page, with three repairs that a
 typeset document needs before it can be searched:
 
+- Running heads and feet (``Chapter 9: Functions 22`` above every page of a chapter, ``Page 3 of
+  40`` below every page) are left out but where they first appear: they would otherwise cut every
+  sentence that runs on to the next page, and add their words to every passage (a line counts as
+  one when it stands among the first or last ``ZONE`` lines of at least ``RUNNING_PAGES`` pages,
+  the same but for numbers that are the page's own or stay the same; a line whose numbers change
+  otherwise, such as an invoice's number, is text).
 - A word hyphenated across a line break is made whole on the first line ("ma-" and "chine
   precision" become "machine" and "precision"), so it is found by its own spelling. The
   hyphen stays when the document writes that form elsewhere on one line and never the joined
@@ -31,6 +37,14 @@ _CONTINUED = re.compile(r"^(\s*)([^\W\d_]+)(\S*)(.*)$")
 _WORD = re.compile(r"[^\W\d_]+")
 _COMPOUND = re.compile(r"[^\W\d_]+-[^\W\d_]+")
 _NUMBERING = re.compile(r"^[\dA-Z]{1,3}([.\d]*)\s+")
+ZONE = 2
+"""Lines at the top and at the bottom of a page (blank ones aside) where running heads and feet
+stand."""
+RUNNING_PAGES = 3
+"""Pages a line must head (or foot) before it is taken for a running head (or foot)."""
+RUNNING_CHARS = 150
+"""Longer lines are text, never running heads."""
+_DIGITS = re.compile(r"\d+")
 """A section number before a title on the page ("6.3 ", "A.1 ", "IV "), left out when matching."""
 
 
@@ -58,6 +72,7 @@ def read_pdf(data: bytes, name: str) -> Document:
             texts.append([])
     if not any(t.strip() for page_lines in texts for t in page_lines):
         raise ReaderSkip("no extractable text (a scanned PDF? OCR is not supported)")
+    drop_running_lines(texts)
     join_hyphenated(texts)
     lines = with_headings(texts, outline(reader))
     title = ""
@@ -68,6 +83,56 @@ def read_pdf(data: bytes, name: str) -> Document:
         title = ""
     note = f"{bad} of {len(pages)} pages could not be read" if bad else ""
     return Document(kind="pdf", title=title or PurePath(name).name, lines=lines, pages=len(pages), note=note)
+
+
+def _running_form(line: str) -> str:
+    """A line as its running head would repeat it: numbers (page, chapter) and spacing aside."""
+    return _DIGITS.sub("#", " ".join(line.split()).casefold())
+
+
+def _counts_pages(found: dict[int, tuple[int, ...]]) -> bool:
+    """Whether the numbers of a line repeated on these pages are what a running head's are: each
+    the same on every page (a chapter's) or the page's own number, give or take a fixed offset."""
+    rows = sorted(found.items())
+    for column in range(len(rows[0][1])):
+        values = [(page, numbers[column]) for page, numbers in rows]
+        same = all(value == values[0][1] for _, value in values)
+        paged = all(value - page == values[0][1] - values[0][0] for page, value in values)
+        if not (same or paged):
+            return False
+    return True
+
+
+def drop_running_lines(pages: list[list[str]]) -> None:
+    """Blank the running heads and feet of the pages but where each first appears (in place; the
+    lines keep their numbers)."""
+    zones: list[tuple[list[int], list[int]]] = []
+    seen: dict[tuple[bool, str], dict[int, tuple[int, ...]]] = {}
+    for index, lines in enumerate(pages):
+        filled = [i for i, text in enumerate(lines) if text.strip()]
+        if len(filled) <= 2 * ZONE:  # a title page, a slide: too short to tell heads from text
+            zones.append(([], []))
+            continue
+        top, bottom = filled[:ZONE], filled[-ZONE:]
+        zones.append((top, bottom))
+        for foot, places in ((False, top), (True, bottom)):
+            for i in places:
+                text = lines[i].strip()
+                if len(text) <= RUNNING_CHARS:
+                    numbers = tuple(int(n[:9]) for n in _DIGITS.findall(text))
+                    seen.setdefault((foot, _running_form(text)), {}).setdefault(index, numbers)
+    running = {
+        key: min(found) for key, found in seen.items() if len(found) >= RUNNING_PAGES and _counts_pages(found)
+    }
+    if not running:
+        return
+    for index, (top, bottom) in enumerate(zones):
+        lines = pages[index]
+        for foot, places in ((False, top), (True, bottom)):
+            for i in places:
+                first = running.get((foot, _running_form(lines[i].strip())))
+                if first is not None and first != index:
+                    lines[i] = ""
 
 
 def join_hyphenated(pages: list[list[str]]) -> None:

@@ -174,6 +174,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_pdf_running_heads",
+        # The PDF reader leaves out running heads and feet but where each first appears
+        # (``pdf_reader``): folders are read again once for PDFs indexed before.
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

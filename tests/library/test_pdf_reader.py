@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pypdf
+import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.pdf_reader import outline, with_headings
+from deepresearch_local.library.pdf_reader import drop_running_lines, outline, with_headings
 from deepresearch_local.library.readers import read_document
 from tests.library.corpus import pdf_bytes
 
@@ -47,6 +48,77 @@ def test_a_word_broken_at_a_line_end_is_made_whole_on_the_first_line() -> None:
     )
     assert text[2, 4] == "Well-" and text[2, 5] == "Known names stay."  # a capital starts a new word
     assert len(doc.lines) == sum(len(page) for page in PAGES)  # lines and their numbers stay put
+
+
+def _book(pages: int) -> list[list[str]]:
+    """A chapter of a typeset book: a running head with the page number above every page, a foot
+    below it, and a sentence that runs on from one page to the next."""
+    book = []
+    for n in range(1, pages + 1):
+        head = f"Chapter 3: Firing the Kiln {n + 40}"
+        body = [
+            f"Raise the heat slowly, step {2 * n}, and watch the",
+            "cones bend before the glaze melts.",
+            f"Keep the door shut up to {700 + 100 * n} degrees.",
+        ]
+        book.append([head, *body, f"Field Guide to Pottery, page {n + 40} of 212"])
+    return book
+
+
+def test_running_heads_and_feet_are_left_out_but_where_they_first_appear() -> None:
+    pages = _book(5)
+    pages[2].insert(2, "Chapter 3: Firing the Kiln 43")  # mid-page, not a running head: kept
+    doc = read_document("pdf", pdf_bytes(pages), "pottery.pdf")
+    text = {(line.page, line.no): line.text for line in doc.lines}
+    assert text[1, 1] == "Chapter 3: Firing the Kiln 41" and text[1, 5].startswith("Field Guide")
+    for page in range(2, 6):
+        assert text[page, 1] == "" and text[page, len(pages[page - 1])] == ""
+        assert text[page, 2].startswith("Raise the heat")  # the text itself stays
+    assert text[3, 3] == "Chapter 3: Firing the Kiln 43"
+    assert len(doc.lines) == sum(len(page) for page in pages)  # lines keep their numbers
+
+
+def test_lines_that_are_not_running_heads_are_kept() -> None:
+    pages = [*_book(2), ["Plates"], ["Plates", "Index"], ["Plates", "Index", "Glazes", "Kilns"]]
+    before = [list(page) for page in pages]
+    drop_running_lines(pages)
+    assert pages == before  # two pages are not a pattern; a page of four lines is too short to tell
+    three = _book(3)
+    three[2][0] = "x" * 200 + " 3"  # a long line is text, never a running head
+    three[1][0] = "x" * 200 + " 2"
+    three[0][0] = "x" * 200 + " 1"
+    drop_running_lines(three)
+    assert all(page[0].startswith("xxx") for page in three) and three[2][-1] == ""
+    invoices = [
+        [f"Invoice {n}", f"{item}, {n % 7} boxes", f"shipped to {town}", f"{item} order", f"due {n % 97} EUR"]
+        for n, item, town in ((4711, "clay", "Stoke"), (4712, "glaze", "Seto"), (4720, "cones", "Delft"))
+    ]
+    before = [list(page) for page in invoices]
+    drop_running_lines(invoices)
+    assert invoices == before  # numbers that are not the pages' own: text, kept
+
+
+def test_a_library_indexed_before_reads_its_pdfs_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "books"
+    root.mkdir()
+    (root / "pottery.pdf").write_bytes(pdf_bytes(_book(4)))
+    db_path = tmp_path / "lib.sqlite3"
+    heads = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH 'body:kiln'"
+    with monkeypatch.context() as old:  # the reader of the version before
+        old.setattr("deepresearch_local.library.pdf_reader.drop_running_lines", lambda pages: None)
+        with Library(db_path) as lib:
+            lib.add(root, "books")
+            assert lib.store.query(heads)[0][0] == 4  # every page's chunk holds the running head
+            lib.store.db.execute(
+                "DELETE FROM schema_migrations WHERE name = 'read_again_for_pdf_running_heads'"
+            )
+            lib.store.db.commit()
+    with Library(db_path) as lib:
+        assert lib.upgrade_pending() == ["books"]
+        lib.catch_up()
+        assert lib.store.query(heads)[0][0] == 1  # where it first appears, only
 
 
 def test_the_outline_gives_each_line_its_section() -> None:

@@ -3,10 +3,13 @@ typeset document needs before it can be searched:
 
 - Running heads and feet (``Chapter 9: Functions 22`` above every page of a chapter, ``Page 3 of
   40`` below every page) are left out but where they first appear: they would otherwise cut every
-  sentence that runs on to the next page, and add their words to every passage (a line counts as
-  one when it stands among the first or last ``ZONE`` lines of at least ``RUNNING_PAGES`` pages,
-  the same but for numbers that are the page's own or stay the same; a line whose numbers change
-  otherwise, such as an invoice's number, is text).
+  sentence that runs on to the next page, and add their words to every passage. A line counts as
+  one when it stands among the first or last ``ZONE`` lines of pages that follow each other
+  (``_in_runs``: a label that starts a page here and there is text), the same but for numbers
+  that are the page's own or stay the same (a line whose numbers change otherwise, such as an
+  invoice's number, is text), and holds a letter or digit (a listing's ``}`` is code). On
+  gnuplot's, asymptote's and zsh's manuals (311, 196 and 480 pages) that leaves out their page
+  numbers and chapter or version heads, and nothing else.
 - A word hyphenated across a line break is made whole on the first line ("ma-" and "chine
   precision" become "machine" and "precision"), so it is found by its own spelling. The
   hyphen stays when the document writes that form elsewhere on one line and never the joined
@@ -42,6 +45,8 @@ ZONE = 2
 stand."""
 RUNNING_PAGES = 3
 """Pages a line must head (or foot) before it is taken for a running head (or foot)."""
+IN_RUNS = 0.75
+"""Share of those pages that must lie next to another of them (see ``_in_runs``)."""
 RUNNING_CHARS = 150
 """Longer lines are text, never running heads."""
 _DIGITS = re.compile(r"\d+")
@@ -90,6 +95,16 @@ def _running_form(line: str) -> str:
     return _DIGITS.sub("#", " ".join(line.split()).casefold())
 
 
+def _in_runs(found: dict[int, tuple[int, ...]]) -> bool:
+    """Whether a line heads (or foots) pages in runs, as running heads do, every page or every
+    other one through a chapter: ``RUNNING_PAGES`` or more, ``IN_RUNS`` of them next to another
+    such page (one or two pages away). A label that often starts a page ("Syntax:") does so here
+    and there."""
+    pages = set(found)
+    near = sum(1 for p in pages if {p - 2, p - 1, p + 1, p + 2} & pages)
+    return near >= RUNNING_PAGES and near >= IN_RUNS * len(pages)
+
+
 def _counts_pages(found: dict[int, tuple[int, ...]]) -> bool:
     """Whether the numbers of a line repeated on these pages are what a running head's are: each
     the same on every page (a chapter's) or the page's own number, give or take a fixed offset."""
@@ -118,12 +133,10 @@ def drop_running_lines(pages: list[list[str]]) -> None:
         for foot, places in ((False, top), (True, bottom)):
             for i in places:
                 text = lines[i].strip()
-                if len(text) <= RUNNING_CHARS:
+                if len(text) <= RUNNING_CHARS and any(c.isalnum() for c in text):  # not a code's "}"
                     numbers = tuple(int(n[:9]) for n in _DIGITS.findall(text))
                     seen.setdefault((foot, _running_form(text)), {}).setdefault(index, numbers)
-    running = {
-        key: min(found) for key, found in seen.items() if len(found) >= RUNNING_PAGES and _counts_pages(found)
-    }
+    running = {key: min(found) for key, found in seen.items() if _in_runs(found) and _counts_pages(found)}
     if not running:
         return
     for index, (top, bottom) in enumerate(zones):

@@ -87,8 +87,11 @@ def test_lines_that_are_not_running_heads_are_kept() -> None:
     three[2][0] = "x" * 200 + " 3"  # a long line is text, never a running head
     three[1][0] = "x" * 200 + " 2"
     three[0][0] = "x" * 200 + " 1"
+    for page in three:
+        page.insert(-1, "}")  # a listing's closing brace near the foot of every page: code, kept
     drop_running_lines(three)
     assert all(page[0].startswith("xxx") for page in three) and three[2][-1] == ""
+    assert all(page[-2] == "}" for page in three)
     invoices = [
         [f"Invoice {n}", f"{item}, {n % 7} boxes", f"shipped to {town}", f"{item} order", f"due {n % 97} EUR"]
         for n, item, town in ((4711, "clay", "Stoke"), (4712, "glaze", "Seto"), (4720, "cones", "Delft"))
@@ -96,6 +99,16 @@ def test_lines_that_are_not_running_heads_are_kept() -> None:
     before = [list(page) for page in invoices]
     drop_running_lines(invoices)
     assert invoices == before  # numbers that are not the pages' own: text, kept
+    tools = ("cut", "sort", "uniq", "tr", "sed", "awk", "grep", "find", "xargs", "tee")
+    manual = [
+        [f"{tool} reads its input", f"{tool} --help", f"{tool} --version", f"{tool} exits with 0"]
+        for tool in tools
+    ]
+    for n in (1, 5, 9):
+        manual[n].insert(0, "Syntax:")  # a label starting a page here and there, not a running head
+    before = [list(page) for page in manual]
+    drop_running_lines(manual)
+    assert manual == before
 
 
 def test_a_library_indexed_before_reads_its_pdfs_again_once(

@@ -40,6 +40,7 @@ _CONTINUED = re.compile(r"^(\s*)([^\W\d_]+)(\S*)(.*)$")
 _WORD = re.compile(r"[^\W\d_]+")
 _COMPOUND = re.compile(r"[^\W\d_]+-[^\W\d_]+")
 _NUMBERING = re.compile(r"^[\dA-Z]{1,3}([.\d]*)\s+")
+"""A section number before a title on the page ("6.3 ", "A.1 ", "IV "), left out when matching."""
 ZONE = 2
 """Lines at the top and at the bottom of a page (blank ones aside) where running heads and feet
 stand."""
@@ -50,11 +51,10 @@ IN_RUNS = 0.75
 RUNNING_CHARS = 150
 """Longer lines are text, never running heads."""
 _DIGITS = re.compile(r"\d+")
-"""A section number before a title on the page ("6.3 ", "A.1 ", "IV "), left out when matching."""
 
 
 def read_pdf(data: bytes, name: str) -> Document:
-    """The pages' text with hyphenated words joined and outline headings (see the module)."""
+    """The pages' text without running heads, hyphenated words joined, outline headings (see the module)."""
     import pypdf
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)

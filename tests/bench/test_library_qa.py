@@ -57,6 +57,20 @@ def test_bench_qa_reports_recall_and_mrr_per_group(
     assert not get_paths().library_db.exists()  # the user's library is never touched
 
 
+def test_bench_qa_hybrid_mode_with_the_real_small_embedder(
+    qa: tuple[Path, Path], minilm_gguf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, docs = qa
+    args = ["bench", "library", "--qa", str(path), "--docs", f"crafts={docs}", "--json", "--k", "1"]
+    assert main([*args, "--embedder", str(minilm_gguf)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    bm25, hybrid = result["modes"]  # each searched on the index opened afresh
+    assert (bm25["mode"], hybrid["mode"]) == ("bm25", "hybrid")
+    assert bm25["groups"]["kind:paraphrase"]["recall@1"] == 0.0  # no word in common with its page
+    assert hybrid["recall@1"] == 1.0  # found by meaning, the keyword questions still first
+    assert result["embedding"]["chunks_embedded"] == 5
+
+
 def test_bench_qa_text_output_and_kept_index(
     qa: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

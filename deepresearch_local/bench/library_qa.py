@@ -218,6 +218,7 @@ def run_qa(
                 report = library.add(folder, name) if name not in known else library.reindex(name)[0]
                 index[name] = {"files": report.files, "indexed": report.indexed, "chunks": report.chunks,
                                "seconds": report.seconds}  # fmt: skip
+            library.catch_up()  # a kept index an upgrade marked is read again now, not in a timed search
             result: dict[str, Any] = {
                 "questions": str(qa),
                 "k": k,

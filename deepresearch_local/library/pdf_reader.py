@@ -121,31 +121,26 @@ def _counts_pages(found: dict[int, tuple[int, ...]]) -> bool:
 def drop_running_lines(pages: list[list[str]]) -> None:
     """Blank the running heads and feet of the pages but where each first appears (in place; the
     lines keep their numbers)."""
-    zones: list[tuple[list[int], list[int]]] = []
+    candidates: list[tuple[int, int, tuple[bool, str]]] = []  # (page, line, (foot?, form))
     seen: dict[tuple[bool, str], dict[int, tuple[int, ...]]] = {}
     for index, lines in enumerate(pages):
         filled = [i for i, text in enumerate(lines) if text.strip()]
         if len(filled) <= 2 * ZONE:  # a title page, a slide: too short to tell heads from text
-            zones.append(([], []))
             continue
-        top, bottom = filled[:ZONE], filled[-ZONE:]
-        zones.append((top, bottom))
-        for foot, places in ((False, top), (True, bottom)):
+        for foot, places in ((False, filled[:ZONE]), (True, filled[-ZONE:])):
             for i in places:
                 text = lines[i].strip()
                 if len(text) <= RUNNING_CHARS and any(c.isalnum() for c in text):  # not a code's "}"
-                    numbers = tuple(int(n[:9]) for n in _DIGITS.findall(text))
-                    seen.setdefault((foot, _running_form(text)), {}).setdefault(index, numbers)
+                    key = (foot, _running_form(text))
+                    candidates.append((index, i, key))
+                    seen.setdefault(key, {}).setdefault(
+                        index, tuple(int(n[:9]) for n in _DIGITS.findall(text))
+                    )
     running = {key: min(found) for key, found in seen.items() if _in_runs(found) and _counts_pages(found)}
-    if not running:
-        return
-    for index, (top, bottom) in enumerate(zones):
-        lines = pages[index]
-        for foot, places in ((False, top), (True, bottom)):
-            for i in places:
-                first = running.get((foot, _running_form(lines[i].strip())))
-                if first is not None and first != index:
-                    lines[i] = ""
+    for index, i, key in candidates:
+        first = running.get(key)
+        if first is not None and first != index:
+            pages[index][i] = ""
 
 
 def join_hyphenated(pages: list[list[str]]) -> None:

@@ -76,7 +76,6 @@ def first_gold_rank(paths: Sequence[str], gold: Sequence[str]) -> int | None:
     return None
 
 
-REDIRECT = "a redirect page (to "
 HOPS = 5
 """Redirects and copies followed from a gold page to the file that stands for it, at most."""
 
@@ -84,15 +83,19 @@ HOPS = 5
 def stand_ins(library: Any) -> dict[str, str]:
     """Path of each file left out as a copy of another or as a redirect -> the indexed file that
     stands for it (copies of copies and redirects to redirects are followed)."""
+    from deepresearch_local.library.duplicates import DUPLICATE_PREFIX
+    from deepresearch_local.library.html_reader import REDIRECT_PREFIX
+
     store = library.store
     step: dict[str, str] = {}
     copies = store.query(
         "SELECT f.path, k.path FROM file_signatures s JOIN files f ON f.id = s.file_id "
-        "JOIN files k ON k.id = s.duplicate_of WHERE f.status = 'skipped' AND f.reason LIKE 'duplicate of %'"
+        "JOIN files k ON k.id = s.duplicate_of WHERE f.status = 'skipped' AND f.reason LIKE ?",
+        (DUPLICATE_PREFIX + "%",),
     )
     step.update((str(row[0]), str(row[1])) for row in copies)
-    for row in store.query("SELECT path, reason FROM files WHERE reason LIKE ?", (REDIRECT + "%)",)):
-        path, target = str(row[0]), str(row[1])[len(REDIRECT) : -1].split("#")[0].split("?")[0]
+    for row in store.query("SELECT path, reason FROM files WHERE reason LIKE ?", (REDIRECT_PREFIX + "%)",)):
+        path, target = str(row[0]), str(row[1])[len(REDIRECT_PREFIX) : -1].split("#")[0].split("?")[0]
         if target and "://" not in target and not target.startswith("/"):
             step[path] = os.path.normpath(os.path.join(os.path.dirname(path), target))
     indexed = {str(row[0]) for row in store.query("SELECT path FROM files WHERE status = 'indexed'")}

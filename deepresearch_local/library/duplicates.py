@@ -193,5 +193,9 @@ def drop_signature(db: sqlite3.Connection, file_id: int) -> None:
     db.execute("DELETE FROM file_signatures WHERE file_id = ?", (file_id,))
 
 
+DUPLICATE_PREFIX = "duplicate of "
+"""Starts the coverage reason of a file left out as a copy of another."""
+
+
 def duplicate_reason(original_rel: str) -> str:
-    return f"duplicate of {original_rel}"
+    return f"{DUPLICATE_PREFIX}{original_rel}"

@@ -273,11 +273,19 @@ def _redirect_target(root: Any) -> str:
     return ""
 
 
+REDIRECT_PREFIX = "a redirect page (to "
+"""Starts the coverage reason of a page that only sends the reader to another."""
+
+
+def redirect_reason(target: str) -> str:
+    return f"{REDIRECT_PREFIX}{target})"
+
+
 def _why_empty(root: Any) -> str:
     """Why a parsed page gave no lines, truthfully."""
     for content in _refreshes(root):
         target = _REFRESH_TO.match(content)
-        return f"a redirect page (to {target.group(2)})" if target else "a redirect page"
+        return redirect_reason(target.group(2)) if target else "a redirect page"
     body = root.find("body")
     if " ".join(_text(body if body is not None else root).split()):
         return "no text in the page outside scripts, navigation and other parts that are left out"
@@ -314,7 +322,7 @@ def read_html(data: bytes, name: str) -> Document:
     if sum(len(line.text) for line in lines) < REDIRECT_TEXT:
         target = _redirect_target(root)
         if target:
-            raise ReaderSkip(f"a redirect page (to {target})")
+            raise ReaderSkip(redirect_reason(target))
     head_title = next(root.iter("title"), None)
     title = " ".join(_text(head_title).split()) if head_title is not None else ""
     if not title:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deepresearch_local.library.combined import combined_copies, combined_prefix_pattern, combined_reason
+from deepresearch_local.library.common_postings import CommonPostings
 from deepresearch_local.library.duplicates import (
     KIND_RANK,
     Copy,
@@ -373,7 +374,16 @@ class FolderIndexer:
         should_stop: Callable[[], bool] | None = None,
     ) -> IndexReport:
         with self.store.batched():
-            return self._run(on_progress, full, should_stop)
+            report = self._run(on_progress, full, should_stop)
+        started = time.perf_counter()
+        refreshed = self.store.companion(CommonPostings).refresh(on_progress, should_stop)
+        report.prepare_seconds = round(time.perf_counter() - started, 3)
+        report.seconds = round(report.seconds + report.prepare_seconds, 3)
+        if refreshed.how in ("stopped", "index changed"):
+            report.notes.append(
+                f"common words not prepared for search ({refreshed.how}): the next run does it"
+            )
+        return report
 
     def _run(
         self,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from deepresearch_local.library.common_postings import CommonPostings
 from deepresearch_local.library.errors import LibraryError, NotInLibrary
 from deepresearch_local.library.indexer import DEFAULT_LIMITS, FolderIndexer, Limits
 from deepresearch_local.library.model import (
@@ -165,6 +166,7 @@ class Library:
             ids = [int(r[0]) for r in db.execute("SELECT id FROM files WHERE folder_id = ?", (folder_id,))]
             self.store.delete_files(db, ids)
             db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+        self.store.companion(CommonPostings).refresh()
         return info
 
     def coverage(self, name: str | None = None, status: str | None = None) -> list[FileRecord]:

@@ -193,12 +193,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class Progress:
-    """One file handled during indexing (``done`` of ``total``)."""
+    """One file handled during indexing (``done`` of ``total``); "preparing": the run's last
+    step, ``done`` of ``total`` common words read for search (``common_postings``)."""
 
     done: int
     total: int
     rel: str
-    status: Status | Literal["unchanged"]
+    status: Status | Literal["unchanged", "preparing"]
     reason: str = ""
     chunks: int = 0
 
@@ -226,6 +227,9 @@ class IndexReport:
     chunks: int = 0
     chunks_added: int = 0
     seconds: float = 0.0
+    """The whole run, ``prepare_seconds`` included."""
+    prepare_seconds: float = 0.0
+    """Bringing the kept postings of common words up to date after the files (``common_postings``)."""
     workers: int = 0
     """Worker processes that read this run's files (0: the indexing process read them)."""
     notes: list[str] = field(default_factory=list)

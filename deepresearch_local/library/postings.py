@@ -37,6 +37,9 @@ INSTANCE_RATIO = 3.0
 """A word is scored here while its hits are at most this many times its chunks: a hit costs about
 a third of what ``bm25()`` spends per chunk (100k synthetic chunks: 0.34 against 1.15 µs)."""
 
+BODY = "body"
+"""The column most hits are in (looked at first when telling columns apart)."""
+
 _RANK = re.compile(r"^\s*bm25\s*\(\s*([-+0-9.eE,\s]*)\)\s*$")
 _TOKENIZE = re.compile(r"tokenize\s*=\s*('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")", re.IGNORECASE)
 
@@ -88,11 +91,15 @@ class _Generation:
     """What one state of the index holds: its columns and their weights, row count, average
     length, and (read when first needed) every chunk's length."""
 
-    def __init__(self, columns: list[str], weights: list[float], rows: int, avgdl: float) -> None:
+    def __init__(
+        self, columns: list[str], weights: list[float], rows: int, avgdl: float, tokenize: str
+    ) -> None:
         self.columns = columns
         self.weights = weights
         self.rows = rows
         self.avgdl = avgdl
+        self.tokenize = tokenize
+        """The index's tokenizer clause (``'porter unicode61'``, quoted as in its definition)."""
         self.length_ids: Ids | None = None
         self.lengths: Floats | None = None
         self.counts: dict[str, tuple[int, int]] = {}
@@ -143,7 +150,7 @@ class Vocabulary:
         given = [float(v) for v in rank.group(1).split(",") if v.strip()]
         weights = [given[i] if i < len(given) else 1.0 for i in range(len(columns))]  # as bm25()
         rows, tokens = totals[0], sum(totals[1 : 1 + len(columns)])
-        self._now = _Generation(columns, weights, rows, float(tokens) / float(rows))
+        self._now = _Generation(columns, weights, rows, float(tokens) / float(rows), tokenize.group(1))
         return self._now
 
     # ------------------------------------------------------------------ words
@@ -213,7 +220,8 @@ class Vocabulary:
 
     def scores(self, term: str) -> tuple[Ids, Floats] | None:
         """(chunk ids ascending, the word's BM25 part in each) exactly as FTS5's ``bm25()``
-        scores the quoted word alone, or None where FTS5 should score it (see the module)."""
+        scores the quoted word alone, or None where FTS5 should score it (see the module). A word
+        whose postings the library keeps (``common_postings``) is read from them."""
         import numpy as np
 
         with self.store.lock:
@@ -228,16 +236,9 @@ class Vocabulary:
                     db.execute("COMMIT")
         if read is None:
             return None
-        now, docs, hits, columns, (length_ids, lengths) = read
-        if len(hits) == 0:
+        now, docs, ids, freq, (length_ids, lengths) = read
+        if len(ids) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        weight = np.array(now.weights, dtype=np.float64)[columns]
-        if len(hits) > 1 and bool(np.any(hits[1:] < hits[:-1])):  # FTS5 lists them by chunk
-            order = np.argsort(hits, kind="stable")
-            hits, weight = hits[order], weight[order]
-        new = np.concatenate(([True], hits[1:] != hits[:-1]))
-        ids = hits[new]
-        freq = np.bincount(np.cumsum(new) - 1, weights=weight, minlength=len(ids))  # hit by hit
         at = np.minimum(np.searchsorted(length_ids, ids), max(len(length_ids) - 1, 0))
         if len(length_ids) == 0 or not np.array_equal(length_ids[at], ids):
             return None  # a chunk without a recorded length: FTS5 scores the word
@@ -246,27 +247,95 @@ class Vocabulary:
         score = idf(now.rows, docs) * ((freq * (K1 + 1.0)) / (freq + K1 * (1 - B + B * size / now.avgdl)))
         return ids, np.asarray(score, dtype=np.float64)
 
-    def _read(self, term: str) -> tuple[_Generation, int, Ids, Ints, tuple[Ids, Floats]] | None:
-        """(the index's totals, chunks holding the word, its hits' chunk ids and column numbers,
-        every chunk's length), or None where FTS5 should score the word (lock held)."""
-        import numpy as np
+    def _read(self, term: str) -> tuple[_Generation, int, Ids, Floats, tuple[Ids, Floats]] | None:
+        """(the index's totals, chunks holding the word, their ids ascending and the word's
+        weighted hits in each, every chunk's length), or None where FTS5 should score the word
+        (lock held)."""
+        from deepresearch_local.library.common_postings import CommonPostings
 
-        counted = self.counts(term)
         form = self.form(term)
         now = self._generation()
-        if counted is None or form is None or now is None or counted[1] > INSTANCE_RATIO * counted[0]:
+        if form is None or now is None:
             return None
-        codes = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(now.columns))
-        ids, columns = self.store.db.execute(
-            f"SELECT group_concat(doc), group_concat(CASE col {codes} ELSE 0 END, '') "
-            "FROM temp.chunk_hits WHERE term = ?",
-            (form,),
-        ).fetchone()
-        hits = np.fromstring(str(ids), dtype=np.int64, sep=",") if ids else np.zeros(0, dtype=np.int64)
-        numbers = np.frombuffer(str(columns or "").encode("ascii"), dtype=np.uint8) - ord("0")
-        if len(numbers) != len(hits) or bool(np.any(numbers >= len(now.columns))):
+        kept = self.store.companion(CommonPostings).postings(form)
+        if kept is not None:
+            return now, len(kept[0]), kept[0], kept[1], self._lengths(now)
+        counted = self.counts(term)
+        if counted is None or counted[1] > INSTANCE_RATIO * counted[0]:
             return None
-        return now, counted[0], hits, numbers.astype(np.int64), self._lengths(now)
+        found = self.hits(form)
+        if found is None:
+            return None
+        ids, freq = weighted(*found, now.weights)
+        return now, counted[0], ids, freq, self._lengths(now)
+
+    def hits(self, form: str) -> tuple[Ids, Ints] | None:
+        """Every hit of the indexed word ``form``: its chunk's id and its column's number, in
+        FTS5's order (None where a column cannot be told; lock held)."""
+        now = self._generation()
+        if now is None:
+            return None
+        return read_hits(self.store.db, "temp.chunk_hits", form, now.columns)
+
+    def definition(self) -> tuple[list[str], str, list[float]] | None:
+        """The index's columns, tokenizer clause and each column's BM25 weight, as it is now
+        (None where this SQLite or this index does not allow reading postings)."""
+        with self.store.lock:
+            now = self._generation()
+            return None if now is None else (list(now.columns), now.tokenize, list(now.weights))
+
+    def chunks_holding(self, term: str) -> int | None:
+        """How many chunks hold the word (from the kept postings of a common word, else FTS5's
+        vocabulary), or None for a phrase (or where unavailable)."""
+        from deepresearch_local.library.common_postings import CommonPostings
+
+        form = self.form(term)
+        if form is None:
+            return None
+        kept = self.store.companion(CommonPostings).docs(form)
+        if kept is not None:
+            return kept
+        counted = self.counts(term)
+        return None if counted is None else counted[0]
+
+
+def read_hits(
+    db: sqlite3.Connection, table: str, form: str, columns: Sequence[str]
+) -> tuple[Ids, Ints] | None:
+    """The hits of ``form`` in an ``fts5vocab`` instance table over an index of ``columns``: each
+    hit's chunk id and column number, in FTS5's order (None where a column cannot be told)."""
+    import numpy as np
+
+    # the body first: most hits are there, and the CASE stops at the first match
+    order = sorted(range(len(columns)), key=lambda i: columns[i] != BODY)
+    codes = " ".join(f"WHEN {_quote(columns[i])} THEN {i}" for i in order)
+    ids, numbers = db.execute(
+        f"SELECT group_concat(doc), group_concat(CASE col {codes} ELSE 0 END, '') "
+        f"FROM {table} WHERE term = ?",
+        (form,),
+    ).fetchone()
+    hits = np.fromstring(str(ids), dtype=np.int64, sep=",") if ids else np.zeros(0, dtype=np.int64)
+    found = np.frombuffer(str(numbers or "").encode("ascii"), dtype=np.uint8) - ord("0")
+    if len(found) != len(hits) or bool(np.any(found >= len(columns))) or len(columns) > 10:
+        return None
+    return hits, found.astype(np.int64)
+
+
+def weighted(hits: Ids, columns: Ints, weights: Sequence[float]) -> tuple[Ids, Floats]:
+    """(chunk ids ascending, the sum of the hits' column weights in each), summed hit by hit in
+    FTS5's order, as ``bm25()`` adds them."""
+    import numpy as np
+
+    if len(hits) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    weight = np.array(weights, dtype=np.float64)[columns]
+    if len(hits) > 1 and bool(np.any(hits[1:] < hits[:-1])):  # FTS5 lists them by chunk
+        order = np.argsort(hits, kind="stable")
+        hits, weight = hits[order], weight[order]
+    new = np.concatenate(([True], hits[1:] != hits[:-1]))
+    ids = hits[new]
+    freq = np.bincount(np.cumsum(new) - 1, weights=weight, minlength=len(ids))  # hit by hit
+    return ids, np.asarray(freq, dtype=np.float64)
 
 
 def _quote(name: str) -> str:

@@ -182,6 +182,32 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "common_postings",
+        # The postings of the most common words, kept between runs (``common_postings``), the
+        # state of the index they were read from, and a log of the chunks that entered or left
+        # the index since (kept by triggers, so no writer can forget it).
+        """
+        CREATE TABLE IF NOT EXISTS common_postings (
+            term TEXT PRIMARY KEY,
+            docs INTEGER NOT NULL,
+            ids BLOB NOT NULL,
+            freq BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS common_postings_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            base TEXT NOT NULL,
+            state TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS common_postings_log (chunk_id INTEGER PRIMARY KEY);
+        CREATE TRIGGER IF NOT EXISTS common_postings_chunk_added AFTER INSERT ON chunks BEGIN
+            INSERT OR IGNORE INTO common_postings_log (chunk_id) VALUES (NEW.id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS common_postings_chunk_removed AFTER DELETE ON chunks BEGIN
+            INSERT OR IGNORE INTO common_postings_log (chunk_id) VALUES (OLD.id);
+        END;
+        """,
+    ),
 ]
 
 
@@ -489,9 +515,9 @@ class Store:
                 self._counts_at = now
             count = self._counts.get(term)
             if count is None:
-                counted = self.companion(Vocabulary).counts(term)  # a word: FTS5's vocabulary
+                counted = self.companion(Vocabulary).chunks_holding(term)  # a word
                 if counted is not None:
-                    count = counted[0]
+                    count = counted
                 else:  # a phrase
                     sql = "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
                     count = int(self.db.execute(sql, (quote(term),)).fetchone()[0])

@@ -141,7 +141,8 @@ def _library(r: dict[str, Any]) -> list[str]:
                 [
                     r["corpus"],
                     f"{r['chunks']:,}",
-                    f"{r['index_seconds']:.1f} s",
+                    f"{r['index_seconds']:.1f} s"
+                    + (f" ({r['prepare_seconds']:.1f} s common words)" if "prepare_seconds" in r else ""),
                     f"{r['reindex_unchanged_seconds']:.2f} s",
                     f"{q['p50_ms']:.1f} / {q['p95_ms']:.1f} ms",
                     f"{fq['p50_ms']:.1f} / {fq['p95_ms']:.1f} ms",
@@ -157,11 +158,13 @@ def _library(r: dict[str, Any]) -> list[str]:
             + (f", the 1-minute load average {load} as it started." if load else ".")
         )
     notes.append(
-        "A query's first sight of a common word scores every chunk holding it (that is the p95) unless "
-        "the query's rarer words settle the top without it (a bound on what the word can add); the "
-        "word's scores are then kept until the index changes, and the 3-query searches, made of the "
-        "single queries' own words, find them kept. A word is scored from FTS5's postings in numpy "
-        "(the same numbers as FTS5's `bm25()`, bit for bit, at about a third of its cost)."
+        "The index time includes reading the postings of the words held by 1,000 chunks or more "
+        'once ("common words"): they are kept in the database, so a query\'s first sight of one, '
+        "in any process, reads one row instead of every chunk holding it; later index runs bring "
+        "them up to date from a log of the chunks that changed. Rarer words are read from FTS5's "
+        "postings and scored in numpy (the same numbers as FTS5's `bm25()`, bit for bit, at about "
+        "a third of its cost); a word's scores are kept in memory until the index changes, and "
+        "the 3-query searches, made of the single queries' own words, find them kept."
     )
     if r.get("hybrid_query"):
         h, hf = r["hybrid_query"], r["hybrid_fused_query"]

@@ -25,7 +25,12 @@ in several commands' pages, SQLite's requirements page quoting the others, a tra
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 NEAR = 0.5
 """Share of a result's matched runs found in a better passage for a copy."""
@@ -42,38 +47,70 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def _runs(words: Sequence[str]) -> list[tuple[str, ...]]:
-    return [tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)]
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1)
+"""Odd multipliers that mix a run's four word hashes into one (wrapping at 64 bits)."""
+
+
+def _runs(words: Sequence[str]) -> NDArray[np.uint64]:
+    """One hash per run of ``SHINGLE`` consecutive words (the word hashes mixed, in numpy)."""
+    import numpy as np
+
+    count = len(words) - SHINGLE + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    hashed = np.array([hash(w) for w in words], dtype=np.int64).view(np.uint64)
+    mixed = np.zeros(count, dtype=np.uint64)
+    for offset, factor in enumerate(_MIX):
+        mixed += hashed[offset : offset + count] * np.uint64(factor)
+    return mixed
 
 
 def shingles(text: str) -> frozenset[int]:
     """Hashes of the runs of ``SHINGLE`` words of ``text`` (lower case, letters only)."""
-    return frozenset(hash(run) for run in _runs(_words(text)))
+    return frozenset(_runs(_words(text)).tolist())
 
 
 def matched_shingles(snippet: str, terms: Sequence[str]) -> frozenset[int]:
     """The runs of a snippet that hold a query word (compared by their first five letters, as
     the snippet was chosen); all its runs when none does (a passage found by meaning alone)."""
+    import numpy as np
+
     wanted = {w[:5] for term in terms for w in _words(term)}
-    runs = _runs(_words(snippet))
-    matched = [run for run in runs if any(w[:5] in wanted for w in run)]
-    return frozenset(hash(run) for run in (matched or runs))
+    words = _words(snippet)
+    runs = _runs(words)
+    if not len(runs):
+        return frozenset()
+    marked = np.array([w[:5] in wanted for w in words], dtype=bool)
+    held = np.zeros(len(runs), dtype=bool)
+    for offset in range(SHINGLE):
+        held |= marked[offset : offset + len(runs)]
+    return frozenset((runs[held] if bool(held.any()) else runs).tolist())
 
 
-def copy_of(passages: Sequence[str], probes: Sequence[frozenset[int]]) -> list[int | None]:
+def copy_of(
+    passages: Sequence[str],
+    probes: Sequence[frozenset[int]],
+    whole: Callable[[str], frozenset[int]] = shingles,
+) -> list[int | None]:
     """For each result (best first: its whole best passage, and the runs of it that matched, see
     ``matched_shingles``), the index of a better result whose passage holds most of this one's
-    matched runs, or None. Results found to be copies are not compared with later ones."""
-    kept: list[tuple[int, frozenset[int]]] = []
+    matched runs, or None. Results found to be copies are not compared with later ones. A
+    passage's runs (``whole``: a caller may remember them) are taken only when a later result
+    is compared with it."""
+    kept: list[int] = []
+    runs: dict[int, frozenset[int]] = {}
     out: list[int | None] = []
-    for i, (passage, probe) in enumerate(zip(passages, probes, strict=True)):
+    for i, probe in enumerate(probes):
         found = None
         if len(probe) >= MIN_SHINGLES:
-            for j, theirs in kept:
+            for j in kept:
+                theirs = runs.get(j)
+                if theirs is None:
+                    theirs = runs[j] = whole(passages[j])
                 if len(probe & theirs) >= NEAR * len(probe):
                     found = j
                     break
         out.append(found)
         if found is None:
-            kept.append((i, shingles(passage)))
+            kept.append(i)
     return out

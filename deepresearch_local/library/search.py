@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from deepresearch_local.library.bm25 import TermScores, top_chunks
-from deepresearch_local.library.copies import copy_of, matched_shingles
+from deepresearch_local.library.copies import copy_of, matched_shingles, shingles
 from deepresearch_local.library.feedback import feedback_query
 from deepresearch_local.library.model import Hit, Location
 from deepresearch_local.library.owners import owners
@@ -269,6 +269,8 @@ def fuse_files(
 def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     """The window of about ``words`` words of ``body`` that holds the most query terms (word
     forms are compared by their first five letters, a crude stem); the start when none occur."""
+    import numpy as np
+
     parts = body.split()
     if len(parts) <= words:
         return " ".join(parts)
@@ -284,12 +286,8 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
                 mark = 1 if any(w[:5] in wanted for w in tokens(p)) else 0
             seen[p] = mark
         marks.append(mark)
-    best, best_at, window = -1, 0, sum(marks[:words])
-    for start in range(0, len(parts) - words + 1):
-        if start:
-            window += marks[start + words - 1] - marks[start - 1]
-        if window > best:
-            best, best_at = window, start
+    counted = np.concatenate(([0], np.cumsum(marks)))
+    best_at = int(np.argmax(counted[words:] - counted[:-words]))  # the first window holding the most
     hits = [i for i in range(best_at, best_at + words) if marks[i]]
     if hits:  # centre the window on the words it holds
         middle = (hits[0] + hits[-1]) // 2
@@ -308,21 +306,29 @@ def _location(row: dict[str, object]) -> Location:
     return Location(line_start=start, line_end=end, heading=str(row["heading"]))
 
 
-def _chunk_rows(store: Store, chunk_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+def _chunk_rows(store: Store, chunk_ids: Sequence[int], into: dict[int, dict[str, object]]) -> None:
+    """Each chunk's place (file, folder, page or lines and heading), for those that exist."""
     if not chunk_ids:
-        return {}
+        return
     marks = ",".join("?" * len(chunk_ids))
     rows = store.query(
         f"""
-        SELECT c.id, c.page, c.line_start, c.line_end, c.heading, fts.body,
-               f.path, f.title, fo.name AS folder
-        FROM chunks c JOIN chunks_fts fts ON fts.rowid = c.id
-        JOIN files f ON f.id = c.file_id JOIN folders fo ON fo.id = f.folder_id
+        SELECT c.id, c.page, c.line_start, c.line_end, c.heading, f.path, f.title, fo.name AS folder
+        FROM chunks c JOIN files f ON f.id = c.file_id JOIN folders fo ON fo.id = f.folder_id
         WHERE c.id IN ({marks})
         """,
         list(chunk_ids),
     )
-    return {int(r["id"]): dict(r) for r in rows}
+    into.update((int(r["id"]), dict(r)) for r in rows)
+
+
+def _chunk_bodies(store: Store, chunk_ids: Sequence[int], into: dict[int, str]) -> None:
+    """The text of each chunk that exists."""
+    if not chunk_ids:
+        return
+    marks = ",".join("?" * len(chunk_ids))
+    rows = store.query(f"SELECT rowid, body FROM chunks_fts WHERE rowid IN ({marks})", list(chunk_ids))
+    into.update((int(r[0]), str(r[1])) for r in rows)
 
 
 def search(
@@ -363,28 +369,64 @@ def search(
     fused = fuse_files(rankings, file_of, sizes=sizes)
     terms = [t for text in texts for t in query_terms(text)]
     looked = k + COPY_LOOKAHEAD
+    read = _Read(terms)
     while True:
-        hits = _distinct(store, fused[:looked], terms, k)
+        hits = _distinct(store, fused[:looked], read, k)
         if len(hits) >= k or looked >= len(fused) or looked >= k + MAX_LOOKAHEAD:
             return hits
         looked = min(2 * looked, k + MAX_LOOKAHEAD)  # copies took places: look further
 
 
-def _distinct(
-    store: Store, fused: Sequence[tuple[int, _FileScore]], terms: Sequence[str], k: int
-) -> list[Hit]:
+@dataclass
+class _Read:
+    """What one search has read of its results' chunks, so a wider look past copies reads only
+    the files it adds."""
+
+    terms: Sequence[str]
+    rows: dict[int, dict[str, object]] = field(default_factory=dict)
+    bodies: dict[int, str] = field(default_factory=dict)
+    snippets: dict[int, str] = field(default_factory=dict)
+    probes: dict[int, frozenset[int]] = field(default_factory=dict)
+    runs: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def read(self, store: Store, places: Sequence[int], passages: Sequence[int]) -> None:
+        """Places (file, heading, lines) of ``places`` and the text of ``passages`` (the chunks
+        shown), those not read before."""
+        _chunk_rows(store, [c for c in places if c not in self.rows], self.rows)
+        _chunk_bodies(store, [c for c in passages if c not in self.bodies], self.bodies)
+
+    def snippet(self, chunk_id: int) -> str:
+        found = self.snippets.get(chunk_id)
+        if found is None:
+            found = self.snippets[chunk_id] = snippet(self.bodies[chunk_id], self.terms)
+        return found
+
+    def probe(self, chunk_id: int) -> frozenset[int]:
+        found = self.probes.get(chunk_id)
+        if found is None:
+            found = self.probes[chunk_id] = matched_shingles(self.snippet(chunk_id), self.terms)
+        return found
+
+    def whole(self, passage: str) -> frozenset[int]:
+        found = self.runs.get(passage)
+        if found is None:
+            found = self.runs[passage] = shingles(passage)
+        return found
+
+
+def _distinct(store: Store, fused: Sequence[tuple[int, _FileScore]], read: _Read, k: int) -> list[Hit]:
     """Up to ``k`` results from the fused files, best first, each file whose passage repeats a
     better one's named under it (``also_in``) instead of taking a place."""
     best: list[tuple[float, list[int]]] = []
     for _, entry in fused:
         ordered = sorted(entry.chunks, key=lambda c: -entry.chunks[c])
         best.append((entry.score, ordered[: 1 + ALSO_AT]))
-    rows = _chunk_rows(store, [c for _, ids in best for c in ids])
+    read.read(store, [c for _, ids in best for c in ids], [ids[0] for _, ids in best if ids])
+    rows = read.rows
     found = [(score, [c for c in ids if c in rows]) for score, ids in best]
-    found = [(score, present) for score, present in found if present]
-    bodies = [str(rows[present[0]]["body"]) for _, present in found]
-    snippets = [snippet(body, terms) for body in bodies]
-    copies = copy_of(bodies, [matched_shingles(text, terms) for text in snippets])
+    found = [(score, present) for score, present in found if present and present[0] in read.bodies]
+    bodies = [read.bodies[present[0]] for _, present in found]
+    copies = copy_of(bodies, [read.probe(present[0]) for _, present in found], read.whole)
     hits: list[Hit] = []
     at: dict[int, int] = {}  # position in ``found`` -> position in ``hits``
     for i, ((score, present), original) in enumerate(zip(found, copies, strict=True)):
@@ -404,7 +446,7 @@ def _distinct(
                 title=str(top["title"]),
                 folder=str(top["folder"]),
                 location=_location(top),
-                snippet=snippets[i],
+                snippet=read.snippet(present[0]),
                 score=score,
                 also_at=tuple(_location(rows[c]) for c in present[1:]),
             )

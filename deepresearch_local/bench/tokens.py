@@ -87,12 +87,14 @@ class GGUFTokenizer(Tokenizer):
     """A GGUF's tokenizer and chat template, loaded by llama.cpp without its weights."""
 
     def __init__(self, path: Path) -> None:
-        from deepresearch_local.engines.llamacpp import _import_llama_cpp
+        from deepresearch_local.engines.llamacpp import _import_llama_cpp, closed_at_exit
 
         llama_cpp = _import_llama_cpp()
         try:
             with _quiet_stderr():  # llama.cpp warns about the context a vocabulary-only load never uses
-                self._llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+                self._llm = closed_at_exit(
+                    llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not read the vocabulary of {path.name}: {exc}") from exc
         self.name = path.name

@@ -8,11 +8,13 @@ calls are serialised with a lock.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import contextlib
 import random
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +55,30 @@ def _import_llama_cpp() -> Any:
             "(see `deepresearch doctor` for GPU builds)."
         ) from exc
     return llama_cpp
+
+
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+_CLOSE_AT_EXIT = threading.Lock()
+_registered = False
+
+
+def closed_at_exit(llm: Any) -> Any:
+    """``llm`` (a ``llama_cpp.Llama``), closed when the interpreter exits if it is still open:
+    left to its ``__del__`` during the interpreter's teardown, it finds llama-cpp-python's modules
+    already gone and prints a traceback ("Exception ignored in Llama.__del__") as the app quits."""
+    global _registered
+    with _CLOSE_AT_EXIT:
+        if not _registered:
+            atexit.register(_close_live)
+            _registered = True
+        _LIVE.add(llm)
+    return llm
+
+
+def _close_live() -> None:
+    for llm in list(_LIVE):  # quitting: one model that will not close must not keep the rest open
+        with contextlib.suppress(Exception):
+            llm.close()
 
 
 def default_threads() -> int:
@@ -159,17 +185,19 @@ class LlamaCppEngine:
             "q8_0": llama_cpp.GGML_TYPE_Q8_0,
             "q4_0": llama_cpp.GGML_TYPE_Q4_0,
         }
-        return llama_cpp.Llama(
-            model_path=str(self.model_path),
-            n_ctx=self.requested_context,
-            n_gpu_layers=self.gpu_layers,
-            n_batch=self.n_batch,
-            n_ubatch=self.n_batch,
-            n_threads=self.n_threads,
-            flash_attn=self.flash_attn,
-            type_k=kv[self.kv_type],
-            type_v=kv[self.kv_type],
-            verbose=False,
+        return closed_at_exit(
+            llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.requested_context,
+                n_gpu_layers=self.gpu_layers,
+                n_batch=self.n_batch,
+                n_ubatch=self.n_batch,
+                n_threads=self.n_threads,
+                flash_attn=self.flash_attn,
+                type_k=kv[self.kv_type],
+                type_v=kv[self.kv_type],
+                verbose=False,
+            )
         )
 
     def unload(self) -> None:

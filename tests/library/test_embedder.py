@@ -165,3 +165,24 @@ def test_a_chat_model_is_not_an_embedder(qwen05b: Path) -> None:
 def test_a_spec_for_another_model_is_caught(minilm_gguf: Path) -> None:
     with pytest.raises(ModelError, match=r"384-dimensional.*says 768"):
         Embedder(minilm_gguf, EmbeddingSpec(id="bge-base", dim=768)).load()
+
+
+def test_a_model_still_open_when_the_app_quits_is_closed_before_the_teardown(minilm_gguf: Path) -> None:
+    """Left to ``Llama.__del__`` during the interpreter's teardown, a model finds llama-cpp-python's
+    modules gone and prints a traceback as the app quits: it is closed at exit instead."""
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit
+state = {{}}
+atexit.register(lambda: print("model freed" if state["model"].model is None else "model open"))
+from deepresearch_local.library.embedding.configured import open_embedder
+embedder = open_embedder({str(minilm_gguf)!r})
+embedder.embed_query("kiln")
+state["model"] = embedder._llm._model
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "model freed"
+    assert "Exception ignored" not in done.stderr

@@ -106,7 +106,7 @@ class Embedder:
             if self._llm is not None:
                 return
             _check_gguf(self.model_path)
-            from deepresearch_local.engines.llamacpp import _import_llama_cpp
+            from deepresearch_local.engines.llamacpp import _import_llama_cpp, closed_at_exit
 
             llama_cpp = _import_llama_cpp()
             pooling = {
@@ -130,6 +130,7 @@ class Embedder:
                     pooling_type=pooling,
                     verbose=False,
                 )
+                closed_at_exit(llm)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelError(
                     f"llama.cpp could not load the embedding model {self.model_path.name}: {exc}. The file "

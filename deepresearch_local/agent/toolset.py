@@ -62,7 +62,8 @@ def index_folders(docs: Sequence[Path], library: Library, on_index: IndexCallbac
 
 def catch_up_library(library: Library, on_index: IndexCallback | None = None) -> None:
     """Read again, with progress, the folders an upgrade of the index marked, before the run starts
-    (else the first library search of the run would do it, silently, inside a tool call)."""
+    (else the first library search of the run would do it, silently, inside a tool call), and
+    bring the kept postings of common words up to date."""
     roots = {info.name: Path(info.root) for info in library.folders()}
     for name in library.upgrade_pending():
         folder = roots[name]
@@ -71,6 +72,9 @@ def catch_up_library(library: Library, on_index: IndexCallback | None = None) ->
         each, done = _notes(folder, on_index)
         for report in library.catch_up(each, only=name):
             done(report)
+    if roots:  # a library indexed before common words were kept gets them now, once, with progress
+        each, _ = _notes(library.store.path, on_index)
+        library.prepare_search(each)
 
 
 def _prepare_library(library: Library, docs: Sequence[Path], on_index: IndexCallback | None) -> None:

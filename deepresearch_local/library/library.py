@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from deepresearch_local.library.common_postings import CommonPostings
+from deepresearch_local.library.common_postings import CommonPostings, Refreshed
 from deepresearch_local.library.errors import LibraryError, NotInLibrary
 from deepresearch_local.library.indexer import DEFAULT_LIMITS, FolderIndexer, Limits
 from deepresearch_local.library.model import (
@@ -166,8 +166,15 @@ class Library:
             ids = [int(r[0]) for r in db.execute("SELECT id FROM files WHERE folder_id = ?", (folder_id,))]
             self.store.delete_files(db, ids)
             db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
-        self.store.companion(CommonPostings).refresh()
+        self.prepare_search()
         return info
+
+    def prepare_search(
+        self, on_progress: ProgressCallback | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> Refreshed:
+        """Bring the kept postings of common words up to date (``common_postings``): every index
+        run ends with it; a library indexed before they existed gets them here, once."""
+        return self.store.companion(CommonPostings).refresh(on_progress, should_stop)
 
     def coverage(self, name: str | None = None, status: str | None = None) -> list[FileRecord]:
         if name:

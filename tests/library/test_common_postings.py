@@ -205,3 +205,22 @@ def test_encoding_keeps_every_id_and_double() -> None:
     assert _decode(2, *small) is not None
     assert _decode(3, *small) is None  # blobs that do not hold what the row says are refused
     assert _decode(2, b"not zlib", small[1]) is None
+
+
+def test_a_library_indexed_before_they_existed_gets_them_before_a_research_run(tmp_path: Path) -> None:
+    from deepresearch_local.agent.toolset import IndexNote, catch_up_library
+
+    docs = tmp_path / "docs"
+    _write(docs, range(40), seed=12)
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add(docs, "docs")
+        with library.store.transaction() as db:  # as an index made by the version before
+            db.execute("DELETE FROM common_postings")
+            db.execute("DELETE FROM common_postings_state")
+        notes: list[IndexNote] = []
+        catch_up_library(library, notes.append)
+        assert notes and notes[-1].current == common_postings.LABEL and notes[-1].done == notes[-1].total
+        assert _holds_fts5(library) >= len(WORDS)
+        notes.clear()
+        catch_up_library(library, notes.append)  # up to date: nothing to read, nothing to show
+        assert notes == []

@@ -302,7 +302,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from deepresearch_local.library import Library
 
     with Library() as library:
-        info = library.remove(args.name)
+        info = library.remove(args.name, on_progress=_progress(args.json))
     if args.json:
         print_json({"removed": info.as_dict()})
         return 0

@@ -158,15 +158,16 @@ class Library:
             reports.append(indexer.run(on_progress, full=full, should_stop=should_stop))
         return reports
 
-    def remove(self, name: str) -> FolderInfo:
-        """Forget a folder and its index (the files themselves are not touched)."""
+    def remove(self, name: str, on_progress: ProgressCallback | None = None) -> FolderInfo:
+        """Forget a folder and its index (the files themselves are not touched); ``on_progress``
+        hears the common words being read again when the folder was a large part of the library."""
         folder_id, _ = self._folder(name)
         info = next(f for f in self.folders() if f.name == name)
         with self.store.transaction() as db:
             ids = [int(r[0]) for r in db.execute("SELECT id FROM files WHERE folder_id = ?", (folder_id,))]
             self.store.delete_files(db, ids)
             db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
-        self.prepare_search()
+        self.prepare_search(on_progress)
         return info
 
     def prepare_search(

@@ -280,8 +280,11 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     for p in parts:
         mark = seen.get(p)
         if mark is None:
+            low = p.lower()
             if p.isalnum():  # one token (what ``tokens`` would give, without the regex)
-                mark = 1 if p.lower()[:5] in wanted else 0
+                mark = 1 if low[:5] in wanted else 0
+            elif not any(w in low for w in wanted):  # no token can start with a wanted form
+                mark = 0
             else:
                 mark = 1 if any(w[:5] in wanted for w in tokens(p)) else 0
             seen[p] = mark

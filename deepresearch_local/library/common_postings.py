@@ -56,7 +56,8 @@ class Refreshed:
 
     how: str
     """"current", "updated" (from the log), "read" (every word read again), "stopped",
-    "index changed" (a writer came in between: left for the next run) or "unavailable"."""
+    "index changed" (a writer came in between: left for the next run), "unavailable" (this
+    SQLite cannot read postings) or "failed (why)" (a database error: the next run tries again)."""
     words: int = 0
     """Words kept afterwards."""
     seconds: float = 0.0
@@ -160,7 +161,11 @@ class CommonPostings:
         """Bring the kept postings up to date with the index (see the module)."""
         started = time.perf_counter()
         with self._refreshing:
-            how, words = self._refresh(on_progress, should_stop)
+            try:
+                how, words = self._refresh(on_progress, should_stop)
+            except sqlite3.Error as exc:  # a full disk, say: the index is whole, search reads FTS5
+                self._at = None
+                how, words = f"failed ({exc})", 0
         return Refreshed(how, words, round(time.perf_counter() - started, 3))
 
     def _refresh(

@@ -379,7 +379,7 @@ class FolderIndexer:
         refreshed = self.store.companion(CommonPostings).refresh(on_progress, should_stop)
         report.prepare_seconds = round(time.perf_counter() - started, 3)
         report.seconds = round(report.seconds + report.prepare_seconds, 3)
-        if refreshed.how in ("stopped", "index changed"):
+        if refreshed.how in ("stopped", "index changed") or refreshed.how.startswith("failed"):
             report.notes.append(
                 f"common words not prepared for search ({refreshed.how}): the next run does it"
             )

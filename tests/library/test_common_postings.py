@@ -224,3 +224,26 @@ def test_a_library_indexed_before_they_existed_gets_them_before_a_research_run(t
         notes.clear()
         catch_up_library(library, notes.append)  # up to date: nothing to read, nothing to show
         assert notes == []
+
+
+def test_a_database_error_while_preparing_leaves_the_index_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    _write(docs, range(30), seed=13)
+
+    def full_disk(*args: object, **kwargs: object) -> tuple[str, int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with Library(tmp_path / "lib.sqlite3") as library:
+        monkeypatch.setattr(CommonPostings, "_read_all", full_disk)
+        report = library.add(docs, "docs")
+        assert report.indexed == 30
+        assert any("database or disk is full" in note and "next run" in note for note in report.notes)
+        assert library.search("kettle copper", 3, mode="bm25")  # searches read FTS5 meanwhile
+        monkeypatch.undo()
+        monkeypatch.setattr(common_postings, "MIN_CHUNKS", 12)
+        library.reindex("docs")
+        assert _holds_fts5(library) >= len(WORDS)

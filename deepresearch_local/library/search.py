@@ -275,20 +275,8 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     if len(parts) <= words:
         return " ".join(parts)
     wanted = {t[:5] for term in terms for t in tokens(term)}
-    seen: dict[str, int] = {}  # words repeat: each distinct one is looked at once
-    marks = []
-    for p in parts:
-        mark = seen.get(p)
-        if mark is None:
-            low = p.lower()
-            if p.isalnum():  # one token (what ``tokens`` would give, without the regex)
-                mark = 1 if low[:5] in wanted else 0
-            elif not any(w in low for w in wanted):  # no token can start with a wanted form
-                mark = 0
-            else:
-                mark = 1 if any(w[:5] in wanted for w in tokens(p)) else 0
-            seen[p] = mark
-        marks.append(mark)
+    seen = {p: _holds(p, wanted) for p in set(parts)}  # words repeat: each distinct one looked at once
+    marks = [seen[p] for p in parts]
     counted = np.concatenate(([0], np.cumsum(marks)))
     best_at = int(np.argmax(counted[words:] - counted[:-words]))  # the first window holding the most
     hits = [i for i in range(best_at, best_at + words) if marks[i]]
@@ -299,6 +287,16 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     prefix = "…" if best_at else ""
     suffix = "…" if best_at + words < len(parts) else ""
     return f"{prefix}{text}{suffix}"
+
+
+def _holds(word: str, wanted: set[str]) -> int:
+    """1 if one of the word's tokens starts with a wanted form (its first five letters), else 0."""
+    low = word.lower()
+    if word.isalnum():  # one token (what ``tokens`` would give, without the regex)
+        return 1 if low[:5] in wanted else 0
+    if not any(w in low for w in wanted):  # no token can start with a wanted form
+        return 0
+    return 1 if any(t[:5] in wanted for t in tokens(word)) else 0
 
 
 def _location(row: dict[str, object]) -> Location:

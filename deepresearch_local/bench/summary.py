@@ -227,6 +227,15 @@ def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
         ),
         *notes,
     ]
+    loads = [m["load_ms"] for r in sets.values() for m in r["modes"] if "load_ms" in m]
+    if loads:
+        lines += [
+            "",
+            f"Query times are each question's first search. Before them, each run loads what every search "
+            f"reads (each passage's file, folder and length, the kept common words): {min(loads):.0f}-"
+            f"{max(loads):.0f} ms, once a session (in the app, inside its first search), left out of "
+            "the query times.",
+        ]
     emb = [r["embedding"] for r in sets.values() if "embedding" in r]
     if emb:
         e = emb[0]

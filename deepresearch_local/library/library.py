@@ -170,6 +170,21 @@ class Library:
         self.prepare_search(on_progress)
         return info
 
+    def ready_for_search(self) -> float:
+        """Load what every search reads (each chunk's file, folder and length, the kept common
+        words, the vectors of the library's embedder), so the first search of a session does not
+        wait for it (100-200 ms at 40,000 chunks). Returns the seconds it took."""
+        from deepresearch_local.library.owners import owners
+        from deepresearch_local.library.postings import Vocabulary
+
+        start = time.perf_counter()
+        owners(self.store).sizes([])
+        self.store.companion(Vocabulary).load_lengths()
+        self.store.companion(CommonPostings).docs("")
+        if self.embedder is not None:
+            self.vectors.rows_of(self.embedder.id, [])
+        return time.perf_counter() - start
+
     def prepare_search(
         self, on_progress: ProgressCallback | None = None, should_stop: Callable[[], bool] | None = None
     ) -> Refreshed:

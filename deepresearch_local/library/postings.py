@@ -277,6 +277,13 @@ class Vocabulary:
             return None
         return read_hits(self.store.db, "temp.chunk_hits", form, now.columns)
 
+    def load_lengths(self) -> None:
+        """Read every chunk's length now (the first word scored from postings would)."""
+        with self.store.lock:
+            now = self._generation()
+            if now is not None:
+                self._lengths(now)
+
     def definition(self) -> tuple[list[str], str, list[float]] | None:
         """The index's columns, tokenizer clause and each column's BM25 weight, as it is now
         (None where this SQLite or this index does not allow reading postings)."""

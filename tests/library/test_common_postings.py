@@ -247,3 +247,21 @@ def test_a_database_error_while_preparing_leaves_the_index_whole(
         monkeypatch.setattr(common_postings, "MIN_CHUNKS", 12)
         library.reindex("docs")
         assert _holds_fts5(library) >= len(WORDS)
+
+
+def test_ready_for_search_loads_what_every_search_reads(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    _write(docs, range(20), seed=14)
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add(docs, "docs")
+    for ready in (False, True):
+        with Library(tmp_path / "lib.sqlite3") as fresh:
+            if ready:
+                assert fresh.ready_for_search() >= 0
+            statements: list[str] = []
+            fresh.store.db.set_trace_callback(statements.append)
+            assert fresh.search("kettle on the copper oven", 3, mode="bm25")
+            fresh.store.db.set_trace_callback(None)
+            ours = ("group_concat(hex(sz)", "SELECT id, file_id FROM chunks")  # every length, every owner
+            loads = [s for s in statements if any(part in s for part in ours)]
+            assert bool(loads) is not ready  # read by the first search unless loaded ahead

@@ -157,6 +157,11 @@ def _library(r: dict[str, Any]) -> list[str]:
             f"Measured {r['measured_at']}"
             + (f", the 1-minute load average {load} as it started." if load else ".")
         )
+    if "load_seconds" in r:
+        notes.append(
+            f"The first search of a session first loads each chunk's file and length "
+            f"({1000 * r['load_seconds']:.0f} ms here, left out of the query times)."
+        )
     notes.append(
         "The index time includes reading the postings of the words held by 1,000 chunks or more "
         'once ("common words"): they are kept in the database, so a query\'s first sight of one, '

@@ -135,6 +135,11 @@ class CommonPostings:
         self._docs = {str(r[0]): int(r[1]) for r in rows}
         return self._docs
 
+    def load(self) -> None:
+        """Read which words are kept now (the first search that meets a word would)."""
+        with self.store.lock:
+            self._current()
+
     def docs(self, form: str) -> int | None:
         """Chunks holding the indexed word ``form``, if its postings are kept and hold."""
         with self.store.lock:
@@ -263,16 +268,19 @@ class CommonPostings:
                 )
             changed: list[tuple[str, int, bytes, bytes]] = []
             gone: list[str] = []
-            for term, docs, ids_blob, freq_blob in db.execute(
-                "SELECT term, docs, ids, freq FROM common_postings"
-            ).fetchall():
+            kept = (
+                db.execute("SELECT term, docs, ids, freq FROM common_postings").fetchall()
+                if len(logged)
+                else []
+            )
+            for term, docs, ids_blob, freq_blob in kept:  # nothing logged (a counter bumped): nothing to redo
                 decoded = _decode(int(docs), bytes(ids_blob), bytes(freq_blob))
                 if decoded is None:
                     gone.append(str(term))
                     continue
                 ids, freq = decoded
                 stay = ~np.isin(ids, logged)
-                hits = read_hits(db, "temp.kept_scratch_hits", str(term), columns) if len(logged) else None
+                hits = read_hits(db, "temp.kept_scratch_hits", str(term), columns)
                 added = weighted(*hits, weights) if hits is not None and len(hits[0]) else None
                 if bool(np.all(stay)) and added is None:
                     continue

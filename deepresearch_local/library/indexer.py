@@ -375,9 +375,8 @@ class FolderIndexer:
     ) -> IndexReport:
         with self.store.batched():
             report = self._run(on_progress, full, should_stop)
-        started = time.perf_counter()
         refreshed = self.store.companion(CommonPostings).refresh(on_progress, should_stop)
-        report.prepare_seconds = round(time.perf_counter() - started, 3)
+        report.prepare_seconds = refreshed.seconds
         report.seconds = round(report.seconds + report.prepare_seconds, 3)
         if refreshed.how in ("stopped", "index changed") or refreshed.how.startswith("failed"):
             report.notes.append(

@@ -180,7 +180,7 @@ class Library:
         start = time.perf_counter()
         owners(self.store).sizes([])
         self.store.companion(Vocabulary).load_lengths()
-        self.store.companion(CommonPostings).docs("")
+        self.store.companion(CommonPostings).load()
         if self.embedder is not None:
             self.vectors.rows_of(self.embedder.id, [])
         return time.perf_counter() - start

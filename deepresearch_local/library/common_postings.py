@@ -5,7 +5,9 @@ A query's first sight of a word held by thousands of chunks reads every hit of i
 process that searches. So after an index run the words held by at least ``MIN_CHUNKS`` chunks are
 read once and kept in ``common_postings``: each word's chunk ids and its weighted hits in each
 (what ``bm25()`` adds up), compressed (about 1.3 bytes a chunk). A query then reads one row and
-scores it as ``postings`` does, to the same doubles.
+scores it as ``postings`` does, to the same doubles. The indexed forms of the words queries drop
+as too common (``query.STOPWORDS``: "the", "of", "which") are not kept: no query looks them up,
+and they hold about half of all the hits (see ``skipped_forms``).
 
 The rows hold for one state of the index (``common_postings_state``: what they were read from);
 queries use them only while it is the index's state, and read FTS5 otherwise. Triggers on
@@ -44,6 +46,11 @@ millisecond). A kept word stays until it falls under half of it."""
 REREAD_SHARE = 0.2
 """Past this share of the library's chunks in the log, every word is read again (cheaper than
 tokenising that many chunks a second time)."""
+OPEN_CLASS = frozenset(
+    {"get", "got", "use", "using", "used", "way", "want", "need", "tell", "show", "find", "own"}
+)
+"""Words queries drop whose indexed form other words share that queries keep ("needs" and
+"needed" are indexed as "need", "owns" as "own"): their forms stay kept."""
 PROGRESS_EVERY = 0.25
 """Seconds between progress reports while words are read."""
 LABEL = "common words"
@@ -103,6 +110,18 @@ def _state(generation: tuple[int, bytes]) -> str:
     """The index's content as the kept postings record it (its write counter and totals)."""
     counter, totals = generation
     return f"{counter}:{hashlib.sha256(totals).hexdigest()[:32]}"
+
+
+def skipped_forms(vocabulary: Vocabulary) -> frozenset[str]:
+    """The indexed forms ("the", "wa" for "was") that only words a query drops as common make
+    (``query.STOPWORDS`` less ``OPEN_CLASS``): never looked up, so never kept. A query made
+    only of such words still finds them (in FTS5)."""
+    from deepresearch_local.library.query import STOPWORDS
+
+    def forms(words: frozenset[str]) -> set[str]:
+        return {form for form in map(vocabulary.form, words) if form is not None}
+
+    return frozenset(forms(STOPWORDS - OPEN_CLASS) - forms(OPEN_CLASS))
 
 
 class CommonPostings:
@@ -207,6 +226,7 @@ class CommonPostings:
         store = self.store
         vocabulary = store.companion(Vocabulary)
         weights = definition[2]
+        skipped = skipped_forms(vocabulary)
         with store.lock:
             start = store.index_generation()
             words = [
@@ -214,6 +234,7 @@ class CommonPostings:
                 for r in store.db.execute(
                     "SELECT term FROM temp.chunk_words WHERE doc >= ? ORDER BY doc DESC", (MIN_CHUNKS,)
                 )
+                if str(r[0]) not in skipped
             ]
         packed: list[tuple[str, int, bytes, bytes]] = []
         reported = time.monotonic()

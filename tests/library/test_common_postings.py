@@ -265,3 +265,24 @@ def test_ready_for_search_loads_what_every_search_reads(tmp_path: Path) -> None:
             ours = ("group_concat(hex(sz)", "SELECT id, file_id FROM chunks")  # every length, every owner
             loads = [s for s in statements if any(part in s for part in ours)]
             assert bool(loads) is not ready  # read by the first search unless loaded ahead
+
+
+def test_words_queries_drop_are_not_kept_and_still_found(tmp_path: Path) -> None:
+    """ "the" and "was" are in every chunk but no query looks them up: not kept. "needs" shares
+    its indexed form with the dropped "need" and is kept; a query of dropped words alone still
+    finds what FTS5 finds."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(40):
+        rng = random.Random(n)
+        body = " ".join(f"the {w} was here and it needs {rng.choice(WORDS)}." for w in rng.sample(WORDS, 6))
+        (docs / f"page{n:03d}.md").write_text(f"# Page {n}\n\n{body}\n", "utf-8")
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add(docs, "docs")
+        kept = _kept_words(library)
+        assert "the" not in kept and "wa" not in kept and "and" not in kept
+        assert "need" in kept and "harbour" in kept
+        assert _holds_fts5(library) == len(kept)
+        found = library.search("the was", 5, mode="bm25")
+        ids, _ = _fts5(library, "the")
+        assert found and len(ids) >= 40

@@ -99,6 +99,19 @@ def timings(run: Any, items: list[Any]) -> dict[str, float]:
     }
 
 
+def _plain(folder: Path, database: Path, questions: list[str]) -> dict[str, Any]:
+    """The plain FTS5 indexer's figures on the same folder and questions (``plain_fts5``)."""
+    import sqlite3
+    from contextlib import closing
+
+    from deepresearch_local.bench import plain_fts5
+
+    built = plain_fts5.index(folder, database)
+    with closing(sqlite3.connect(database)) as db:
+        query = timings(lambda q: plain_fts5.search(db, q), questions)
+    return {"index_seconds": built.seconds, "files": built.files, "chunks": built.chunks, "query": query}
+
+
 def _load() -> float | None:
     """The machine's 1-minute load average (None where the OS has none): the query times of a
     loaded machine are not those of a quiet one."""
@@ -179,6 +192,7 @@ def bench(
                 "db_bytes": db_bytes,
                 "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "load_average": {"before": load_before, "after": _load()},
+                "plain_fts5": _plain(folder, Path(tmp) / "plain.sqlite3", single),
             }
             if dense > 0:
                 embedder = _RandomVectors(dense, seed)
@@ -236,6 +250,14 @@ def from_args(args: argparse.Namespace) -> dict[str, Any]:
     return bench(folder, args.synthetic, args.queries, dense=getattr(args, "dense", 0) or 0)
 
 
+def _plain_row(plain: dict[str, Any]) -> str:
+    q = plain["query"]
+    return (
+        f"index {plain['index_seconds']:.2f} s ({plain['chunks']} chunks of 1,000 characters, one process); "
+        f"query p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     result = from_args(args)
     if args.json:
@@ -255,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
         ("chunks", str(result["chunks"])),
         ("index", f"{result['index_seconds']:.2f} s ({result.get('index_workers', 0)} reading workers; "
                   f"{result.get('prepare_seconds', 0.0):.2f} s of it reading the common words' postings)"),
+        *((("plain FTS5, same folder", _plain_row(result["plain_fts5"])),) if "plain_fts5" in result else ()),
         ("re-index, nothing changed", f"{result['reindex_unchanged_seconds']:.2f} s"),
         ("first-search load", f"{result.get('load_seconds', 0.0) * 1000:.0f} ms (not in the queries)"),
         ("query (1 query)", f"p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms ({q['count']} queries)"),

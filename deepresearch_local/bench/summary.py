@@ -157,6 +157,14 @@ def _library(r: dict[str, Any]) -> list[str]:
             f"Measured {r['measured_at']}"
             + (f", the 1-minute load average {load} as it started." if load else ".")
         )
+    plain = r.get("plain_fts5")
+    if plain:
+        notes.append(
+            f"For scale on this machine: a plain indexer (`bench/plain_fts5.py`: lxml's page text in "
+            f"fixed 1,000-character chunks, one FTS5 table, one process) takes "
+            f"{plain['index_seconds']:.1f} s on the same folder, and its queries "
+            f"{plain['query']['p50_ms']:.1f} / {plain['query']['p95_ms']:.1f} ms."
+        )
     if "load_seconds" in r:
         notes.append(
             f"The first search of a session first loads each chunk's file and length "

@@ -38,6 +38,10 @@ def test_bench_synthetic_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["measured_at"].endswith("UTC")
     assert all(v is None or v >= 0 for v in result["load_average"].values())  # how busy the machine was
     assert not get_paths().library_db.exists()  # the user's library is never touched
+    plain = result["plain_fts5"]  # the plain indexer on the same files, for scale
+    assert plain["files"] == 3 and plain["index_seconds"] > 0
+    assert 270 <= plain["chunks"] <= 300  # the same text in fixed 1,000-character pieces
+    assert plain["query"]["count"] == 30 and plain["query"]["p50_ms"] > 0
     assert {"cpu", "cores", "ram_total_bytes", "gpus", "versions"} <= result["machine"].keys()
 
 
@@ -66,6 +70,28 @@ def test_bench_folder_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "files                      5 (4 indexed, 1 skipped, 0 failed)" in out
     assert "chunks                     4" in out and "query (1 query)" in out
+
+
+def test_the_plain_indexer_reads_pages_and_texts_and_ranks_files(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from deepresearch_local.bench import plain_fts5
+
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    page = "<html><head><script>var lighthouse = 1;</script></head><body><p>{}</p></body></html>"
+    (docs / "harbour.html").write_text(page.format("The harbour lighthouse guides ferries. " * 60), "utf-8")
+    (docs / "sub" / "bread.md").write_text("Sourdough bread needs a lively starter.\n", "utf-8")
+    (docs / "empty.html").write_text(page.format(""), "utf-8")
+    (docs / "photo.png").write_bytes(b"\x89PNG lighthouse")
+    built = plain_fts5.index(docs, tmp_path / "plain.sqlite3")
+    assert (built.files, built.chunks) == (2, 4)  # 2,340 characters of page text: 3 chunks, 1 of text
+    with closing(sqlite3.connect(tmp_path / "plain.sqlite3")) as db:
+        assert plain_fts5.search(db, "where is the lighthouse") == [str(docs / "harbour.html")]
+        assert plain_fts5.search(db, "starter for bread") == [str(docs / "sub" / "bread.md")]
+        assert plain_fts5.search(db, "var") == []  # scripts are left out
+        assert plain_fts5.search(db, "the of") == []  # common words alone find nothing
 
 
 def test_bench_needs_a_corpus(capsys: pytest.CaptureFixture[str]) -> None:

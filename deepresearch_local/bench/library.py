@@ -112,6 +112,22 @@ def _plain(folder: Path, database: Path, questions: list[str]) -> dict[str, Any]
     return {"index_seconds": built.seconds, "files": built.files, "chunks": built.chunks, "query": query}
 
 
+def _dense_pass(library: Any, embedder: _RandomVectors, rounds: int = 20) -> dict[str, float]:
+    """The floor of exact dense search on this machine: one float32 matrix-vector product over
+    every stored vector (what numpy and the memory bus allow), timed alone."""
+    import numpy as np
+
+    matrix = library.vectors.matrix(embedder.id)
+    query = np.asarray(embedder.vectors(1)[0], dtype=np.float32)
+    matrix @ query  # warm
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        matrix @ query
+        samples.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": round(statistics.median(samples), 3), "mib": round(matrix.nbytes / 2**20, 1)}
+
+
 def _load() -> float | None:
     """The machine's 1-minute load average (None where the OS has none): the query times of a
     loaded machine are not those of a quiet one."""
@@ -207,6 +223,7 @@ def bench(
                 library.search(single[:1], k=10, mode="hybrid", embedder=embedder)  # loads the matrix
                 result["hybrid_query"] = timings(hybrid, single)
                 result["hybrid_fused_query"] = timings(hybrid, groups)
+                result["dense_pass"] = _dense_pass(library, embedder)
             if synthetic:
                 result["generate_seconds"] = round(generate_s, 2)
     from deepresearch_local.bench.machine import machine_info
@@ -258,6 +275,12 @@ def _plain_row(plain: dict[str, Any]) -> str:
     )
 
 
+def _pass_row(dense: dict[str, float]) -> str:
+    return (
+        f"{dense['p50_ms']:.1f} ms (a bare float32 product over {dense['mib']:.0f} MiB: exact search's floor)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     result = from_args(args)
     if args.json:
@@ -288,6 +311,7 @@ def run(args: argparse.Namespace) -> int:
             for label, t in hybrid_rows
             if t is not None
         ),
+        *((("one pass, all vectors", _pass_row(result["dense_pass"])),) if "dense_pass" in result else ()),
         ("database", human_bytes(result["db_bytes"])),
         ("measured", f"{result['measured_at']}, load average {result['load_average']['before']} before, "
                      f"{result['load_average']['after']} after"),

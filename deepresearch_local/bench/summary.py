@@ -190,6 +190,12 @@ def _library(r: dict[str, Any]) -> list[str]:
             "query's vector pulled toward the keywords' first files is ranked among that query's "
             "2,000 nearest chunks)."
         )
+        dense = r.get("dense_pass")
+        if dense:
+            notes.append(
+                f"A bare float32 product of one query over the {dense['mib']:.0f} MiB of vectors, the "
+                f"floor of exact search on this machine's memory, takes {dense['p50_ms']:.1f} ms of that."
+            )
     return [*lines, " ".join(notes), ""]
 
 

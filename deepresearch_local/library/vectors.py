@@ -173,6 +173,10 @@ class VectorIndex:
             self._cache[model] = loaded
             return loaded
 
+    def matrix(self, model: str) -> Matrix:
+        """Every vector of ``model``, the matrix searches multiply (loaded if it is not)."""
+        return self._load(model).matrix
+
     def rows_of(self, model: str, chunk_ids: Sequence[int]) -> Matrix:
         """The vectors (float32 rows) of those of ``chunk_ids`` that have one, in the order given."""
         import numpy as np

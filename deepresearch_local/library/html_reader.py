@@ -56,19 +56,24 @@ class _Emitter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        text = " ".join("".join(self.buffer).split())
+        text = " ".join(_PRIVATE_USE.sub(" ", "".join(self.buffer)).split())
         self.buffer.clear()
         if text:
             self.emit(text)
 
     def heading(self, level: int, text: str) -> None:
         self.flush()
-        text = " ".join(text.replace("¶", " ").split())
+        text = " ".join(_PRIVATE_USE.sub(" ", text.replace("¶", " ")).split())
         if not text:
             return
         self.stack = [(lv, h) for lv, h in self.stack if lv < level] + [(level, text)]
         self._path = tuple(h for _, h in self.stack)
         self.emit(text, True)
+
+
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
+"""Private-use characters: icon-font glyphs (a heading's permalink icon, U+F0C1 in Font Awesome),
+not words. Read as spaces, so "Theme\uf0c1" is the word "Theme"."""
 
 
 _LOCAL: dict[object, str | None] = {}
@@ -126,7 +131,7 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         out.heading(HEADINGS[tag], _text(el))
     elif tag == "pre":
         out.flush()
-        for line in _text(el).split("\n"):
+        for line in _PRIVATE_USE.sub(" ", _text(el)).split("\n"):
             if line.strip():
                 out.emit(line.rstrip())
     elif tag == "br":
@@ -324,7 +329,7 @@ def read_html(data: bytes, name: str) -> Document:
         if target:
             raise ReaderSkip(redirect_reason(target))
     head_title = next(root.iter("title"), None)
-    title = " ".join(_text(head_title).split()) if head_title is not None else ""
+    title = " ".join(_PRIVATE_USE.sub(" ", _text(head_title)).split()) if head_title is not None else ""
     if not title:
         title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name
     notes = [decoded.note] if decoded.note else []

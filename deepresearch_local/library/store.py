@@ -208,6 +208,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         END;
         """,
     ),
+    (
+        "read_again_for_icon_glyphs",
+        # The HTML reader reads icon-font glyphs (private-use characters) as spaces
+        # (``html_reader``): "Theme" followed by a permalink icon was indexed as one unsearchable
+        # word. Folders are read again once; pages that read the same keep their chunks and
+        # vectors.
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

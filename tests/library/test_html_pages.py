@@ -273,3 +273,34 @@ def test_the_main_region_is_read_when_the_page_marks_one(body: str, wanted: str,
 def test_a_page_without_a_main_region_is_read_whole(body: str) -> None:
     text = " ".join(line.text for line in read_document("html", _page(body), "p.html").lines)
     assert "sidebar words" in text and "the main words" in text
+
+
+def test_permalink_icons_and_icon_glyphs_are_not_words(tmp_path: Path) -> None:
+    """Icon-font glyphs (private-use characters) are read as spaces: a heading's permalink icon
+    (MkDocs: Font Awesome's U+F0C1 right after the last word) and icons in the text no longer
+    glue themselves to the words beside them."""
+    body = (
+        '<h1 id="t">Choosing your Theme<a class="headerlink" href="#t">\uf0c1</a></h1>'
+        "<p>Pick a ready-made theme.</p>"
+        "<h2>Install\U000f0001steps</h2>"
+        "<p>Run the \uf17c installer, then \uf179restart.</p>"
+    )
+    doc = read_document("html", _page(body), "theme.html")
+    lines = [(line.text, line.heading, line.is_heading) for line in doc.lines]
+    assert lines == [
+        ("Choosing your Theme", ("Choosing your Theme",), True),
+        ("Pick a ready-made theme.", ("Choosing your Theme",), False),
+        ("Install steps", ("Choosing your Theme", "Install steps"), True),
+        ("Run the installer, then restart.", ("Choosing your Theme", "Install steps"), False),
+    ]
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "theme.html").write_bytes(_page(body))
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add(folder, "site")
+        for word in ("theme", "restart"):
+            assert [Path(hit.path).name for hit in library.search(word, 3, mode="bm25")] == ["theme.html"], (
+                word
+            )
+        heads = library.store.query("SELECT heading FROM chunks_fts")
+        assert all("\uf0c1" not in str(row[0]) for row in heads)

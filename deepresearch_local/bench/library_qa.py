@@ -253,7 +253,7 @@ def run_qa(
             say(f"searching {len(questions)} questions ({mode})")
             with Library(db) as fresh:  # each mode starts cold: no word scored by the mode before
                 if emb is not None:
-                    fresh.vectors.rows_of(emb.id, [])  # the vectors are loaded, as a running app has them
+                    fresh.vectors.matrix(emb.id)  # the vectors are loaded, as a running app has them
                 loaded = fresh.ready_for_search()  # the chunk tables too (once a session, timed apart)
                 result["modes"].append(
                     {**evaluate(fresh, questions, mode, emb, k), "load_ms": round(1000 * loaded, 1)}

@@ -56,14 +56,14 @@ class _Emitter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        text = " ".join(_PRIVATE_USE.sub(" ", "".join(self.buffer)).split())
+        text = _spaced("".join(self.buffer))
         self.buffer.clear()
         if text:
             self.emit(text)
 
     def heading(self, level: int, text: str) -> None:
         self.flush()
-        text = " ".join(_PRIVATE_USE.sub(" ", text.replace("¶", " ")).split())
+        text = _spaced(text.replace("¶", " "))
         if not text:
             return
         self.stack = [(lv, h) for lv, h in self.stack if lv < level] + [(level, text)]
@@ -74,6 +74,11 @@ class _Emitter:
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
 """Private-use characters: icon-font glyphs (a heading's permalink icon, U+F0C1 in Font Awesome),
 not words. Read as spaces, so "Theme\uf0c1" is the word "Theme"."""
+
+
+def _spaced(text: str) -> str:
+    """``text`` on one line, its runs of spaces (and icon glyphs) made single spaces."""
+    return " ".join(_PRIVATE_USE.sub(" ", text).split())
 
 
 _LOCAL: dict[object, str | None] = {}
@@ -329,7 +334,7 @@ def read_html(data: bytes, name: str) -> Document:
         if target:
             raise ReaderSkip(redirect_reason(target))
     head_title = next(root.iter("title"), None)
-    title = " ".join(_PRIVATE_USE.sub(" ", _text(head_title)).split()) if head_title is not None else ""
+    title = _spaced(_text(head_title)) if head_title is not None else ""
     if not title:
         title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name
     notes = [decoded.note] if decoded.note else []

@@ -182,7 +182,7 @@ class Library:
         self.store.companion(Vocabulary).load_lengths()
         self.store.companion(CommonPostings).load()
         if self.embedder is not None:
-            self.vectors.rows_of(self.embedder.id, [])
+            self.vectors.matrix(self.embedder.id)
         return time.perf_counter() - start
 
     def prepare_search(

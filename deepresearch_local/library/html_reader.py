@@ -54,12 +54,13 @@ class _Emitter:
         self.lines.append(Line(text, len(self.lines) + 1, None, self._path, is_heading))
 
     def flush(self) -> None:
-        if not self.buffer:
+        buffer = self.buffer
+        if not buffer:
             return
-        text = _spaced("".join(self.buffer))
-        self.buffer.clear()
+        text = _spaced(buffer[0] if len(buffer) == 1 else "".join(buffer))
+        buffer.clear()
         if text:
-            self.emit(text)
+            self.lines.append(Line(text, len(self.lines) + 1, None, self._path))
 
     def heading(self, level: int, text: str) -> None:
         self.flush()
@@ -78,6 +79,8 @@ not words. Read as spaces, so "Theme\uf0c1" is the word "Theme"."""
 
 def _spaced(text: str) -> str:
     """``text`` on one line, its runs of spaces (and icon glyphs) made single spaces."""
+    if text.isascii():  # most text: no icon glyph can be in it, so no regex
+        return " ".join(text.split())
     return " ".join(_PRIVATE_USE.sub(" ", text).split())
 
 
@@ -115,23 +118,33 @@ def _hidden(el: Any, names: list[str]) -> bool:
 
 
 def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
+    buffer = out.buffer
     try:
         tag = _LOCAL[el.tag]
     except KeyError:
         tag = _local(el.tag)
-    if tag is None or tag in DROP or ((names := el.keys()) and _hidden(el, names)):  # comments, PIs
+    if tag is None or tag in DROP:  # comments, PIs, parts left out
         tail = el.tail
         if tail:
-            out.buffer.append(tail)
+            buffer.append(tail)
         return
+    names = el.keys()
+    # Most elements carry only a class without "headerlink": nothing in them can hide the element.
+    if names and (len(names) > 1 or names[0] != "class" or "headerlink" in el.get("class")):
+        if _hidden(el, names):
+            tail = el.tail
+            if tail:
+                buffer.append(tail)
+            return
     if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
-        out.buffer.append(_text(el))
+        buffer.append(_text(el))
     elif tag in _INLINE:
         text = el.text
         if text:
-            out.buffer.append(text)
+            buffer.append(text)
+        depth += 1
         for child in el:
-            _walk(child, out, depth + 1)
+            _walk(child, out, depth)
     elif tag in HEADINGS:
         out.heading(HEADINGS[tag], _text(el))
     elif tag == "pre":
@@ -145,20 +158,22 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         block = tag in BLOCK
         if block:
             out.flush()
-        if tag in CELLS and "".join(out.buffer).strip():
-            out.buffer.append(" | ")
+        cell = tag in CELLS
+        if cell and "".join(buffer).strip():
+            buffer.append(" | ")
         text = el.text
         if text:
-            out.buffer.append(text)
+            buffer.append(text)
+        depth += 1
         for child in el:
-            _walk(child, out, depth + 1)
+            _walk(child, out, depth)
         if block:
             out.flush()
-        elif tag in CELLS:
-            out.buffer.append(" ")
+        elif cell:
+            buffer.append(" ")
     tail = el.tail
     if tail:
-        out.buffer.append(tail)
+        buffer.append(tail)
 
 
 _INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup small mark q s u dfn")

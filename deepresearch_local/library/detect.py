@@ -106,12 +106,27 @@ copied a NUL character from a source comment): at most this share of the start i
 CONTROL_SHARE = 0.05
 
 
+SAMPLE = 8192
+"""Bytes looked at in each place ``looks_binary`` samples."""
+
+
 def looks_binary(data: bytes) -> bool:
-    """True when the start of ``data`` is not text: more than a stray NUL byte (unless it is
-    UTF-16, with or without a BOM) or many control characters."""
-    head = data[:8192]
+    """True when ``data`` is not text: its start, or in a longer file its middle or its end, holds
+    more than a stray NUL byte (unless it is UTF-16, with or without a BOM) or many control
+    characters. A binary format may open with text (a DVI file's PostScript specials, an image
+    format's header); its body then gives it away."""
+    head = data[:SAMPLE]
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(head):
         return False
+    if _binary_sample(head):
+        return True
+    if len(data) <= 3 * SAMPLE:
+        return False
+    middle = len(data) // 2 - SAMPLE // 2
+    return _binary_sample(data[middle : middle + SAMPLE]) or _binary_sample(data[-SAMPLE:])
+
+
+def _binary_sample(head: bytes) -> bool:
     if not head:
         return False
     if head.count(0) > NUL_SHARE * len(head):

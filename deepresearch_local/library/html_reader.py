@@ -130,12 +130,15 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         return
     names = el.keys()
     # Most elements carry only a class without "headerlink": nothing in them can hide the element.
-    if names and (len(names) > 1 or names[0] != "class" or "headerlink" in el.get("class")):
-        if _hidden(el, names):
-            tail = el.tail
-            if tail:
-                buffer.append(tail)
-            return
+    if (
+        names
+        and (len(names) > 1 or names[0] != "class" or "headerlink" in el.get("class"))
+        and _hidden(el, names)
+    ):
+        tail = el.tail
+        if tail:
+            buffer.append(tail)
+        return
     if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
         buffer.append(_text(el))
     elif tag in _INLINE:

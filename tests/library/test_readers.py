@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 
+from deepresearch_local.library import Library
 from deepresearch_local.library.detect import decode_text, kind_for, looks_binary
 from deepresearch_local.library.errors import ReaderSkip
 from deepresearch_local.library.model import Location, parse_location
@@ -77,6 +79,34 @@ def test_a_stray_nul_byte_does_not_make_a_page_binary() -> None:
     note = read_document("text", f"{prose}\nNUL is \x00 here.\nLast line.\n".encode(), "n.txt")
     assert [line.text for line in note.lines][1:] == ["NUL is \ufffd here.", "Last line."]
     assert looks_binary(b"record\x00" * 200)  # one byte in seven is NUL
+
+
+def test_a_binary_file_that_opens_with_text_is_binary(tmp_path: Path) -> None:
+    """A DVI file opens with a few NUL bytes and kilobytes of PostScript text; its typesetting
+    body is binary. It was once sniffed as text and skipped as "minified or bundled code" (a
+    reason that was not true); its body now says what it is. Long text, and long UTF-16 text
+    with a BOM that is mostly Chinese, stay text."""
+    header = b"\xf7\x02\x01\x83\x92\xc0\x1c;\x00\x00\x00\x00\x03\xe8 TeX output"
+    specials = b"".join(
+        b"! /pdfmark where {pop} {userdict /pdfmark /cleartomark load put} ifelse %d\n" % i
+        for i in range(200)
+    )
+    body = bytes((i * 7) % 256 for i in range(64 * 1024))  # typesetting commands: NULs among them
+    dvi = header + specials + body
+    assert not looks_binary(dvi[:8192])  # its start alone passes for text
+    assert looks_binary(dvi)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "manual.dvi").write_bytes(dvi)
+    (folder / "notes.txt").write_text("Plain notes about the plotting program. " * 2000)
+    with Library(tmp_path / "lib.sqlite3") as library:
+        library.add(folder, "docs")
+        records = {e.rel: (e.status, e.reason) for e in library.coverage("docs")}
+    assert records["manual.dvi"] == ("skipped", "binary content (unknown file type)")
+    assert records["notes.txt"][0] == "indexed"
+    chinese = ("这是一个很长的中文文件，讲述绘图程序的用法。" * 300 + "Version 5.4 notes\n") * 20
+    assert not looks_binary(chinese.encode("utf-16"))
+    assert not looks_binary(("plain text line\n" * 10000).encode())
 
 
 def test_kinds_by_name() -> None:

@@ -218,6 +218,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_pdfium_text",
+        # PDFs are read by PDFium (``pdf_reader``), whose text differs from pypdf's here and there
+        # ("$gridname" where pypdf wrote "$ gridname", a superscript on its own line): folders
+        # holding PDFs are read again once, so the lines a search names are the lines
+        # ``local_read`` shows. Files that read the same keep their chunks and vectors.
+        """
+        UPDATE folders SET reindex_pending = 1
+        WHERE id IN (SELECT DISTINCT folder_id FROM files WHERE kind = 'pdf');
+        """,
+    ),
 ]
 
 

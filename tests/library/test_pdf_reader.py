@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import pypdf
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.pdf_reader import drop_running_lines, outline, with_headings
+from deepresearch_local.library.errors import ReaderSkip
+from deepresearch_local.library.pdf_reader import (
+    ENCRYPTED,
+    _pdfium_outline,
+    _with_pdfium,
+    drop_running_lines,
+    outline,
+    with_headings,
+)
 from deepresearch_local.library.readers import read_document
 from tests.library.corpus import pdf_bytes
 
@@ -25,6 +34,15 @@ PAGES = [
     ["The last part of installing.", "2.1 From source", "Run the build script."],
     ["Tables of figures follow."],
 ]
+
+
+@pytest.fixture(autouse=True, params=["pdfium", "pypdf"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test reads its PDFs with PDFium and again with pypdf, which stands in where
+    ``pypdfium2`` is not installed (``import pypdfium2`` then fails)."""
+    if request.param == "pypdf":
+        monkeypatch.setitem(sys.modules, "pypdfium2", None)
+    return str(request.param)
 
 
 def _with_outline(data: bytes) -> bytes:
@@ -190,3 +208,39 @@ def test_search_finds_the_whole_word_and_shows_the_section(tmp_path: Path, libra
         (3, "Installation"),  # a chunk is named by its first line; this one starts above 2.1
         (4, "Appendix (not shown on its page)"),
     ]
+
+
+def test_pdfium_reads_by_default_and_pypdf_where_it_is_missing(engine: str) -> None:
+    pages = _with_pdfium(pdf_bytes(PAGES))
+    if engine == "pdfium":
+        assert pages is not None and pages.texts[0] == [
+            "Introduction",
+            "The pipeline runs on every ma-",
+            "chine, then stops.",
+        ]
+    else:
+        assert pages is None  # read_document then asks pypdf (the other tests read through it)
+
+
+def _encrypted(user_password: str) -> bytes:
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes(PAGES))))
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_that_needs_a_password_is_skipped_saying_so() -> None:
+    with pytest.raises(ReaderSkip, match=ENCRYPTED.replace("(", r"\(").replace(")", r"\)")):
+        read_document("pdf", _encrypted("reader-secret"), "locked.pdf")
+    # restricted (an owner password) but readable without one: read
+    doc = read_document("pdf", _encrypted(""), "restricted.pdf")
+    assert any("machine" in line.text for line in doc.lines)
+
+
+def test_a_damaged_pdfium_outline_costs_the_headings_not_the_text() -> None:
+    class Broken:
+        def get_toc(self) -> list[object]:
+            raise ValueError("bad outline")
+
+    assert _pdfium_outline(Broken()) == []

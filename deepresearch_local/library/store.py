@@ -219,14 +219,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "read_again_for_pdfium_text",
+        "read_again_for_pdfium_text_and_editions",
         # PDFs are read by PDFium (``pdf_reader``), whose text differs from pypdf's here and there
-        # ("$gridname" where pypdf wrote "$ gridname", a superscript on its own line): folders
-        # holding PDFs are read again once, so the lines a search names are the lines
-        # ``local_read`` shows. Files that read the same keep their chunks and vectors.
+        # ("$gridname" where pypdf wrote "$ gridname", a superscript on its own line), so the
+        # lines a search names are the lines ``local_read`` shows only once they are read again;
+        # and a PDF or text edition of pages kept in a richer format is now a combined copy
+        # (``combined``). Folders are read again once; files that read the same keep their
+        # chunks and vectors.
         """
-        UPDATE folders SET reindex_pending = 1
-        WHERE id IN (SELECT DISTINCT folder_id FROM files WHERE kind = 'pdf');
+        UPDATE folders SET reindex_pending = 1;
         """,
     ),
 ]

@@ -11,6 +11,7 @@ import pytest
 from deepresearch_local.library import Library
 from deepresearch_local.library.coverage import reason_group
 from deepresearch_local.library.rules import save_rules
+from tests.library.corpus import pdf_bytes
 from tests.library.generated import html_page, prose
 
 TOPICS = ("anchor", "beacon", "cargo", "ferry", "granite")
@@ -140,4 +141,57 @@ def test_a_page_built_from_source_fragments_is_kept(tmp_path: Path, library: Lib
     assert {rel: status for rel, (status, _) in _coverage(library).items()} == {
         "tool.html": "indexed",
         **{f"options-{i}.txt": "indexed" for i in range(4)},
+    }
+
+
+def _pdf_pages(sentences: list[str], per_page: int = 30) -> list[list[str]]:
+    """Sentences set as a PDF would: lines of about ten words, ``per_page`` lines a page."""
+    words = " ".join(sentences).split()
+    lines = [" ".join(words[i : i + 10]) for i in range(0, len(words), 10)]
+    return [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
+
+
+def _edition(texts: list[list[str]], own: int) -> bytes:
+    """A PDF holding each text in turn, after a table of contents and before an index of ``own``
+    sentences of its own (text no other file holds)."""
+    contents = [f"{n + 1} Chapter {n + 1} . . . . . . . . {3 + 4 * n}" for n in range(len(texts))]
+    pages = [contents]
+    for sentences in texts:
+        pages += _pdf_pages(sentences)
+    pages += _pdf_pages(prose(900, own))
+    return pdf_bytes(pages, title="The manual")
+
+
+def test_a_pdf_edition_of_the_html_pages_is_left_out_but_a_thesis_built_from_papers_is_kept(
+    tmp_path: Path, library: Library
+) -> None:
+    """A PDF of a site's pages never holds their text word for word (a table of contents, an
+    index, page furniture): when pages in a richer format hold most of it, it is a combined copy;
+    a PDF whose parts are PDFs themselves must be held as wholly as any one-page edition."""
+    site = tmp_path / "site"
+    site.mkdir()
+    texts = []
+    for i, name in enumerate(TOPICS):
+        paragraphs = _paragraphs(100 + i)
+        (site / f"{name}.html").write_text(
+            html_page(name.title(), paragraphs, f"marker{i}"), encoding="utf-8"
+        )
+        texts.append([sentence for paragraph in paragraphs for sentence in paragraph])
+    (site / "manual.pdf").write_bytes(_edition(texts, own=20))  # about a tenth of its text its own
+    library.add(site, "site")
+    status, reason = _coverage(library)["manual.pdf"]
+    assert status == "skipped" and reason.startswith("combined copy of 5 files indexed on their own (")
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    for i in range(3):
+        (papers / f"paper-{i}.pdf").write_bytes(pdf_bytes(_pdf_pages(prose(700 + i, 70))))
+    (papers / "thesis.pdf").write_bytes(_edition([prose(700 + i, 70) for i in range(3)], own=20))
+    library.add(papers, "papers")
+    assert {rel: status for rel, (status, _) in _coverage(library).items() if rel.endswith(".pdf")} == {
+        "manual.pdf": "skipped",
+        "paper-0.pdf": "indexed",
+        "paper-1.pdf": "indexed",
+        "paper-2.pdf": "indexed",
+        "thesis.pdf": "indexed",
     }

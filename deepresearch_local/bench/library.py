@@ -258,7 +258,8 @@ def from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError("Name the folders the questions ask about: --docs NAME=DIR (repeatable).")
         index_db = Path(args.index_db).expanduser() if args.index_db else None
         say = lambda text: print(text, file=sys.stderr)  # noqa: E731
-        return run_qa(qa, docs, args.embedder, args.k, index_db, say=say)
+        corpus = getattr(args, "corpus", None)
+        return run_qa(qa, docs, args.embedder, args.k, index_db, say=say, corpus=corpus)
     if not args.folder and not args.synthetic:
         raise UsageError("Give a folder to index (bench library DIR) or --synthetic CHUNKS.")
     folder = Path(args.folder).expanduser() if args.folder else None

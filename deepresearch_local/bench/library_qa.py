@@ -206,10 +206,15 @@ def run_qa(
     k: int = 5,
     index_db: Path | None = None,
     say: Callable[[str], None] = lambda _: None,
+    corpus: str | None = None,
 ) -> dict[str, Any]:
+    """Index ``docs`` and search every question of ``qa`` (only those about ``corpus`` when it
+    is given) in each mode."""
     from deepresearch_local.library import Library
 
-    questions = load_questions(qa)
+    questions = [q for q in load_questions(qa) if corpus is None or q.corpus == corpus]
+    if not questions:
+        raise UsageError(f"{qa} has no questions about the corpus {corpus!r}.")
     with tempfile.TemporaryDirectory(prefix="deepresearch-qa-") as tmp:
         db = index_db or Path(tmp) / "qa.sqlite3"
         with Library(db) as library:
@@ -224,6 +229,7 @@ def run_qa(
             library.catch_up()  # a kept index an upgrade marked is read again now, not in a timed search
             result: dict[str, Any] = {
                 "questions": str(qa),
+                **({"corpus": corpus} if corpus else {}),
                 "k": k,
                 "folders": index,
                 "index_seconds": round(time.perf_counter() - start, 2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +200,15 @@ def _library(r: dict[str, Any]) -> list[str]:
     return [*lines, " ".join(notes), ""]
 
 
+def _natural(name: str) -> str:
+    """A name as it sorts to a reader: its numbers padded, so heldout2 comes before heldout10."""
+    return re.sub(r"\d+", lambda number: number.group().zfill(8), name)
+
+
 def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
     """Retrieval quality: one row per question set and mode, from ``bench library --qa`` files."""
-    sets = {name: r for name, r in sorted(results.items()) if name.startswith("library-qa")}
+    named = sorted((_natural(name), name, r) for name, r in results.items() if name.startswith("library-qa"))
+    sets = {name: r for _, name, r in named}  # heldout2 before heldout10
     if not sets:
         return []
     rows: list[list[Any]] = []
@@ -212,7 +219,8 @@ def _library_qa(results: dict[str, dict[str, Any]]) -> list[str]:
             f"{n} ({f['indexed']:,} files, {f['chunks']:,} chunks)" for n, f in r["folders"].items()
         )
         label = name.removeprefix("library-qa-") or Path(r["questions"]).stem
-        notes.append(f"- `{label}`: the questions of `{Path(r['questions']).name}` over {folders}.")
+        which = f"the {r['corpus']} questions" if r.get("corpus") else "the questions"
+        notes.append(f"- `{label}`: {which} of `{Path(r['questions']).name}` over {folders}.")
         for m in r["modes"]:
             groups = m["groups"]
             para = groups.get("kind:paraphrase", {}).get(f"recall@{k}")

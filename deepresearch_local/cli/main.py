@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--embedder", metavar="MODEL", help="embedding model (GGUF path or catalog id) for hybrid")
     p.add_argument("--k", type=int, default=5, help="a question counts as found in the top K files")
+    p.add_argument("--corpus", metavar="NAME", help='only the questions about this corpus (their "corpus")')
     p.add_argument("--index-db", metavar="PATH", help="keep the index in this file between runs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_lazy("deepresearch_local.bench.library", "run"))

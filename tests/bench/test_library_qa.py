@@ -57,6 +57,18 @@ def test_bench_qa_reports_recall_and_mrr_per_group(
     assert not get_paths().library_db.exists()  # the user's library is never touched
 
 
+def test_bench_qa_can_keep_to_one_corpus(qa: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    path, docs = qa
+    args = ["bench", "library", "--qa", str(path), "--docs", f"crafts={docs}", "--json"]
+    assert main([*args, "--corpus", "nature"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (bm25,) = result["modes"]
+    assert result["corpus"] == "nature" and bm25["questions"] == 2 and bm25["recall@5"] == 0.5
+    assert set(bm25["groups"]) == {"corpus:nature", "kind:keyword", "kind:paraphrase"}
+    assert main([*args, "--corpus", "music"]) == UsageError.exit_code
+    assert "has no questions about the corpus 'music'" in capsys.readouterr().err
+
+
 def test_bench_qa_hybrid_mode_with_the_real_small_embedder(
     qa: tuple[Path, Path], minilm_gguf: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -185,17 +197,26 @@ def test_the_committed_question_sets_are_well_formed() -> None:
         "heldout7.jsonl",
         "heldout8.jsonl",
         "heldout9.jsonl",
+        "heldout10.jsonl",
     } <= set(sets)
     corpora = (
         *("python", "sqlite", "git", "postgres", "commons-lang", "sdl", "glib", "cmake", "mkdocs"),
         *("apache", "django", "nodejs", "flask", "jinja", "sqlalchemy", "curl"),
         *("pytest", "requests", "click", "bash", "docker", "vim", "sphinx", "zsh", "rust-book", "rust-std"),
+        *("octave", "latex"),
     )
     for name, questions in sets.items():
         for q in questions:
             assert q.kind in ("paraphrase", "keyword"), (name, q.question)
             assert q.corpus in corpora, (name, q.question)
-            documents = (".html", ".txt", ".md", ".md.gz", ".c")  # heldout6 asks about notes and code
+            documents = (
+                ".html",
+                ".txt",
+                ".md",
+                ".md.gz",
+                ".c",
+                ".pdf",
+            )  # notes and code (heldout6), PDFs (10)
             pages = all(g.endswith(documents) and not g.startswith("/") for g in q.gold)
             assert pages, (name, q.gold)
         assert len({q.question for q in questions}) == len(questions), f"{name} repeats a question"
@@ -209,3 +230,5 @@ def test_the_committed_question_sets_are_well_formed() -> None:
     assert {q.corpus for q in sets["heldout8.jsonl"]} == {"docker", "vim", "sphinx"}
     assert {q.corpus for q in sets["heldout9.jsonl"]} == {"zsh", "rust-book", "rust-std"}
     assert len(sets["heldout9.jsonl"]) == 48
+    assert {q.corpus for q in sets["heldout10.jsonl"]} == {"octave", "latex"}
+    assert not any(g.endswith("octave.pdf") for q in sets["heldout10.jsonl"] for g in q.gold)

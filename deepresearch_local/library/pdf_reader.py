@@ -142,11 +142,10 @@ def _pdfium_outline(pdf: Any) -> list[tuple[int, tuple[str, ...]]]:
             title = " ".join(str(item.get_title() or "").split())
             dest = item.get_dest()
             page = dest.get_index() if dest is not None else None
+            path = parent  # an entry without a title or page: its children hang where it would
             if title and page is not None and page >= 0:
                 path = (*parent, title)
                 found.append((int(page), path))
-            else:
-                path = paths[-1] if paths else parent  # its children hang where it would
             paths.append(path)
     except Exception:  # a damaged outline costs the headings, never the text
         return []

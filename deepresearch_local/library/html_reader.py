@@ -54,13 +54,12 @@ class _Emitter:
         self.lines.append(Line(text, len(self.lines) + 1, None, self._path, is_heading))
 
     def flush(self) -> None:
-        buffer = self.buffer
-        if not buffer:
+        if not self.buffer:
             return
-        text = _spaced(buffer[0] if len(buffer) == 1 else "".join(buffer))
-        buffer.clear()
+        text = _spaced("".join(self.buffer))
+        self.buffer.clear()
         if text:
-            self.lines.append(Line(text, len(self.lines) + 1, None, self._path))
+            self.emit(text)
 
     def heading(self, level: int, text: str) -> None:
         self.flush()
@@ -118,36 +117,23 @@ def _hidden(el: Any, names: list[str]) -> bool:
 
 
 def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
-    buffer = out.buffer
     try:
         tag = _LOCAL[el.tag]
     except KeyError:
         tag = _local(el.tag)
-    if tag is None or tag in DROP:  # comments, PIs, parts left out
+    if tag is None or tag in DROP or ((names := el.keys()) and _hidden(el, names)):  # comments, PIs
         tail = el.tail
         if tail:
-            buffer.append(tail)
-        return
-    names = el.keys()
-    # Most elements carry only a class without "headerlink": nothing in them can hide the element.
-    if (
-        names
-        and (len(names) > 1 or names[0] != "class" or "headerlink" in el.get("class"))
-        and _hidden(el, names)
-    ):
-        tail = el.tail
-        if tail:
-            buffer.append(tail)
+            out.buffer.append(tail)
         return
     if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
-        buffer.append(_text(el))
+        out.buffer.append(_text(el))
     elif tag in _INLINE:
         text = el.text
         if text:
-            buffer.append(text)
-        depth += 1
+            out.buffer.append(text)
         for child in el:
-            _walk(child, out, depth)
+            _walk(child, out, depth + 1)
     elif tag in HEADINGS:
         out.heading(HEADINGS[tag], _text(el))
     elif tag == "pre":
@@ -161,22 +147,20 @@ def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
         block = tag in BLOCK
         if block:
             out.flush()
-        cell = tag in CELLS
-        if cell and "".join(buffer).strip():
-            buffer.append(" | ")
+        if tag in CELLS and "".join(out.buffer).strip():
+            out.buffer.append(" | ")
         text = el.text
         if text:
-            buffer.append(text)
-        depth += 1
+            out.buffer.append(text)
         for child in el:
-            _walk(child, out, depth)
+            _walk(child, out, depth + 1)
         if block:
             out.flush()
-        elif cell:
-            buffer.append(" ")
+        elif tag in CELLS:
+            out.buffer.append(" ")
     tail = el.tail
     if tail:
-        buffer.append(tail)
+        out.buffer.append(tail)
 
 
 _INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup small mark q s u dfn")

@@ -26,11 +26,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
 
 NEAR = 0.5
 """Share of a result's matched runs found in a better passage for a copy."""
@@ -44,47 +39,37 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    """The runs of letters of ``text``, lower-cased. Most words are letters only and are taken
+    whole; the regular expression splits only the others ("print()", "x2y")."""
+    out: list[str] = []
+    for word in text.lower().split():
+        if word.isalpha():
+            out.append(word)
+        else:
+            out.extend(_WORD.findall(word))
+    return out
 
 
-_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 1)
-"""Odd multipliers that mix a run's four word hashes into one (wrapping at 64 bits)."""
-
-
-def _runs(words: Sequence[str]) -> NDArray[np.uint64]:
-    """One hash per run of ``SHINGLE`` consecutive words (the word hashes mixed, in numpy)."""
-    import numpy as np
-
-    count = len(words) - SHINGLE + 1
-    if count <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    hashed = np.array([hash(w) for w in words], dtype=np.int64).view(np.uint64)
-    mixed = np.zeros(count, dtype=np.uint64)
-    for offset, factor in enumerate(_MIX):
-        mixed += hashed[offset : offset + count] * np.uint64(factor)
-    return mixed
+def _runs(words: Sequence[str]) -> list[int]:
+    """One hash per run of ``SHINGLE`` consecutive words (within this process: runs are only
+    compared with runs of the same search)."""
+    return list(map(hash, zip(words, words[1:], words[2:], words[3:], strict=False)))
 
 
 def shingles(text: str) -> frozenset[int]:
     """Hashes of the runs of ``SHINGLE`` words of ``text`` (lower case, letters only)."""
-    return frozenset(_runs(_words(text)).tolist())
+    return frozenset(_runs(_words(text)))
 
 
 def matched_shingles(snippet: str, terms: Sequence[str]) -> frozenset[int]:
     """The runs of a snippet that hold a query word (compared by their first five letters, as
     the snippet was chosen); all its runs when none does (a passage found by meaning alone)."""
-    import numpy as np
-
     wanted = {w[:5] for term in terms for w in _words(term)}
     words = _words(snippet)
     runs = _runs(words)
-    if not len(runs):
-        return frozenset()
-    marked = np.array([w[:5] in wanted for w in words], dtype=bool)
-    held = np.zeros(len(runs), dtype=bool)
-    for offset in range(SHINGLE):
-        held |= marked[offset : offset + len(runs)]
-    return frozenset((runs[held] if bool(held.any()) else runs).tolist())
+    marked = [w[:5] in wanted for w in words]
+    held = [run for at, run in enumerate(runs) if any(marked[at : at + SHINGLE])]
+    return frozenset(held or runs)
 
 
 def copy_of(

@@ -18,6 +18,7 @@ five different candidate pages, not five pieces of one.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -237,7 +238,13 @@ def for_size(scores: dict[int, float], sizes: dict[int, int], spread: float | No
         mean = sum(values) / len(values)
         spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
     step = SIZE_CORRECTION * spread
-    return {f: v - step * math.sqrt(2 * math.log(max(sizes.get(f, 1), 1))) for f, v in scores.items()}
+    return {f: v - step * _size_lends(sizes.get(f, 1)) for f, v in scores.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _size_lends(chunks: int) -> float:
+    """sqrt(2 ln n) for a file of n chunks (the expected best of n draws, in spreads)."""
+    return math.sqrt(2 * math.log(max(chunks, 1)))
 
 
 def fuse_files(
@@ -257,12 +264,18 @@ def fuse_files(
         if sizes is not None:
             scores = for_size(scores, sizes, spread)
         for file_id, value in scaled(scores, depth).items():
-            files.setdefault(file_id, _FileScore()).score += weight * value
+            entry = files.get(file_id)
+            if entry is None:
+                entry = files[file_id] = _FileScore()
+            entry.score += weight * value
         for rank, (chunk_id, _) in enumerate(scored, start=1):
             owner = file_of.get(chunk_id)
             if owner is not None:
-                entry = files.setdefault(owner, _FileScore())
-                entry.chunks[chunk_id] = entry.chunks.get(chunk_id, 0.0) + weight / (RRF_K + rank)
+                entry = files.get(owner)
+                if entry is None:
+                    entry = files[owner] = _FileScore()
+                chunks = entry.chunks
+                chunks[chunk_id] = chunks.get(chunk_id, 0.0) + weight / (RRF_K + rank)
     return sorted(files.items(), key=lambda kv: -kv[1].score)
 
 
@@ -274,9 +287,7 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     parts = body.split()
     if len(parts) <= words:
         return " ".join(parts)
-    wanted = {t[:5] for term in terms for t in tokens(term)}
-    seen = {p: _holds(p, wanted) for p in set(parts)}  # words repeat: each distinct one looked at once
-    marks = [seen[p] for p in parts]
+    marks = marked_words(parts, frozenset(t[:5] for term in terms for t in tokens(term)))
     counted = np.concatenate(([0], np.cumsum(marks)))
     best_at = int(np.argmax(counted[words:] - counted[:-words]))  # the first window holding the most
     hits = [i for i in range(best_at, best_at + words) if marks[i]]
@@ -289,14 +300,25 @@ def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
     return f"{prefix}{text}{suffix}"
 
 
-def _holds(word: str, wanted: set[str]) -> int:
-    """1 if one of the word's tokens starts with a wanted form (its first five letters), else 0."""
-    low = word.lower()
-    if word.isalnum():  # one token (what ``tokens`` would give, without the regex)
-        return 1 if low[:5] in wanted else 0
-    if not any(w in low for w in wanted):  # no token can start with a wanted form
-        return 0
-    return 1 if any(t[:5] in wanted for t in tokens(word)) else 0
+def marked_words(parts: list[str], wanted: frozenset[str]) -> npt.NDArray[np.int64]:
+    """1 for each word of ``parts`` one of whose tokens starts with a wanted form (a token's first
+    five letters, the whole token when shorter), else 0. Each form is looked for in the text as a
+    whole (``str.find``), rather than each word looked at: few words of a passage match."""
+    import numpy as np
+
+    marks = np.zeros(len(parts), dtype=np.int64)
+    low = " ".join(parts).lower()  # lower case never makes or takes a space: still one word per part
+    end = len(low)
+    for form in wanted:
+        whole = len(form) < 5  # a short form is a whole token, a five-letter one begins a token
+        at = low.find(form)
+        while at >= 0:
+            starts_token = at == 0 or not low[at - 1].isalnum()
+            after = at + len(form)
+            if starts_token and not (whole and after < end and low[after].isalnum()):
+                marks[low.count(" ", 0, at)] = 1
+            at = low.find(form, at + 1)
+    return marks
 
 
 def _location(row: dict[str, object]) -> Location:

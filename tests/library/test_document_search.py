@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
-from deepresearch_local.library.search import Ranking, file_scores, for_size, fuse_files, scaled, snippet
+from deepresearch_local.library.query import tokens
+from deepresearch_local.library.search import (
+    Ranking,
+    file_scores,
+    for_size,
+    fuse_files,
+    marked_words,
+    scaled,
+    snippet,
+)
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (
@@ -129,6 +138,30 @@ def test_snippet_shows_the_window_with_the_query_words() -> None:
     text = snippet(body, ["feeding starter"], words=10)
     assert "starter needs feeding" in text and text.startswith("…") and text.endswith("…")
     assert snippet("short text", ["x"]) == "short text"
+
+
+@pytest.mark.parametrize(
+    ("words", "terms", "marked"),
+    [
+        # a five-letter form begins a token (a crude stem); the token may go on
+        ("Functions compose; a functional style", ["function"], [1, 0, 0, 1, 0]),
+        # a short term is a whole token, never the start of a longer one
+        ("the os module, osmosis and os.path", ["os"], [0, 1, 0, 0, 0, 1]),
+        # tokens split at anything but letters and digits, the underscore included
+        ("call print() or sys.stdout_write; reprint", ["print", "write"], [0, 1, 0, 1, 0]),
+        # a form in the middle of a token does not count
+        ("preprocessing processes", ["process"], [0, 1]),
+        # case does not matter, accents do
+        ("CAFÉ cafe Café", ["café"], [1, 0, 1]),
+        ("nothing here", [], [0, 0]),
+    ],
+)
+def test_snippet_marks_the_words_holding_a_query_form(
+    words: str, terms: list[str], marked: list[int]
+) -> None:
+    parts = words.split()
+    wanted = frozenset(t[:5] for term in terms for t in tokens(term))
+    assert marked_words(parts, wanted).tolist() == marked
 
 
 class _Unit:

@@ -209,7 +209,7 @@ class VectorIndex:
             empty = np.zeros(0, dtype=np.int64)
             return [Shortlist(empty, np.zeros(0, dtype=np.float32), loaded.matrix[:0], 0.0) for _ in queries]
         columns = [_unit(query, loaded.matrix.shape[1], model) for query in queries]
-        products = loaded.matrix @ np.stack(columns, axis=1)
+        products = _product(loaded.matrix, np.stack(columns, axis=1))
         size = min(size, products.shape[0])
         out: list[Shortlist] = []
         for column in range(products.shape[1]):
@@ -246,6 +246,26 @@ class Shortlist:
         scores = _rounded(self.rows @ _unit(vector, self.rows.shape[1], "the library's model"))
         top = _best(scores, min(n, len(self.ids)))
         return list(zip(self.ids[top].tolist(), scores[top].astype("float64").tolist(), strict=True))
+
+
+PRODUCT_BLOCK = 2048
+"""Rows of the matrix multiplied at a time by several query vectors: the block is still in the
+cache for the second and third vector, where a product of the whole matrix with a few columns
+reads it from memory more slowly than one column does (100k x 384, two cores: 30 ms for three
+queries at once, 24 ms in blocks; one query, 12 ms, is multiplied whole)."""
+
+
+def _product(matrix: Matrix, columns: Matrix) -> Matrix:
+    """``matrix @ columns``, in blocks of rows when there are several columns."""
+    import numpy as np
+
+    if columns.shape[1] == 1 or matrix.shape[0] <= PRODUCT_BLOCK:
+        product: Matrix = matrix @ columns
+        return product
+    out = np.empty((matrix.shape[0], columns.shape[1]), dtype=np.float32)
+    for start in range(0, matrix.shape[0], PRODUCT_BLOCK):
+        np.matmul(matrix[start : start + PRODUCT_BLOCK], columns, out=out[start : start + PRODUCT_BLOCK])
+    return out
 
 
 def _unit(query: VectorLike, dimensions: int, model: str) -> Matrix:

@@ -217,6 +217,24 @@ def test_vectors_are_searched_stored_per_model_and_dropped_with_their_chunks(man
     assert all(Path(h.path).name != "oven.md" for h in manual.search("alpha", k=3, embedder=_Unit()))
 
 
+def test_several_queries_in_blocks_rank_as_one_at_a_time(
+    manual: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several query vectors multiply the matrix a block of rows at a time: blocks that cut the
+    chunks anywhere give each query the shortlist it gets alone."""
+    from deepresearch_local.library import vectors
+
+    ids = [int(r[0]) for r in manual.store.query("SELECT id FROM chunks ORDER BY id")]
+    assert len(ids) >= 4
+    manual.vectors.add("toy", ids, [[1.0 + i % 3, float(i % 5), float(i)] for i in range(len(ids))])
+    queries = [[2.0, 0.0, 0.0], [0.0, 3.0, 4.0], [1.0, 1.0, 0.0]]
+    alone = [manual.vectors.nearest("toy", q, len(ids)) for q in queries]
+    for block in (1, 2, 3):
+        monkeypatch.setattr(vectors, "PRODUCT_BLOCK", block)
+        together = manual.vectors.shortlists("toy", queries, len(ids))
+        assert [s.ranked() for s in together] == alone
+
+
 def test_embed_missing_is_resumable(manual: Library) -> None:
     class Counting(_Unit):
         calls = 0

@@ -241,16 +241,17 @@ class Library:
             self._caught_up = True
         folder_id = self._folder(folder)[0] if folder else None
         fetch = max(reranker.candidates, k) if reranker is not None else k
-        hits = search_files(
-            self.store,
-            self.vectors,
-            texts,
-            fetch,
-            folder_id=folder_id,
-            embedder=embedder or self.embedder,
-            mode=mode,
-            match_budget=self.match_budget,
-        )
+        with self.store.one_look():
+            hits = search_files(
+                self.store,
+                self.vectors,
+                texts,
+                fetch,
+                folder_id=folder_id,
+                embedder=embedder or self.embedder,
+                mode=mode,
+                match_budget=self.match_budget,
+            )
         if reranker is not None:
             hits = reranker.rerank(texts, hits)
         return hits[:k]

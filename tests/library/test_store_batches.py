@@ -99,3 +99,27 @@ def test_the_batch_can_commit_before_a_wait_and_go_on(tmp_path: Path) -> None:
     assert _keys(tmp_path / "lib.sqlite3") == ["k1", "k2", "k3"]
     store.commit_batch()  # outside a batch: nothing to do
     store.close()
+
+
+def test_one_look_reads_other_commits_once_and_own_writes_always(tmp_path: Path) -> None:
+    """A search looks for other connections' commits once (``one_look``): inside it, another
+    process's commit is not seen, this connection's own writes are, and another thread looks
+    for itself; after it, everything is seen again."""
+    path = tmp_path / "lib.sqlite3"
+    store = Store(path)
+    start = store.generation()
+    with store.one_look():
+        with sqlite3.connect(path) as other:
+            other.execute("INSERT INTO library_state (key, value) VALUES ('k-other', 1)")
+        assert store.generation() == start  # looked for once, at the start
+        seen_by_another_thread: list[tuple[int, int]] = []
+        thread = threading.Thread(target=lambda: seen_by_another_thread.append(store.generation()))
+        thread.start()
+        thread.join()
+        assert seen_by_another_thread[0] != start
+        with store.one_look():  # nested: the outer look stands
+            assert store.generation() == start
+        _put(store, "k-own")
+        own = store.generation()
+        assert own != start
+    assert store.generation() != own  # the other connection's commit, now looked for

@@ -187,7 +187,8 @@ def _library(r: dict[str, Any]) -> list[str]:
             f"{r['chunks']} --dense {r['dense_dimensions']}`, the query's embedding left out), hybrid "
             f"search takes {h['p50_ms']:.1f} / {h['p95_ms']:.1f} ms for one query and "
             f"{hf['p50_ms']:.1f} / {hf['p95_ms']:.1f} ms for three fused (one pass over the "
-            f"{r['dense_dimensions']}-dimension float32 matrix with every query's vector; each "
+            f"{r['dense_dimensions']}-dimension float32 matrix with every query's vector, 2,048 rows at "
+            "a time so each block is read from memory once; each "
             "query's vector pulled toward the keywords' first files is ranked among that query's "
             "2,000 nearest chunks)."
         )

@@ -311,12 +311,15 @@ def marked_words(parts: list[str], wanted: frozenset[str]) -> npt.NDArray[np.int
     end = len(low)
     for form in wanted:
         whole = len(form) < 5  # a short form is a whole token, a five-letter one begins a token
+        word, counted = 0, 0  # the word at ``counted`` in ``low`` (spaces counted up to there)
         at = low.find(form)
         while at >= 0:
             starts_token = at == 0 or not low[at - 1].isalnum()
             after = at + len(form)
             if starts_token and not (whole and after < end and low[after].isalnum()):
-                marks[low.count(" ", 0, at)] = 1
+                word += low.count(" ", counted, at)
+                counted = at
+                marks[word] = 1
             at = low.find(form, at + 1)
     return marks
 

@@ -18,15 +18,14 @@ five different candidate pages, not five pieces of one.
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from deepresearch_local.library.bm25 import TermScores, top_chunks
 from deepresearch_local.library.copies import copy_of, matched_shingles, shingles
 from deepresearch_local.library.feedback import feedback_query
+from deepresearch_local.library.fusion import FusedFile, Ranking, fuse_files
 from deepresearch_local.library.model import Hit, Location
 from deepresearch_local.library.owners import owners
 from deepresearch_local.library.query import adjacent_pairs, prune_common, query_terms, tokens
@@ -45,15 +44,6 @@ Mode = Literal["bm25", "hybrid"]
 CANDIDATES = 500
 """Chunks each retriever returns per query before they are grouped into files (the dev set: 100
 candidates 0.57, 500 0.60, 1000 0.62 recall@5 with BM25; more costs query time)."""
-FUSE_DEPTH = 50
-"""Files of each ranking that count in the fusion, scaled from 1 (its first) to 0 (its 50th): a
-retriever that is sure of its first file (far above the rest) gives it nearly its full weight,
-where reciprocal ranks gave a file ranked first by one list little more than one ranked fifth by
-all. Measured with ``bench library --qa`` (all-MiniLM-L6-v2, five question sets, 237 questions):
-recall@5 0.772 with reciprocal rank fusion (k = 60), 0.814 here; depths of 30 to 75 gave 0.797 to
-0.814, and reciprocal ranks with k = 30 or 15, 0.793 to 0.806."""
-RRF_K = 60
-"""Ranks of chunks within a file (which passage is shown) are fused by reciprocal rank."""
 ALSO_AT = 3
 SNIPPET_WORDS = 40
 COPY_LOOKAHEAD = 5
@@ -61,8 +51,6 @@ COPY_LOOKAHEAD = 5
 (see ``copies``). When copies still leave fewer than ``k`` results (eight versions of one API
 description share their best passage), twice as many are looked at, up to ``MAX_LOOKAHEAD``."""
 MAX_LOOKAHEAD = 200
-SECOND_WEIGHT = 0.5
-"""How much a file's second and third best chunks add to its best one (see ``file_scores``)."""
 FEEDBACK_AMONG = 2000
 """The feedback vector (the query moved 0.3 toward a centre, see ``feedback``) is ranked among the
 query's own 2,000 nearest chunks rather than all of them, which saves a second pass over every
@@ -73,19 +61,6 @@ DENSE_WEIGHT = 1.5
 the fusion (dev set, MiniLM, before feedback: dense alone 0.77 recall@5 against BM25's 0.60;
 weights 1, 1.5 and 2 gave 0.79, 0.79 and 0.80 with reciprocal ranks; with scaled scores over the
 five sets, 1, 1.5 and 2 gave 0.789, 0.814 and 0.806)."""
-
-
-SIZE_CORRECTION = 0.25
-"""A file scores by its best chunks, and the best of many chunks is high by chance alone: the
-largest of n draws from a spread of scores lies about ``spread * sqrt(2 ln n)`` above their
-mean. So in hybrid search each ranking's file scores give back this share of that, and a
-changelog or a book-length manual of thousands of chunks no longer outranks the short page that
-answers (``for_size``). Measured with ``bench library --qa`` (all-MiniLM-L6-v2): hybrid recall@5
-pooled over the seven question sets other than dev went from 0.820 to 0.835 (dev 0.912 -> 0.923,
-no set lower; 0.5 gave 0.820 and cost four sets), and on heldout7, written after it was chosen
-(pytest, requests, click and bash docs, 32 questions), from 0.906 to 0.938. In keyword search
-alone it changed nothing pooled (0.630), losing dev and heldout2 questions, so keyword search
-leaves it out."""
 
 
 PAIR_WEIGHT = 0.5
@@ -113,23 +88,6 @@ class DocumentEmbedder(QueryEmbedder, Protocol):
     """What embedding the library's chunks needs."""
 
     def embed_documents(self, texts: Sequence[str]) -> MatrixLike: ...
-
-
-class Ranking(NamedTuple):
-    """One retriever's chunks for one query, best first, and what they count for in the fusion."""
-
-    scored: Sequence[tuple[int, float]]
-    weight: float
-    spread: float | None = None
-    """How widely the retriever's scores vary for this query (the standard deviation of its
-    cosines over all chunks), or None: that of the ranking's own file scores."""
-
-
-@dataclass
-class _FileScore:
-    score: float = 0.0
-    chunks: dict[int, float] = field(default_factory=dict)
-    """Chunk id -> its own fused score within the file."""
 
 
 def _term_scores(store: Store) -> TermScores:
@@ -193,90 +151,6 @@ def _files_of(store: Store, chunk_ids: set[int]) -> dict[int, int]:
     ids = sorted(chunk_ids)
     files, _ = owners(store).of(ids)
     return {chunk_id: file_id for chunk_id, file_id in zip(ids, files, strict=True) if file_id >= 0}
-
-
-def file_scores(scored: Sequence[tuple[int, float]], file_of: dict[int, int]) -> dict[int, float]:
-    """Each file's score in one ranking (best first, as every retriever gives it): its best chunk's
-    score plus half of the next two (a page with several strong passages beats one with a single
-    lucky one; many weak mentions do not add up to much)."""
-    per_file: dict[int, list[float]] = {}
-    for chunk_id, value in scored:
-        file_id = file_of.get(chunk_id)
-        if file_id is None:  # the chunk is gone (a stale vector)
-            continue
-        values = per_file.get(file_id)
-        if values is None:
-            per_file[file_id] = [value]
-        elif len(values) < 3:  # best first: a file's first three are its best three
-            values.append(value)
-    return {f: values[0] + SECOND_WEIGHT * sum(values[1:3]) for f, values in per_file.items()}
-
-
-def scaled(scores: dict[int, float], depth: int = FUSE_DEPTH) -> dict[int, float]:
-    """One ranking's file scores mapped onto 1 (its first file) .. 0 (its ``depth``-th file and
-    those below, left out). A ranking of fewer files (a rare word, a small library) is scaled down
-    to 0 (or its lowest score, if negative), so its last file keeps what it scored. When the scores
-    are all equal, the files get 1."""
-    if not scores:
-        return {}
-    ordered = sorted(scores.values(), reverse=True)
-    top = ordered[0]
-    floor = ordered[depth - 1] if len(ordered) >= depth else min(0.0, ordered[-1])
-    if top <= floor:
-        return {f: 1.0 for f, v in scores.items() if v >= top}
-    return {f: (v - floor) / (top - floor) for f, v in scores.items() if v > floor}
-
-
-def for_size(scores: dict[int, float], sizes: dict[int, int], spread: float | None) -> dict[int, float]:
-    """File scores less what a file's size alone lends them (see ``SIZE_CORRECTION``): a file
-    of n chunks loses ``SIZE_CORRECTION * spread * sqrt(2 ln n)``, ``spread`` being how widely
-    the scores vary (None: the standard deviation of ``scores`` themselves)."""
-    if not scores:
-        return scores
-    if spread is None:
-        values = list(scores.values())
-        mean = sum(values) / len(values)
-        spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    step = SIZE_CORRECTION * spread
-    return {f: v - step * _size_lends(sizes.get(f, 1)) for f, v in scores.items()}
-
-
-@functools.lru_cache(maxsize=4096)
-def _size_lends(chunks: int) -> float:
-    """sqrt(2 ln n) for a file of n chunks (the expected best of n draws, in spreads)."""
-    return math.sqrt(2 * math.log(max(chunks, 1)))
-
-
-def fuse_files(
-    rankings: Sequence[Ranking],
-    file_of: dict[int, int],
-    depth: int = FUSE_DEPTH,
-    sizes: dict[int, int] | None = None,
-) -> list[tuple[int, _FileScore]]:
-    """Fusion at the file level: each ranking scores files (:func:`file_scores`; less what their
-    size lends them, :func:`for_size`, when ``sizes`` gives each file's chunks), scaled to 1 .. 0
-    over its first ``depth`` files (:func:`scaled`); a file scores the weighted sum over the
-    rankings. Within a file, each chunk keeps its own score (the reciprocal of its rank among
-    chunks, summed over the rankings), so the best passage can be chosen."""
-    files: dict[int, _FileScore] = {}
-    for scored, weight, spread in rankings:
-        scores = file_scores(scored, file_of)
-        if sizes is not None:
-            scores = for_size(scores, sizes, spread)
-        for file_id, value in scaled(scores, depth).items():
-            entry = files.get(file_id)
-            if entry is None:
-                entry = files[file_id] = _FileScore()
-            entry.score += weight * value
-        for rank, (chunk_id, _) in enumerate(scored, start=1):
-            owner = file_of.get(chunk_id)
-            if owner is not None:
-                entry = files.get(owner)
-                if entry is None:
-                    entry = files[owner] = _FileScore()
-                chunks = entry.chunks
-                chunks[chunk_id] = chunks.get(chunk_id, 0.0) + weight / (RRF_K + rank)
-    return sorted(files.items(), key=lambda kv: -kv[1].score)
 
 
 def snippet(body: str, terms: Sequence[str], words: int = SNIPPET_WORDS) -> str:
@@ -440,7 +314,7 @@ class _Read:
         return found
 
 
-def _distinct(store: Store, fused: Sequence[tuple[int, _FileScore]], read: _Read, k: int) -> list[Hit]:
+def _distinct(store: Store, fused: Sequence[tuple[int, FusedFile]], read: _Read, k: int) -> list[Hit]:
     """Up to ``k`` results from the fused files, best first, each file whose passage repeats a
     better one's named under it (``also_in``) instead of taking a place."""
     best: list[tuple[float, list[int]]] = []

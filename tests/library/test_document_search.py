@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from deepresearch_local.library import Library
+from deepresearch_local.library.fusion import Ranking, file_scores, for_size, fuse_files, scaled
 from deepresearch_local.library.query import tokens
-from deepresearch_local.library.search import (
-    Ranking,
-    file_scores,
-    for_size,
-    fuse_files,
-    marked_words,
-    scaled,
-    snippet,
-)
+from deepresearch_local.library.search import marked_words, snippet
 from deepresearch_local.library.store import MIGRATIONS, Store
 
 FILL = (

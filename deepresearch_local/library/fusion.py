@@ -81,9 +81,7 @@ def scaled(scores: dict[int, float], depth: int = FUSE_DEPTH) -> dict[int, float
     are all equal, the files get 1."""
     if not scores:
         return {}
-    ordered = sorted(scores.values(), reverse=True)
-    top = ordered[0]
-    floor = ordered[depth - 1] if len(ordered) >= depth else min(0.0, ordered[-1])
+    top, floor = _bounds(sorted(scores.values(), reverse=True), depth)
     if top <= floor:
         return {f: 1.0 for f, v in scores.items() if v >= top}
     return {f: (v - floor) / (top - floor) for f, v in scores.items() if v > floor}
@@ -95,12 +93,21 @@ def for_size(scores: dict[int, float], sizes: dict[int, int], spread: float | No
     the scores vary (None: the standard deviation of ``scores`` themselves)."""
     if not scores:
         return scores
-    if spread is None:
-        values = list(scores.values())
-        mean = sum(values) / len(values)
-        spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    step = SIZE_CORRECTION * spread
+    step = SIZE_CORRECTION * (_spread(list(scores.values())) if spread is None else spread)
     return {f: v - step * _size_lends(sizes.get(f, 1)) for f, v in scores.items()}
+
+
+def _bounds(ordered: Sequence[float], depth: int) -> tuple[float, float]:
+    """(top, floor) of ``scaled`` from a ranking's file scores, highest first."""
+    top = float(ordered[0])
+    floor = float(ordered[depth - 1]) if len(ordered) >= depth else min(0.0, float(ordered[-1]))
+    return top, floor
+
+
+def _spread(values: list[float]) -> float:
+    """The standard deviation of ``values``, summed in their order (as ``fuse_files`` must)."""
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -175,11 +182,7 @@ def _less_size(
     """``for_size`` over arrays (``lends``: each file's sqrt(2 ln n))."""
     import numpy as np
 
-    if spread is None:
-        values = scores.tolist()
-        mean = sum(values) / len(values)
-        spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    step = SIZE_CORRECTION * spread
+    step = SIZE_CORRECTION * (_spread(scores.tolist()) if spread is None else spread)
     corrected: npt.NDArray[np.float64] = scores - step * np.array([lends.get(f, 0.0) for f in files])
     return corrected
 
@@ -188,9 +191,7 @@ def _scaled(files: list[int], scores: npt.NDArray[np.float64], depth: int) -> li
     """``scaled`` over arrays: (file, scaled score) of those kept, in the files' order."""
     import numpy as np
 
-    ordered = np.sort(scores)[::-1]
-    top = float(ordered[0])
-    floor = float(ordered[depth - 1]) if len(ordered) >= depth else min(0.0, float(ordered[-1]))
+    top, floor = _bounds(np.sort(scores)[::-1].tolist(), depth)
     if top <= floor:
         return [(files[at], 1.0) for at in np.flatnonzero(scores >= top).tolist()]
     at = np.flatnonzero(scores > floor)

@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as WaitedTooLong  # the builtin one 
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from deepresearch_local.library.cores import cores
 from deepresearch_local.library.extract import Extracted, Job, extract
 
 PARALLEL_FROM = 48
@@ -54,17 +55,6 @@ class Reads:
     on_wait: Callable[[], None] | None = None
     """Called before waiting on a result that is slow to come (``SLOW_WAIT``) or reading a large
     file in this process (``SLOW_BYTES``): the indexer commits what it has stored meanwhile."""
-
-
-def cores() -> int:
-    """The cores this process may run on (a container's or a taskset's limit counts)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        try:
-            return max(1, len(affinity(0)))
-        except OSError:
-            pass
-    return max(1, os.cpu_count() or 1)
 
 
 def default_workers() -> int:

@@ -187,16 +187,17 @@ def _library(r: dict[str, Any]) -> list[str]:
             f"{r['chunks']} --dense {r['dense_dimensions']}`, the query's embedding left out), hybrid "
             f"search takes {h['p50_ms']:.1f} / {h['p95_ms']:.1f} ms for one query and "
             f"{hf['p50_ms']:.1f} / {hf['p95_ms']:.1f} ms for three fused (one pass over the "
-            f"{r['dense_dimensions']}-dimension float32 matrix with every query's vector, 2,048 rows at "
-            "a time so each block is read from memory once; each "
+            f"{r['dense_dimensions']}-dimension vectors with every query's vector; each "
             "query's vector pulled toward the keywords' first files is ranked among that query's "
             "2,000 nearest chunks)."
         )
         dense = r.get("dense_pass")
         if dense:
+            kind = dense.get("dtype", "float32")
+            how = " (SimSIMD's kernel on every core)" if kind == "float16" else ""
             notes.append(
-                f"A bare float32 product of one query over the {dense['mib']:.0f} MiB of vectors, the "
-                f"floor of exact search on this machine's memory, takes {dense['p50_ms']:.1f} ms of that."
+                f"A bare {kind} product of one query over the {dense['mib']:.0f} MiB of vectors{how}, "
+                f"the floor of exact search here, takes {dense['p50_ms']:.1f} ms of that."
             )
     return [*lines, " ".join(notes), ""]
 

@@ -55,7 +55,8 @@ def test_bench_synthetic_hybrid_json(capsys: pytest.CaptureFixture[str]) -> None
     assert hybrid["count"] == 12 and 0 < hybrid["p50_ms"] <= hybrid["p95_ms"] <= hybrid["max_ms"]
     assert result["hybrid_fused_query"]["count"] == 4
     dense = result["dense_pass"]  # the bare product over every vector: a part of each hybrid search
-    assert 0 <= dense["p50_ms"] < hybrid["p50_ms"] and dense["mib"] == round(200 * 8 * 4 / 2**20, 1)
+    assert 0 <= dense["p50_ms"] < hybrid["p50_ms"] and dense["dtype"] == "float16"
+    assert dense["mib"] == round(200 * 8 * 2 / 2**20, 1)  # float16: half of float32
     assert "hybrid_query" not in json.loads(_run_plain(capsys))
 
 

@@ -213,10 +213,11 @@ def test_vectors_are_searched_stored_per_model_and_dropped_with_their_chunks(man
 def test_several_queries_in_blocks_rank_as_one_at_a_time(
     manual: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Several query vectors multiply the matrix a block of rows at a time: blocks that cut the
-    chunks anywhere give each query the shortlist it gets alone."""
+    """Without SimSIMD, several query vectors multiply the float32 matrix a block of rows at a
+    time: blocks that cut the chunks anywhere give each query the shortlist it gets alone."""
     from deepresearch_local.library import vectors
 
+    monkeypatch.setattr(vectors, "_simsimd", lambda: None)
     ids = [int(r[0]) for r in manual.store.query("SELECT id FROM chunks ORDER BY id")]
     assert len(ids) >= 4
     manual.vectors.add("toy", ids, [[1.0 + i % 3, float(i % 5), float(i)] for i in range(len(ids))])
@@ -226,6 +227,7 @@ def test_several_queries_in_blocks_rank_as_one_at_a_time(
         monkeypatch.setattr(vectors, "PRODUCT_BLOCK", block)
         together = manual.vectors.shortlists("toy", queries, len(ids))
         assert [s.ranked() for s in together] == alone
+    assert manual.vectors.matrix("toy").dtype.name == "float32"
 
 
 def test_embed_missing_is_resumable(manual: Library) -> None:

@@ -4,10 +4,12 @@ to load, and in memory.
 Compared, on the same seeded random unit vectors (what they say does not matter for the time):
 
 - ``matrix``: what the library does (``VectorIndex``): float16 blobs in SQLite, loaded once
-  into one float32 matrix, a query is one matrix-vector product;
-- ``mmap``: the vectors as float32 in a file beside the database, memory-mapped: nothing is
-  loaded up front and the pages are the OS's to keep or drop (a float16 file would halve the
-  disk, but converting it to float32 at each query made a query ten times slower than the matrix);
+  into one matrix (float16 multiplied by SimSIMD, or float32 by numpy where SimSIMD is missing),
+  a query is one matrix-vector product;
+- ``mmap``: the vectors as float16 in a file beside the database, memory-mapped: nothing is
+  loaded up front and the pages are the OS's to keep or drop; multiplied a block at a time by
+  the library's kernel (without SimSIMD, each block converted to float32 first, which made a
+  query ten times slower than the matrix);
 - ``sqlite-vec``: the ``vec0`` virtual table (float32, brute force in C), when the
   ``sqlite-vec`` package is installed and this Python's ``sqlite3`` can load extensions.
 
@@ -115,11 +117,15 @@ def _mmap(store: Any, model: str, folder: Path, queries: Any, n: int) -> dict[st
     before = memory()
     mapped = np.memmap(path, dtype=np.float16, mode="r").reshape(-1, dim)
 
+    from deepresearch_local.library.vectors import _product, _simsimd, _unit
+
     def nearest(q: Any) -> Any:
-        q32 = q.astype(np.float32)
+        column = _unit(q, dim, model).reshape(-1, 1)
         scores = np.empty(mapped.shape[0], dtype=np.float32)
         for at in range(0, mapped.shape[0], BLOCK):
-            scores[at : at + BLOCK] = mapped[at : at + BLOCK].astype(np.float32) @ q32
+            block = mapped[at : at + BLOCK]
+            block = block if _simsimd() is not None else block.astype(np.float32)
+            scores[at : at + BLOCK] = _product(block, column)[:, 0]
         top = np.argpartition(-scores, n - 1)[:n]
         return top[np.argsort(-scores[top], kind="stable")]
 

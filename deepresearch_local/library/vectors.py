@@ -315,10 +315,21 @@ def _unit(query: VectorLike, dimensions: int, model: str) -> Matrix:
 
 
 def _rounded(product: Matrix) -> Matrix:
-    """Scores as the float16 product gave them (see the module's docstring)."""
+    """Scores as the float16 product gave them (see the module's docstring): each float32 rounded
+    to float16's 11 significant bits, half to even, by integer arithmetic on its bits (numpy's
+    float16 cast takes three times as long: 10 ms at a million chunks). Values outside float16's
+    normal range (under 2**-14, or from 2**15, where it overflows) take the cast itself, so the
+    result is always the cast's."""
     import numpy as np
 
-    rounded: Matrix = product.astype(np.float16).astype(np.float32)
+    scores = np.ascontiguousarray(product, dtype=np.float32)
+    bits = scores.view(np.uint32)
+    rounded: Matrix = ((bits + ((bits >> 13) & 1) + 0x0FFF) & 0xFFFFE000).view(np.float32)
+    exponent = bits & 0x7F800000
+    special = (exponent - np.uint32(113 << 23)) >= np.uint32(29 << 23)  # wraps below 2**-14
+    if special.any():
+        with np.errstate(over="ignore"):
+            rounded[special] = scores[special].astype(np.float16).astype(np.float32)
     return rounded
 
 

@@ -55,3 +55,14 @@ def test_the_loaded_matrix_keeps_the_stored_float16(indexed: tuple[Library, obje
     matrix = library.vectors.matrix("toy")
     assert matrix.dtype == np.float16 and matrix.shape == (len(ids), 4)  # half the memory of float32
     assert library.vectors.nearest("toy", [1.0, 0.0, 0.5, 0.0], 1)[0][0] == ids[0]
+
+
+def test_scores_round_to_float16_as_the_cast_does() -> None:
+    rng = np.random.default_rng(3)
+    edges = [0.0, -0.0, 1.0, -1.0, 0.99951171875, 0.999755859375, 2**-14, 2**-14 * 0.999, 2**-24]
+    edges += [65504.0, 65519.0, 65520.0, 7e4]  # the largest float16, the last below inf, inf
+    for scale in (1.0, 1e-3, 1e-6, 1e-8, 3e4):
+        scores = np.concatenate([rng.standard_normal(200_000) * scale, edges]).astype(np.float32)
+        with np.errstate(over="ignore"):
+            cast = scores.astype(np.float16).astype(np.float32)
+        assert np.array_equal(vectors._rounded(scores), cast)

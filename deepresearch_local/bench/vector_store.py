@@ -117,14 +117,13 @@ def _mmap(store: Any, model: str, folder: Path, queries: Any, n: int) -> dict[st
     before = memory()
     mapped = np.memmap(path, dtype=np.float16, mode="r").reshape(-1, dim)
 
-    from deepresearch_local.library.vectors import _product, _simsimd, _unit
+    from deepresearch_local.library.vectors import _product, _unit, searched_dtype
 
     def nearest(q: Any) -> Any:
         column = _unit(q, dim, model).reshape(-1, 1)
         scores = np.empty(mapped.shape[0], dtype=np.float32)
         for at in range(0, mapped.shape[0], BLOCK):
-            block = mapped[at : at + BLOCK]
-            block = block if _simsimd() is not None else block.astype(np.float32)
+            block = mapped[at : at + BLOCK].astype(searched_dtype(), copy=False)
             scores[at : at + BLOCK] = _product(block, column)[:, 0]
         top = np.argpartition(-scores, n - 1)[:n]
         return top[np.argsort(-scores[top], kind="stable")]

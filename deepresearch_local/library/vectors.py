@@ -166,7 +166,7 @@ class VectorIndex:
                 cursor.execute(rows_sql, (model,))
                 ids = np.empty(count, dtype=np.int64)
                 folders = np.empty(count, dtype=np.int64)
-                dtype = np.float16 if _simsimd() is not None else np.float32
+                dtype = searched_dtype()
                 matrix = np.zeros((0, 0), dtype=dtype)
                 at = 0
                 while at < count and (rows := cursor.fetchmany(LOAD_BATCH)):
@@ -279,6 +279,13 @@ def _simsimd() -> Any:
     except (ImportError, OSError):
         return None
     return simsimd
+
+
+def searched_dtype() -> Any:
+    """The dtype vectors are multiplied in: float16 where SimSIMD is installed, else float32."""
+    import numpy as np
+
+    return np.float16 if _simsimd() is not None else np.float32
 
 
 def _product(matrix: Stored, columns: Matrix) -> Matrix:

@@ -83,180 +83,178 @@ def _spaced(text: str) -> str:
     return " ".join(_PRIVATE_USE.sub(" ", text).split())
 
 
-_LOCAL: dict[object, str | None] = {}
+_LOCAL: dict[str | None, str | None] = {}
 
 
-def _local(tag: object) -> str | None:
-    """An element's plain lower-case name: ``{http://www.w3.org/1999/xhtml}p`` and ``html:p`` are
-    ``p``; None for comments and processing instructions (whose ``tag`` is a function)."""
+def _local(tag: str | None) -> str | None:
+    """An element's plain lower-case name (``html:p`` is ``p``); None for text, comments and the
+    doctype, whose names start with "-"."""
     try:
         return _LOCAL[tag]
     except KeyError:
-        name = tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower() if isinstance(tag, str) else None
+        name = tag.rsplit(":", 1)[-1].lower() if tag and not tag.startswith("-") else None
         if len(_LOCAL) < 10000:
             _LOCAL[tag] = name
         return name
 
 
-def _text(el: Any) -> str:
-    """All the text inside an element (not comments)."""
-    return _xpath("string()")(el)  # type: ignore[no-any-return]
+_HIDDEN = ", ".join(
+    ["[hidden]", '[aria-hidden="true"]', ".headerlink"]
+    + [f'[role="{role}" i]' for role in sorted(DROP_ROLES)]
+)
+"""Elements whose attributes leave them out: hidden, or a navigation, banner, search... role, or
+a heading's permalink (Sphinx's ``headerlink``)."""
 
 
-def _hidden(el: Any, names: list[str]) -> bool:
-    """Whether an element's attributes (``names``: their names, read once) leave it out."""
-    get = el.get
-    if "role" in names and get("role").lower() in DROP_ROLES:
-        return True
-    if "hidden" in names or ("aria-hidden" in names and get("aria-hidden") == "true"):
-        return True
-    if "class" not in names:
-        return False
-    classes = get("class")
-    return "headerlink" in classes and "headerlink" in classes.split()
+def _hidden(tree: Any) -> frozenset[int]:
+    """The elements of ``tree`` that are left out for their attributes (found by Lexbor's
+    selector engine, not attribute by attribute in Python), by node identity."""
+    return frozenset(el.mem_id for el in tree.css(_HIDDEN))
 
 
-def _walk(el: Any, out: _Emitter, depth: int = 0) -> None:
-    try:
-        tag = _LOCAL[el.tag]
-    except KeyError:
-        tag = _local(el.tag)
-    if tag is None or tag in DROP or ((names := el.keys()) and _hidden(el, names)):  # comments, PIs
-        tail = el.tail
-        if tail:
-            out.buffer.append(tail)
-        return
-    if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
-        out.buffer.append(_text(el))
-    elif tag in _INLINE:
-        text = el.text
-        if text:
-            out.buffer.append(text)
-        for child in el:
-            _walk(child, out, depth + 1)
-    elif tag in HEADINGS:
-        out.heading(HEADINGS[tag], _text(el))
-    elif tag == "pre":
-        out.flush()
-        for line in _PRIVATE_USE.sub(" ", _text(el)).split("\n"):
-            if line.strip():
-                out.emit(line.rstrip())
-    elif tag == "br":
-        out.flush()
-    else:
-        block = tag in BLOCK
-        if block:
+def _walk(node: Any, out: _Emitter, hidden: frozenset[int], depth: int) -> None:
+    """Read ``node``'s children into ``out``: text joins the current line, blocks break lines."""
+    buffer = out.buffer
+    for child in node.iter(include_text=True):
+        name = child.tag
+        if name == "-text":
+            buffer.append(child.text_content)
+            continue
+        try:
+            tag = _LOCAL[name]
+        except KeyError:
+            tag = _local(name)
+        if tag is None or tag in DROP or (hidden and child.mem_id in hidden):  # comments, scripts...
+            continue
+        if depth > MAX_DEPTH:  # past any real page's nesting: keep the words, not the structure
+            buffer.append(child.text())
+        elif tag in _INLINE:
+            _walk(child, out, hidden, depth + 1)
+        elif tag in HEADINGS:
+            out.heading(HEADINGS[tag], child.text())
+        elif tag == "pre":
             out.flush()
-        if tag in CELLS and "".join(out.buffer).strip():
-            out.buffer.append(" | ")
-        text = el.text
-        if text:
-            out.buffer.append(text)
-        for child in el:
-            _walk(child, out, depth + 1)
-        if block:
+            for line in _PRIVATE_USE.sub(" ", child.text()).split("\n"):
+                if line.strip():
+                    out.emit(line.rstrip())
+        elif tag == "br":
             out.flush()
-        elif tag in CELLS:
-            out.buffer.append(" ")
-    tail = el.tail
-    if tail:
-        out.buffer.append(tail)
+        else:
+            block = tag in BLOCK
+            if block:
+                out.flush()
+            if tag in CELLS and "".join(buffer).strip():
+                buffer.append(" | ")
+            _walk(child, out, hidden, depth + 1)
+            if block:
+                out.flush()
+            elif tag in CELLS:
+                buffer.append(" ")
 
 
 _INLINE = _words("a span code em strong b i tt kbd var samp abbr cite sub sup small mark q s u dfn")
 """Common inline elements: their words simply join the current line (a fast path of ``_walk``)."""
 
 
-_XPATHS: dict[str, Any] = {}
+def _role(el: Any) -> str:
+    return str(el.attributes.get("role") or "").strip().lower()
 
 
-def _xpath(expression: str) -> Any:
-    """A compiled XPath (compiled once, not per page)."""
-    compiled = _XPATHS.get(expression)
-    if compiled is None:
-        import lxml.etree  # type: ignore[import-untyped]
-
-        compiled = _XPATHS[expression] = lxml.etree.XPath(expression, smart_strings=False)
-    return compiled
-
-
-def _region(root: Any, text: str) -> Any:
-    """The page's main region when it marks one (``<main>``, ``role=main``, ``<article>``, the
-    first in that order of preference and then in the page's), else its body, else the whole
-    tree. ``text``, the page parsed, says cheaply which of them to look for."""
-    roles = _ROLE_MAIN.search(text) is not None
-    mains = _MAIN_TAG.search(text) is not None
-    if roles and mains:  # both kinds: the first in the page wins, which the full search knows
-        marked = _xpath("//main|//*[@role]|//article")(root)
-        for want in ("main", "article"):
-            for el in marked:
-                if el.tag == want or (want == "main" and _role(el) == "main"):
-                    return el
-    else:
-        for el in _by_role(root) if roles else root.iter("main") if mains else ():
-            return el
-        for el in root.iter("article"):
-            return el
-    body = root.find("body")
-    return body if body is not None else root
+def _region(tree: Any, text: str) -> Any:
+    """The page's main region when it marks one (``<main>`` or ``role=main``, the first in the
+    page; else the first ``<article>``), else its body. ``text``, the page parsed, says cheaply
+    whether to look for the first kind."""
+    if _ROLE_MAIN.search(text) or _MAIN_TAG.search(text):
+        for el in tree.css("main, [role]"):
+            if _local(el.tag) == "main" or _role(el) == "main":
+                return el
+    article = tree.css_first("article")
+    if article is not None:
+        return article
+    return tree.body if tree.body is not None else tree.root
 
 
 _ROLE_MAIN = re.compile(r"""role\s*=\s*["']?\s*main\b""", re.IGNORECASE)
 _MAIN_TAG = re.compile(r"<main\b", re.IGNORECASE)
-_ROLE_HOLDERS = ("div", "section", "main", "article", "td", "span")
-"""Where pages put ``role="main"``, looked through first (a filter in C, not an XPath over
-every element)."""
 
 
-def _role(el: Any) -> str:
-    return str(el.get("role", "")).strip().lower()
-
-
-def _by_role(root: Any) -> Iterator[Any]:
-    """The elements with ``role="main"``, the usual holders first."""
-    found = False
-    for el in root.iter(*_ROLE_HOLDERS):
-        if _role(el) == "main":
-            found = True
-            yield el
-    if not found:
-        yield from (el for el in _xpath("//*[@role]")(root) if _role(el) == "main")
-
-
-def _lines(region: Any) -> list[Line]:
+def _lines(region: Any, hidden: frozenset[int]) -> list[Line]:
     out = _Emitter()
-    if region.text:
-        out.buffer.append(region.text)
-    for child in region:  # not _walk(region): its tail lies outside the region
-        _walk(child, out)
+    _walk(region, out, hidden, 1)
     out.flush()
     return out.lines
 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _MARKUP = re.compile(r"<!--.*?(?:-->|$)|<[!?][^>]*>|<[^>]*>", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*")
+_VOID = _words(
+    "area base basefont bgsound br col embed frame hr img input keygen link meta param source track wbr"
+)
 
 
-def _parse(text: str) -> tuple[Any, str]:
-    """(the tree, the parser's fatal error or ""). Raises ``ValueError`` when there is no tree."""
-    import lxml.etree  # type: ignore[import-untyped]
+def _self_closed_opened(text: str) -> str:
+    """``text`` with XML's empty-element tags of non-void elements written as a start and an end
+    tag (``<title/>`` -> ``<title></title>``), as an XML parser reads them."""
+    pieces: list[str] = []
+    done = 0
+    end = text.find("/>")
+    while end != -1:
+        start = text.rfind("<", done, end)
+        name = _NAME.match(text, start + 1) if start != -1 else None
+        if name and text.find(">", start, end) == -1 and name.group().lower() not in _VOID:
+            pieces += (text[done:end], "></", name.group(), ">")
+            done = end + 2
+        end = text.find("/>", end + 2)
+    return "".join(pieces) + text[done:] if pieces else text
 
-    # Comments and processing instructions are dropped by the parser (the walk leaves them out
-    # anyway) and element ids are not collected (nothing looks them up): fewer nodes, less work.
-    parser = lxml.etree.HTMLParser(
-        encoding="utf-8", huge_tree=True, collect_ids=False, remove_comments=True, remove_pis=True
-    )
+
+MAX_NESTING = 10_000
+"""Pages whose containers nest deeper than this are failed. No real page comes near it (the deepest
+of the 44,592 pages in the question sets' documentation folders nests 14 containers), and an HTML5
+parser's time grows with depth times elements: 100,000 nested ``<div>`` take half a minute, 10,000
+a third of a second."""
+_CHECKED_FROM = 20_000
+"""Pages with fewer tags than this are not checked for depth: at worst they take a second or two."""
+_CONTAINER = re.compile(
+    r"<(/?)(?:div|ul|ol|dl|section|article|aside|blockquote|main|header|footer|nav|figure|details|"
+    r"fieldset|form|table|center|menu|address|dialog|search|hgroup)\b",
+    re.IGNORECASE,
+)
+"""Containers HTML does not close by itself: how deep they nest is how deep the page nests."""
+
+
+def _nesting(text: str) -> int:
+    """How deep the page's containers nest (0 when it has too few tags to matter)."""
+    if text.count("<") < _CHECKED_FROM:
+        return 0
+    depth = deepest = 0
+    for close in _CONTAINER.findall(text):
+        if close:
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _parse(text: str) -> Any:
+    """The page's tree, built by Lexbor's HTML5 parser, as browsers build it. XHTML written for
+    an XML parser is read as one reads it: ``<title/>`` or ``<script src="x"/>`` is an empty
+    element (HTML5 would take the rest of the page as the title or the script). Raises
+    ``ValueError`` for a page that cannot be read."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    text = _self_closed_opened(text)
+    deepest = _nesting(text)
+    if deepest > MAX_NESTING:
+        raise ValueError(f"elements nested {deepest:,} deep (more than {MAX_NESTING:,})")
+    # A stray NUL reads as U+FFFD, as in text files (HTML5 would drop it silently).
+    data = text.replace("\x00", "\ufffd").encode("utf-8", errors="replace")
     try:
-        root = lxml.etree.fromstring(text.encode("utf-8", errors="replace"), parser=parser)
-    except (lxml.etree.XMLSyntaxError, ValueError) as exc:
-        root, reason = None, str(exc)
-    else:
-        reason = "Document is empty"
-    if root is None:
-        errors = [e.message for e in parser.error_log if e.level_name == "FATAL"]
-        raise ValueError("; ".join(errors) or reason)
-    fatal = [e.message for e in parser.error_log if e.level_name == "FATAL"]
-    return root, "; ".join(dict.fromkeys(fatal))
+        return LexborHTMLParser(data)
+    except (RuntimeError, ValueError, MemoryError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from exc
 
 
 REDIRECT_TEXT = 200
@@ -269,16 +267,17 @@ _REFRESH_TO = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*[;,]\s*(?:url\s*=\s*)?['\"]?([^
 """A refresh's delay and address, ``0; url=page.html`` or, as browsers also accept, ``0; page.html``."""
 
 
-def _refreshes(root: Any) -> Iterator[str]:
+def _refreshes(tree: Any) -> Iterator[str]:
     """The contents of a page's ``<meta http-equiv="refresh">`` elements, in order."""
-    for meta in root.iter("meta"):
-        if meta.get("http-equiv", "").lower() == "refresh":
-            yield meta.get("content", "")
+    for meta in tree.css("meta"):
+        attributes = meta.attributes
+        if (attributes.get("http-equiv") or "").lower() == "refresh":
+            yield attributes.get("content") or ""
 
 
-def _redirect_target(root: Any) -> str:
+def _redirect_target(tree: Any) -> str:
     """Where a page's immediate meta refresh sends the reader ("" when it has none)."""
-    for content in _refreshes(root):
+    for content in _refreshes(tree):
         found = _REFRESH_TO.match(content)
         if found and float(found.group(1)) <= REDIRECT_DELAY:
             return found.group(2)
@@ -293,13 +292,16 @@ def redirect_reason(target: str) -> str:
     return f"{REDIRECT_PREFIX}{target})"
 
 
-def _why_empty(root: Any) -> str:
-    """Why a parsed page gave no lines, truthfully."""
-    for content in _refreshes(root):
+def _why_empty(tree: Any, text: str) -> str:
+    """Why a parsed page (``text``) gave no lines, truthfully."""
+    for content in _refreshes(tree):
         target = _REFRESH_TO.match(content)
         return redirect_reason(target.group(2)) if target else "a redirect page"
-    body = root.find("body")
-    if " ".join(_text(body if body is not None else root).split()):
+    if not " ".join(_MARKUP.sub(" ", text).split()):
+        return "no text in the page (it holds only markup)"
+    whole = _spaced(tree.root.text()) if tree.root is not None else ""
+    title = tree.css_first("title")
+    if whole and whole != (_spaced(title.text()) if title is not None else ""):
         return "no text in the page outside scripts, navigation and other parts that are left out"
     return "no text in the page"
 
@@ -307,39 +309,34 @@ def _why_empty(root: Any) -> str:
 def read_html(data: bytes, name: str) -> Document:
     """Parse an HTML or XHTML page from its bytes (see ``charset`` for how its encoding is found).
 
-    Raises ``ReaderSkip`` for a page with no text (saying why), ``ValueError`` with the parser's
-    message for one that cannot be parsed."""
+    Raises ``ReaderSkip`` for a page with no text (saying why), ``ValueError`` with the reason
+    for one that cannot be read."""
     if looks_binary(data):
         raise ReaderSkip("binary content (not HTML text)")
     decoded = decode_page(data)
-    # The encoding is settled, so the declaration goes (lxml refuses text that carries one).
+    # The encoding is settled: the declaration has nothing more to say.
     text = _XML_DECLARATION.sub("", decoded.text.lstrip("\ufeff"), count=1)
     if not text.strip():
         raise ReaderSkip("empty page")
     try:
-        root, fatal = _parse(text)
+        tree = _parse(text)
     except ValueError as exc:
-        if not " ".join(_MARKUP.sub(" ", text).split()):
-            raise ReaderSkip("no text in the page (it holds only markup)") from exc
         raise ValueError(f"cannot parse the HTML: {exc}") from exc
-    region = _region(root, text)
-    lines = _lines(region)
-    if not lines and region is not root:  # a marked region without text: read the whole body
-        body = root.find("body")
-        lines = _lines(body) if body is not None and body is not region else lines
+    region = _region(tree, text)
+    hidden = _hidden(tree)
+    lines = _lines(region, hidden)
+    body = tree.body
+    if not lines and body is not None and region is not body:  # a marked region without text
+        lines = _lines(body, hidden)
     if not lines:
-        if fatal:
-            raise ValueError(f"cannot parse the HTML: {fatal}")
-        raise ReaderSkip(_why_empty(root))
+        raise ReaderSkip(_why_empty(tree, text))
     if sum(len(line.text) for line in lines) < REDIRECT_TEXT:
-        target = _redirect_target(root)
+        target = _redirect_target(tree)
         if target:
             raise ReaderSkip(redirect_reason(target))
-    head_title = next(root.iter("title"), None)
-    title = _spaced(_text(head_title)) if head_title is not None else ""
+    head_title = tree.css_first("title")
+    title = _spaced(head_title.text()) if head_title is not None else ""
     if not title:
         title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name
     notes = [decoded.note] if decoded.note else []
-    if fatal:
-        notes.append(f"the parser stopped early ({fatal}); text after that point is missing")
     return Document(kind="html", title=title, lines=lines, note="; ".join(notes))

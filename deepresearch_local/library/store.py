@@ -230,6 +230,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE folders SET reindex_pending = 1;
         """,
     ),
+    (
+        "read_again_for_html5_parsing",
+        # HTML pages are parsed as browsers parse them (Lexbor's HTML5 parser, ``html_reader``).
+        # Most pages read the same; pages with broken markup that libxml2 misread (a style
+        # sheet's text read as page text, an index page read as one line) or nested deeper than
+        # it went now read in full, so their lines change. Folders are read again once; pages
+        # that read the same keep their chunks and vectors.
+        """
+        UPDATE folders SET reindex_pending = 1;
+        """,
+    ),
 ]
 
 

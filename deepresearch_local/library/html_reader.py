@@ -139,6 +139,11 @@ def _walk(node: Any, out: _Emitter, hidden: frozenset[int], depth: int) -> None:
                     out.emit(line.rstrip())
         elif tag == "br":
             out.flush()
+        elif tag == "noframes":  # HTML5 keeps its markup as text: read it as the page it is
+            out.flush()
+            inner = _parse(child.text())
+            _walk(inner.body if inner.body is not None else inner.root, out, _hidden(inner), depth + 1)
+            out.flush()
         else:
             block = tag in BLOCK
             if block:

@@ -318,6 +318,18 @@ def test_xhtml_empty_element_tags_are_empty_elements() -> None:
     )
 
 
+def test_a_frameset_page_reads_its_noframes_part_as_html() -> None:
+    page = (
+        b"<html><head><title>API</title></head><frameset><frame src='a.html'>"
+        b"<noframes><h2>Frame Alert</h2><p>See the <a href='b.html'>list of classes</a>.</p></noframes>"
+        b"</frameset></html>"
+    )
+    assert [line.text for line in read_document("html", page, "index.html").lines] == [
+        "Frame Alert",
+        "See the list of classes.",
+    ]
+
+
 def test_broken_markup_is_read_as_a_browser_shows_it() -> None:
     """Unclosed paragraphs and list items, misnested inline tags, an unclosed table cell and a
     stray NUL (read as U+FFFD, as in text files)."""

@@ -274,7 +274,7 @@ def _old_library(tmp_path: Path, db_path: Path | None = None) -> Path:
         INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(5.0, 3.0, 1.0)');
         DROP TABLE chunk_vectors;
         DROP TABLE library_state;
-        DROP TRIGGER common_postings_chunk_added;
+        DROP TRIGGER IF EXISTS common_postings_chunk_added;
         DROP TRIGGER common_postings_chunk_removed;
         DROP TABLE common_postings;
         DROP TABLE common_postings_state;

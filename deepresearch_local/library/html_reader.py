@@ -335,7 +335,7 @@ def read_html(data: bytes, name: str) -> Document:
         lines = _lines(body, hidden)
     if not lines:
         raise ReaderSkip(_why_empty(tree, text))
-    if sum(len(line.text) for line in lines) < REDIRECT_TEXT:
+    if len(lines) < REDIRECT_TEXT and sum(len(line.text) for line in lines) < REDIRECT_TEXT:
         target = _redirect_target(tree)
         if target:
             raise ReaderSkip(redirect_reason(target))

@@ -331,7 +331,7 @@ def read_html(data: bytes, name: str) -> Document:
     hidden = _hidden(tree)
     lines = _lines(region, hidden)
     body = tree.body
-    if not lines and body is not None and region is not body:  # a marked region without text
+    if not lines and body is not None and region.mem_id != body.mem_id:  # a marked region, no text
         lines = _lines(body, hidden)
     if not lines:
         raise ReaderSkip(_why_empty(tree, text))

@@ -3,8 +3,9 @@ scripts, styles and navigation dropped. The main region (``<main>``, ``role=main
 is preferred when the page marks one and holds text.
 
 Pages are decoded from their bytes first (BOM, XML declaration, ``<meta charset>``, then the bytes
-themselves; see ``charset``), then parsed with libxml2's HTML parser, which reads XHTML as well;
-element names are compared without namespace or prefix."""
+themselves; see ``charset``), then parsed with Lexbor's HTML5 parser (``selectolax``), which
+builds the tree a browser would from broken markup; XHTML's empty-element tags are opened and
+closed first, as an XML parser reads them. Element names are compared without prefix."""
 
 from __future__ import annotations
 

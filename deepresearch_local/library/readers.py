@@ -1,7 +1,7 @@
 """Readers: file bytes -> a ``Document`` of located lines, one function per format.
 
 Every reader keeps where each line came from (line number, page, heading path), so every chunk
-and every span read back can be cited. Heavy parsers (pypdf, python-docx, lxml) are imported
+and every span read back can be cited. Heavy parsers (pypdfium2, pypdf, python-docx, selectolax) are imported
 inside the reader that needs them.
 """
 
@@ -37,7 +37,7 @@ def decode_plain(data: bytes) -> tuple[str, str]:
     if looks_binary(data):
         raise ReaderSkip("binary content (not text)")
     text, encoding = decode_text(data)
-    text = text.replace("\x00", "\ufffd")  # a stray NUL (see ``looks_binary``), as lxml reads one
+    text = text.replace("\x00", "\ufffd")  # a stray NUL (see ``looks_binary``), as HTML pages read one
     note = "" if encoding in ("utf-8", "utf-8-sig", "ascii") else f"not UTF-8: decoded as {encoding}"
     return text, note
 

@@ -143,7 +143,7 @@ def _walk(node: Any, out: _Emitter, hidden: frozenset[int], depth: int) -> None:
         elif tag == "noframes":  # HTML5 keeps its markup as text: read it as the page it is
             out.flush()
             inner = _parse(child.text())
-            _walk(inner.body if inner.body is not None else inner.root, out, _hidden(inner), depth + 1)
+            _walk(_body(inner), out, _hidden(inner), depth + 1)
             out.flush()
         else:
             block = tag in BLOCK
@@ -177,7 +177,19 @@ def _region(tree: Any, text: str) -> Any:
     article = tree.css_first("article")
     if article is not None:
         return article
-    return tree.body if tree.body is not None else tree.root
+    return _body(tree)
+
+
+def _body(tree: Any) -> Any:
+    """The page's body, or its root where it has none (a frameset page)."""
+    body = tree.body
+    return body if body is not None else tree.root
+
+
+def _title(tree: Any) -> str:
+    """The text of the page's first ``<title>`` ("" when it has none)."""
+    title = tree.css_first("title")
+    return _spaced(title.text()) if title is not None else ""
 
 
 _ROLE_MAIN = re.compile(r"""role\s*=\s*["']?\s*main\b""", re.IGNORECASE)
@@ -306,8 +318,7 @@ def _why_empty(tree: Any, text: str) -> str:
     if not " ".join(_MARKUP.sub(" ", text).split()):
         return "no text in the page (it holds only markup)"
     whole = _spaced(tree.root.text()) if tree.root is not None else ""
-    title = tree.css_first("title")
-    if whole and whole != (_spaced(title.text()) if title is not None else ""):
+    if whole and whole != _title(tree):
         return "no text in the page outside scripts, navigation and other parts that are left out"
     return "no text in the page"
 
@@ -340,8 +351,7 @@ def read_html(data: bytes, name: str) -> Document:
         target = _redirect_target(tree)
         if target:
             raise ReaderSkip(redirect_reason(target))
-    head_title = tree.css_first("title")
-    title = _spaced(head_title.text()) if head_title is not None else ""
+    title = _title(tree)
     if not title:
         title = next((line.text for line in lines if line.is_heading), "") or PurePath(name).name
     notes = [decoded.note] if decoded.note else []
